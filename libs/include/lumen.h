@@ -1,0 +1,8 @@
+/* Lumen shim: the whole C ABI. Each module's declarations live in its own header so
+ * modules can grow independently; this header is the one a consumer includes. */
+#ifndef LUMEN_H
+#define LUMEN_H
+
+#include "lumen_core.h"
+
+#endif

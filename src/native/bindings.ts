@@ -1,0 +1,13 @@
+/**
+ * The shim's symbol list: every function of libs/include/*.h with its ffi-rs types, one
+ * table per header, merged here. test/native-bindings.test.ts fails when a header and its
+ * table drift apart.
+ */
+import {coreBindings} from './bindings/core.js'
+
+export const bindings = {
+  ...coreBindings,
+}
+
+export type Bindings = typeof bindings
+export type ShimFunction = keyof Bindings
