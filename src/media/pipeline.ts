@@ -1,0 +1,46 @@
+/**
+ * The narrow interface between the control plane (src/host) and a stream's media pipeline
+ * (src/media): start with these parameters, request an IDR, stop, read statistics.
+ * The control plane owns when; the pipeline owns how.
+ */
+import type {StreamConfig} from '../host/stream-config.js'
+
+export interface PeerAddress {
+  address: string
+  port: number
+}
+
+export interface StreamStats {
+  framesSent: number
+  uniqueFrames: number
+  reencodedFrames: number
+  idrFrames: number
+  lateFrames: number
+  packetsSent: number
+  bytesSent: number
+  idrRequests: number
+}
+
+/** What the client reported on the control stream, for the live status and the perf log. */
+export interface ClientLossReport {
+  /** frames the client reported lost or unrecoverable since the stream began */
+  framesLost: number
+  lastReportAt: number
+}
+
+export interface StreamPipeline {
+  /** The next frame the encoder produces is an IDR (reaches it on the very next frame). */
+  requestIdr(reason: 'client-request' | 'rfi' | 'start'): void
+  /** Stops capture, encode and send; resolves when every thread and socket is released. */
+  stop(): Promise<void>
+  stats(): StreamStats
+}
+
+export interface StreamStartOptions {
+  config: StreamConfig
+  /** the bound video/audio sockets' ports and where the client's pings came from */
+  video: {peer: PeerAddress}
+  audio?: {peer: PeerAddress}
+}
+
+export type StartStream = (options: StreamStartOptions) => Promise<StreamPipeline>
