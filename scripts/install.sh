@@ -32,7 +32,7 @@ if [ ! -f "$apt_stamp" ] || ! dpkg -s "${APT_PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
   # Where the distribution already ships FFmpeg 8 (libavcodec 62), use its packages.
-  if apt-cache show libavcodec62 >/dev/null 2>&1; then
+  if apt-cache policy libavcodec62 2>/dev/null | grep -q 'Candidate: [0-9]'; then
     log "the distribution ships libavcodec 62: installing its development packages"
     $SUDO apt-get install -y -qq --no-install-recommends \
       libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libffmpeg-nvenc-dev >/dev/null
