@@ -4,5 +4,6 @@
 #define LUMEN_H
 
 #include "lumen_core.h"
+#include "lumen_enet.h"
 
 #endif

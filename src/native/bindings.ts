@@ -4,9 +4,11 @@
  * table drift apart.
  */
 import {coreBindings} from './bindings/core.js'
+import {enetBindings} from './bindings/enet.js'
 
 export const bindings = {
   ...coreBindings,
+  ...enetBindings,
 }
 
 export type Bindings = typeof bindings
