@@ -79,7 +79,10 @@ export class LogHistogram {
   /** Nearest-rank quantile, q in [0, 1]. NaN when empty. */
   quantile(q: number): number {
     if (this.count === 0) return Number.NaN
-    const rank = Math.max(1, Math.ceil(q * this.count))
+    // the small epsilon keeps a product such as 0.9990000000000001·n from rounding up a rank
+    const rank = Math.min(this.count, Math.max(1, Math.ceil(q * this.count - 1e-7)))
+    if (rank === this.count) return this.max
+    if (rank === 1) return this.min
     let seen = 0
     let value = Number.NaN
     found: {

@@ -43,9 +43,9 @@ export async function writeLog(path: string, n: number, options: SyntheticOption
   return out
 }
 
-/** Nearest-rank percentile by sorting: the value at rank ceil(p/100·n), 1-based. */
+/** Nearest-rank percentile by sorting: the value at rank ceil(p/100·n), 1-based (p in tenths exact). */
 export function sortedPercentile(values: number[], p: number): number {
   const s = Float64Array.from(values).sort()
-  const rank = Math.max(1, Math.ceil((p / 100) * s.length))
+  const rank = Math.max(1, Math.ceil((Math.round(p * 10) * s.length) / 1000))
   return s[rank - 1]
 }
