@@ -36,11 +36,21 @@ export interface StreamPipeline {
   stats(): StreamStats
 }
 
+/** A UDP socket the host bound and the client pinged: send media FROM it (README §Session lifecycle 2). */
+export interface BoundUdpSocket {
+  /** the local port (47998 video / 48000 audio by default) */
+  port: number
+  /** the OS file descriptor (-1 when unknown); owned by the control plane, do not close it */
+  fd: number
+}
+
 export interface StreamStartOptions {
   config: StreamConfig
   /** the bound video/audio sockets' ports and where the client's pings came from */
-  video: {peer: PeerAddress}
-  audio?: {peer: PeerAddress}
+  video: {peer: PeerAddress; socket?: BoundUdpSocket}
+  audio?: {peer: PeerAddress; socket?: BoundUdpSocket}
+  /** the control plane's session id (the same id InputSink events carry) */
+  sessionId?: number
 }
 
 export type StartStream = (options: StreamStartOptions) => Promise<StreamPipeline>
