@@ -1,0 +1,87 @@
+/** Loads shared/vectors/fec/*.json (LUMEN_SHARED_DIR, else ../shared beside the checkout, else ./shared). */
+import {existsSync, readFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+const root = resolve(import.meta.dirname, '..', '..')
+
+export function vectorsDir(): string {
+  const candidates = [
+    process.env.LUMEN_SHARED_DIR === undefined ? undefined : join(process.env.LUMEN_SHARED_DIR, 'vectors', 'fec'),
+    join(root, '..', 'shared', 'vectors', 'fec'),
+    join(root, 'shared', 'vectors', 'fec'),
+  ]
+  for (const c of candidates) if (c !== undefined && existsSync(join(c, 'rs_cases.json'))) return c
+  throw new Error(`shared/vectors/fec not found (looked in ${candidates.filter(Boolean).join(', ')}); set LUMEN_SHARED_DIR`)
+}
+
+export function loadVectors<T>(name: 'rs_cases' | 'video_packets' | 'audio_packets'): T {
+  return JSON.parse(readFileSync(join(vectorsDir(), `${name}.json`), 'utf8')) as T
+}
+
+export interface RsCase {
+  name: string
+  k: number
+  m: number
+  shard_size: number
+  seed: number
+  parity_matrix: 'cauchy' | 'audio'
+  parity_matrix_rows_hex: string[]
+  data_shard0_first_bytes_hex: string
+  data_sha256: string
+  parity_sha256: string
+  recovery: {pattern: string; erased_shards: number[]; recovered_by_client_decoder: boolean}[]
+  parity_hex?: string[]
+}
+
+export interface VideoVectorPacket {
+  index: number
+  kind: 'data' | 'parity'
+  fec_block: number
+  shard_index: number
+  block_data_shards: number
+  block_parity_shards: number
+  length: number
+  hex?: string
+  first_64_bytes_hex?: string
+  sha256?: string
+}
+
+export interface VideoVectorFrame {
+  name: string
+  codec: 'hevc' | 'h264' | 'av1'
+  frame_index: number
+  frame_type: number
+  host_latency_tenth_ms: number
+  rtp_timestamp: number
+  negotiated_packet_size: number
+  fec_percentage_config: number
+  min_required_fec_packets: number
+  video_encryption: boolean
+  frame_length: number
+  frame_seed: number
+  packets: VideoVectorPacket[]
+  frame_hex?: string
+  first_rtp_sequence_number: number
+  frame_sha256: string
+}
+
+export interface VideoVectors {
+  keys: {video_aes_gcm_key_hex: string; gcm_iv_counter_start: number}
+  frames: VideoVectorFrame[]
+}
+
+export interface AudioVectorStream {
+  name: string
+  encrypted: boolean
+  rikeyid: number
+  packet_duration_ms: number
+  opus_payload_length: number
+  opus_seed: number
+  opus_payloads_hex: string[]
+  packets: {kind: 'data' | 'fec'; length: number; hex: string}[]
+}
+
+export interface AudioVectors {
+  keys: {audio_aes_cbc_key_hex: string; rikeyid_decimal: number}
+  streams: AudioVectorStream[]
+}
