@@ -5,5 +5,6 @@
 
 #include "lumen_core.h"
 #include "lumen_enet.h"
+#include "lumen_fec.h"
 
 #endif

@@ -5,10 +5,12 @@
  */
 import {coreBindings} from './bindings/core.js'
 import {enetBindings} from './bindings/enet.js'
+import {fecBindings} from './bindings/fec.js'
 
 export const bindings = {
   ...coreBindings,
   ...enetBindings,
+  ...fecBindings,
 }
 
 export type Bindings = typeof bindings
