@@ -126,19 +126,24 @@ export class LogHistogram {
     }
   }
 
-  /** Counts in `n` equal bins over [lo, hi) (values outside go to the edge bins), for plotting. */
-  bins(lo: number, hi: number, n: number): number[] {
-    const out = new Array<number>(n).fill(0)
-    if (this.count === 0 || !(hi > lo)) return out
+  /** Counts in `n` equal bins over [lo, hi], and how many values fell below and above, for plotting. */
+  bins(lo: number, hi: number, n: number): {counts: number[]; below: number; above: number} {
+    const counts = new Array<number>(n).fill(0)
+    let below = 0
+    let above = 0
+    if (this.count === 0 || !(hi > lo)) return {counts, below, above}
     const put = (value: number, c: number): void => {
       if (c === 0) return
-      const k = Math.min(n - 1, Math.max(0, Math.floor(((value - lo) / (hi - lo)) * n)))
-      out[k] += c
+      if (value < lo) below += c
+      else if (value > hi) above += c
+      else counts[Math.min(n - 1, Math.floor(((value - lo) / (hi - lo)) * n))] += c
     }
-    if (this.neg !== undefined) for (let i = 0; i < BUCKETS; i++) put(-bucketMid(i), this.neg[i])
-    put(0, this.zero)
-    for (let i = 0; i < BUCKETS; i++) put(bucketMid(i), this.pos[i])
-    return out
+    // a bucket's midpoint can lie just past the observed min/max: such values belong at the extreme
+    const clamp = (v: number): number => Math.min(this.max, Math.max(this.min, v))
+    if (this.neg !== undefined) for (let i = 0; i < BUCKETS; i++) put(clamp(-bucketMid(i)), this.neg[i])
+    put(clamp(0), this.zero)
+    for (let i = 0; i < BUCKETS; i++) put(clamp(bucketMid(i)), this.pos[i])
+    return {counts, below, above}
   }
 }
 

@@ -66,6 +66,32 @@ describe('percentiles (log-bucketed sketch) against a sort-based computation', (
   })
 })
 
+describe('histogram bins for plots', () => {
+  it('agree with binning the raw values, up to values that sit on a bin edge', () => {
+    const r = rng(99)
+    const values = Array.from({length: 30_000}, () => (r() < 0.1 ? -r() * 300 : 200 + r() * r() * 5000))
+    const h = new LogHistogram()
+    for (const v of values) h.add(v)
+    const lo = -100
+    const hi = 3000
+    const n = 40
+    const {counts, below, above} = h.bins(lo, hi, n)
+    const expected = new Array<number>(n).fill(0)
+    let eBelow = 0
+    let eAbove = 0
+    for (const v of values) {
+      if (v < lo) eBelow++
+      else if (v > hi) eAbove++
+      else expected[Math.min(n - 1, Math.floor(((v - lo) / (hi - lo)) * n))]++
+    }
+    expect(counts.reduce((a, b) => a + b, 0) + below + above).toBe(values.length)
+    // a value moves at most to its neighbour bin, and only when within 0.05% of an edge
+    const moved = counts.reduce((a, c, i) => a + Math.abs(c - expected[i]), 0) + Math.abs(below - eBelow) + Math.abs(above - eAbove)
+    expect(moved).toBeLessThan(values.length * 0.01)
+    expect(Math.abs(below - eBelow)).toBeLessThanOrEqual(20)
+  })
+})
+
 describe('a report of a log written through PerfLogWriter', () => {
   it('matches an independent computation over the records as written', async () => {
     const path = join(dir, 'report.perf')
