@@ -4,6 +4,8 @@
 #define LUMEN_H
 
 #include "lumen_core.h"
+#include "lumen_capture.h"
+#include "lumen_codec.h"
 #include "lumen_enet.h"
 #include "lumen_fec.h"
 

@@ -3,11 +3,15 @@
  * table per header, merged here. test/native-bindings.test.ts fails when a header and its
  * table drift apart.
  */
+import {captureBindings} from './bindings/capture.js'
+import {codecBindings} from './bindings/codec.js'
 import {coreBindings} from './bindings/core.js'
 import {enetBindings} from './bindings/enet.js'
 import {fecBindings} from './bindings/fec.js'
 
 export const bindings = {
+  ...captureBindings,
+  ...codecBindings,
   ...coreBindings,
   ...enetBindings,
   ...fecBindings,

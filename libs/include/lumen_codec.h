@@ -1,0 +1,122 @@
+/* Lumen shim: video encoders, decoders and pooled CUDA frames (libavcodec 62).
+ *
+ * Encoders: libx264, libx265 (software) and h264_nvenc, hevc_nvenc, av1_nvenc. Every encoder
+ * is opened for streaming: no B-frames, zero-latency tuning, CBR at the given bitrate with a
+ * one-frame VBV, the given slice count, and an infinite GOP (one IDR at the start, then
+ * P-frames only; an IDR only when the caller forces one). H.264/HEVC output is Annex B with the
+ * parameter sets in front of every IDR (libx265: repeat-headers=1, info=0, so no SEI sits
+ * between the PPS and the IDR slice).
+ *
+ * Two frame paths:
+ *  - CPU: a BGRx frame in host memory goes into lumen_encoder_encode(); the shim converts it
+ *    (swscale) to the encoder's input format, or passes it as is where the encoder takes BGRx.
+ *  - CUDA: frames come from a pool (lumen_cuda_pool_open: an AV_HWDEVICE_TYPE_CUDA device on
+ *    the device's PRIMARY context + an AV_PIX_FMT_CUDA frames context, sw_format BGR0) and are
+ *    taken with lumen_cuda_frame_get() (av_hwframe_get_buffer). Fill one on the device (see
+ *    lumen_cuda_frame_info for its device pointer and pitch) or from the host
+ *    (lumen_cuda_frame_upload), then hand it to lumen_encoder_encode_cuda(). An NVENC encoder
+ *    opened with that pool encodes the frame on the GPU; a software encoder downloads it
+ *    (av_hwframe_transfer_data) and encodes it like a CPU frame (the check used on GPU
+ *    machines without NVENC).
+ *
+ * Handles (encoders, decoders, pools, frames) are int32 ids; every call is thread-safe with
+ * respect to the handle tables, but one handle must be used by one thread at a time.
+ * Without an NVIDIA driver the CUDA calls fail with LUMEN_E_UNAVAILABLE and one sentence
+ * ("CUDA: no NVIDIA driver (libcuda.so.1 not found)"); an NVENC encoder on a GPU without an
+ * encoder engine fails the same way ("... this GPU has no NVENC engine").
+ */
+#ifndef LUMEN_CODEC_H
+#define LUMEN_CODEC_H
+
+#include <stdint.h>
+
+#include "lumen_core.h"
+
+/* flags for lumen_encoder_encode / lumen_encoder_encode_cuda */
+#define LUMEN_ENC_FORCE_IDR 1 /* this frame is encoded as an IDR (pict_type I; NVENC forced-idr) */
+
+/* The info buffer an encode call fills: LUMEN_ENC_INFO_LEN bytes, int64 little-endian fields. */
+#define LUMEN_ENC_INFO_LEN 64
+#define LUMEN_ENC_INFO_FLAGS 0      /* int64 at byte 0: bit 0 = IDR (key frame) */
+#define LUMEN_ENC_INFO_CONVERT_NS 1 /* int64 at byte 8: swscale / download / copy into the frame */
+#define LUMEN_ENC_INFO_ENCODE_NS 2  /* int64 at byte 16: inside avcodec_send_frame + avcodec_receive_packet */
+#define LUMEN_ENC_INFO_PTS 3        /* int64 at byte 24: the input frame number the packet came from */
+#define LUMEN_ENC_INFO_PACKETS 4    /* int64 at byte 32: packets joined into this access unit (normally 1) */
+#define LUMEN_ENC_INFO_NEEDED 5     /* int64 at byte 40: on LUMEN_E_BUFFER, the size the output needed */
+
+/* The info buffer lumen_cuda_frame_info fills: LUMEN_CUDA_FRAME_INFO_LEN bytes, little-endian.
+ *   uint64 at 0: CUdeviceptr of the BGR0 plane      int32 at 8: pitch in bytes
+ *   int32 at 12: width    int32 at 16: height       int32 at 20: CUDA device ordinal
+ *   uint64 at 24: the CUcontext (the device's primary context) */
+#define LUMEN_CUDA_FRAME_INFO_LEN 32
+
+/* --- encoders ----------------------------------------------------------------------------- */
+
+/* Opens an encoder ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "av1_nvenc") for
+ * width x height (even, 16..8192) at fps (1..1000), bitrate_kbps (50..1000000) CBR, slices
+ * per frame (1..64). cuda_pool: -1 for CPU frames, or a pool handle whose frames this encoder
+ * will take (NVENC: required for lumen_encoder_encode_cuda; the pool must have the same size).
+ * Returns the encoder handle. */
+LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, char *err, int32_t err_len);
+/* Encodes one BGRx frame (stride bytes per row) and writes the access unit into out; info gets
+ * LUMEN_ENC_INFO_LEN bytes (flags, timings). Returns the access unit's length (0: the encoder
+ * produced nothing for this frame). LUMEN_E_BUFFER when out is too small (info says how much
+ * was needed; that packet is lost: size out to width*height*4). */
+LUMEN_API int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
+/* Encodes a pooled CUDA frame (lumen_cuda_frame_get), like lumen_encoder_encode. The caller
+ * still owns the frame handle and releases it afterwards; the encoder keeps its own
+ * reference while it needs one. */
+LUMEN_API int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
+/* Changes the bitrate (kbit/s) from the next frame on. Returns 0 when the encoder took the new
+ * rate in place (libx264, NVENC), 1 when the encoder had to be reopened for it (libx265:
+ * libavcodec 62 has no reconfiguration for it), in which case the next frame is an IDR. */
+LUMEN_API int32_t lumen_encoder_set_bitrate(int32_t encoder, int32_t bitrate_kbps, char *err, int32_t err_len);
+/* Writes a one-line description of the encoder's settings (NUL-terminated) into out. */
+LUMEN_API int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len);
+/* Closes an encoder; 0, or LUMEN_E_INVALID for an unknown handle. */
+LUMEN_API int32_t lumen_encoder_close(int32_t encoder);
+
+/* --- pooled CUDA frames --------------------------------------------------------------------- */
+
+/* 0 when the CUDA driver loads and has a device; else LUMEN_E_UNAVAILABLE and the reason. */
+LUMEN_API int32_t lumen_cuda_check(char *err, int32_t err_len);
+/* Opens a pool of BGR0 CUDA frames width x height on CUDA device `device` (its primary
+ * context), holding up to pool_size frames at once (1..64). Returns the pool handle. */
+LUMEN_API int32_t lumen_cuda_pool_open(int32_t device, int32_t width, int32_t height, int32_t pool_size, char *err, int32_t err_len);
+/* Closes a pool (frames still held keep their memory until released). */
+LUMEN_API int32_t lumen_cuda_pool_close(int32_t pool);
+/* Takes a frame from the pool (av_hwframe_get_buffer); returns the frame handle. */
+LUMEN_API int32_t lumen_cuda_frame_get(int32_t pool, char *err, int32_t err_len);
+/* Writes LUMEN_CUDA_FRAME_INFO_LEN bytes describing the frame's device memory into out. */
+LUMEN_API int32_t lumen_cuda_frame_info(int32_t frame, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+/* Copies a BGRx host frame into the pooled frame (av_hwframe_transfer_data host → device). */
+LUMEN_API int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
+/* Copies the pooled frame back into a BGRx host buffer (av_hwframe_transfer_data). */
+LUMEN_API int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
+/* Gives the frame back to its pool. */
+LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
+
+/* --- decoders ------------------------------------------------------------------------------- */
+
+#define LUMEN_DEC_BGRX 0 /* decoded picture as BGRx, width*4 bytes per row */
+#define LUMEN_DEC_I420 1 /* decoded picture as I420: Y (w*h), U, V ((w/2)*(h/2) each) */
+
+/* The info buffer a decode call fills: LUMEN_DEC_INFO_LEN bytes, int32 little-endian fields:
+ * width, height, key frame (1/0), picture type (AVPictureType: 1 = I, 2 = P, 3 = B),
+ * frames decoded so far. */
+#define LUMEN_DEC_INFO_LEN 32
+
+/* Opens a decoder: "h264" or "hevc"; low delay, one picture out per access unit in. */
+LUMEN_API int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len);
+/* Feeds one access unit (Annex B; len 0 = end of stream, drain) and writes the next decoded
+ * picture into out in `format`. Returns the picture's length, LUMEN_E_AGAIN when no picture is
+ * ready yet, LUMEN_E_EOF when drained. */
+LUMEN_API int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
+/* Closes a decoder. */
+LUMEN_API int32_t lumen_decoder_close(int32_t decoder);
+/* PSNR of an I420 picture against a BGRx source converted the way the encoder converts it
+ * (BT.709 limited range, swscale). Writes four doubles into out: Y, U, V and all planes
+ * (sample-weighted), in dB (100 when identical). */
+LUMEN_API int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t stride, const uint8_t *i420, int32_t width, int32_t height, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+
+#endif

@@ -1,0 +1,231 @@
+/* H.264/HEVC decoders over libavcodec 62 and the PSNR check (libs/include/lumen_codec.h).
+ * Used by encode-test's decode-back and by the in-repo test client. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include "internal.h"
+#include "lumen_codec.h"
+
+/* encoder.c: the BGRx → YUV conversion every encoder uses */
+struct SwsContext *lumen_sws_from_bgrx(int width, int height, enum AVPixelFormat dst_fmt);
+
+#define MAX_DECODERS 64
+
+static pthread_mutex_t dec_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *decoders[MAX_DECODERS];
+
+typedef struct Decoder {
+  AVCodecContext *ctx;
+  AVPacket *pkt;
+  AVFrame *frame;
+  struct SwsContext *sws;
+  int sws_w, sws_h, sws_in, sws_out;
+  int32_t frames;
+  int draining;
+} Decoder;
+
+static Decoder *dec_get(int32_t id) {
+  if (id <= 0 || id >= MAX_DECODERS) return NULL;
+  pthread_mutex_lock(&dec_lock);
+  Decoder *d = decoders[id];
+  pthread_mutex_unlock(&dec_lock);
+  return d;
+}
+
+static void dec_free(Decoder *d) {
+  if (!d) return;
+  avcodec_free_context(&d->ctx);
+  av_packet_free(&d->pkt);
+  av_frame_free(&d->frame);
+  sws_freeContext(d->sws);
+  free(d);
+}
+
+int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len) {
+  enum AVCodecID id;
+  if (codec && strcmp(codec, "h264") == 0) id = AV_CODEC_ID_H264;
+  else if (codec && (strcmp(codec, "hevc") == 0 || strcmp(codec, "h265") == 0)) id = AV_CODEC_ID_HEVC;
+  else return lumen_fail(err, err_len, LUMEN_E_INVALID, "no decoder for codec '%s' (known: h264, hevc)", codec ? codec : "");
+  const AVCodec *c = avcodec_find_decoder(id);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "this libavcodec was built without the %s decoder", codec);
+  Decoder *d = calloc(1, sizeof *d);
+  if (!d) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  d->ctx = avcodec_alloc_context3(c);
+  d->pkt = av_packet_alloc();
+  d->frame = av_frame_alloc();
+  if (!d->ctx || !d->pkt || !d->frame) {
+    dec_free(d);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  }
+  d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+  d->ctx->thread_count = 1; /* frame threads would hold pictures back */
+  int r = avcodec_open2(d->ctx, c, NULL);
+  if (r < 0) {
+    char msg[128];
+    dec_free(d);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "%s decoder failed to open (%s)", codec, lumen_av_error(r, msg, sizeof msg));
+  }
+  pthread_mutex_lock(&dec_lock);
+  for (int i = 1; i < MAX_DECODERS; i++) {
+    if (!decoders[i]) {
+      decoders[i] = d;
+      pthread_mutex_unlock(&dec_lock);
+      return i;
+    }
+  }
+  pthread_mutex_unlock(&dec_lock);
+  dec_free(d);
+  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many decoders open (%d)", MAX_DECODERS - 1);
+}
+
+static int32_t write_picture(Decoder *d, int32_t format, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  AVFrame *f = d->frame;
+  int w = f->width, h = f->height;
+  int64_t need = format == LUMEN_DEC_BGRX ? (int64_t)w * h * 4 : (int64_t)w * h + 2 * (int64_t)((w + 1) / 2) * ((h + 1) / 2);
+  if (need > out_len)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "the decoded %dx%d picture needs %lld bytes, the buffer has %d", w, h,
+                      (long long)need, out_len);
+  int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  uint8_t *dst[4];
+  int dst_stride[4] = {0};
+  if (format == LUMEN_DEC_BGRX) {
+    dst[0] = out;
+    dst_stride[0] = w * 4;
+  } else {
+    dst[0] = out;
+    dst[1] = out + (size_t)w * h;
+    dst[2] = dst[1] + (size_t)cw * ch;
+    dst_stride[0] = w;
+    dst_stride[1] = dst_stride[2] = cw;
+  }
+  if (format == LUMEN_DEC_I420 && (f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_YUVJ420P)) {
+    av_image_copy_plane(dst[0], dst_stride[0], f->data[0], f->linesize[0], w, h);
+    av_image_copy_plane(dst[1], dst_stride[1], f->data[1], f->linesize[1], cw, ch);
+    av_image_copy_plane(dst[2], dst_stride[2], f->data[2], f->linesize[2], cw, ch);
+    return (int32_t)need;
+  }
+  int out_fmt = format == LUMEN_DEC_BGRX ? AV_PIX_FMT_BGR0 : AV_PIX_FMT_YUV420P;
+  if (!d->sws || d->sws_w != w || d->sws_h != h || d->sws_in != f->format || d->sws_out != out_fmt) {
+    sws_freeContext(d->sws);
+    d->sws = sws_getContext(w, h, f->format, w, h, out_fmt, SWS_BILINEAR | SWS_ACCURATE_RND, NULL, NULL, NULL);
+    if (!d->sws) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot convert the decoded picture format %d", f->format);
+    const int *coef = sws_getCoefficients(SWS_CS_ITU709);
+    int full = f->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(d->sws, coef, full, coef, out_fmt == AV_PIX_FMT_BGR0 ? 1 : 0, 0, 1 << 16, 1 << 16);
+    d->sws_w = w;
+    d->sws_h = h;
+    d->sws_in = f->format;
+    d->sws_out = out_fmt;
+  }
+  sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, h, dst, dst_stride);
+  return (int32_t)need;
+}
+
+int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len,
+                             uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  Decoder *d = dec_get(decoder);
+  if (!d) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown decoder %d", decoder);
+  if (format != LUMEN_DEC_BGRX && format != LUMEN_DEC_I420)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format %d (0 = BGRx, 1 = I420)", format);
+  if (len < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "negative length %d", len);
+  char msg[128];
+  int r;
+  if (len == 0) {
+    if (!d->draining) {
+      d->draining = 1;
+      avcodec_send_packet(d->ctx, NULL);
+    }
+  } else {
+    if (d->draining) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the decoder was drained; open a new one");
+    d->pkt->data = (uint8_t *)data;
+    d->pkt->size = len;
+    r = avcodec_send_packet(d->ctx, d->pkt);
+    d->pkt->data = NULL;
+    d->pkt->size = 0;
+    if (r == AVERROR(EAGAIN))
+      return lumen_fail(err, err_len, LUMEN_E_FAILED, "the decoder holds pictures it has not returned (it is not in low-delay mode)");
+    if (r < 0)
+      return lumen_fail(err, err_len, LUMEN_E_FAILED, "the decoder rejected the access unit (%s)", lumen_av_error(r, msg, sizeof msg));
+  }
+  r = avcodec_receive_frame(d->ctx, d->frame);
+  if (r == AVERROR(EAGAIN)) return LUMEN_E_AGAIN;
+  if (r == AVERROR_EOF) return LUMEN_E_EOF;
+  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "decoding failed (%s)", lumen_av_error(r, msg, sizeof msg));
+  d->frames++;
+  int32_t st = write_picture(d, format, out, out_len, err, err_len);
+  if (info && info_len >= LUMEN_DEC_INFO_LEN) {
+    int32_t v[5] = {d->frame->width, d->frame->height, (d->frame->flags & AV_FRAME_FLAG_KEY) ? 1 : 0, (int32_t)d->frame->pict_type,
+                    d->frames};
+    memset(info, 0, LUMEN_DEC_INFO_LEN);
+    memcpy(info, v, sizeof v);
+  }
+  av_frame_unref(d->frame);
+  return st;
+}
+
+int32_t lumen_decoder_close(int32_t decoder) {
+  if (decoder <= 0 || decoder >= MAX_DECODERS) return LUMEN_E_INVALID;
+  pthread_mutex_lock(&dec_lock);
+  Decoder *d = decoders[decoder];
+  decoders[decoder] = NULL;
+  pthread_mutex_unlock(&dec_lock);
+  if (!d) return LUMEN_E_INVALID;
+  dec_free(d);
+  return 0;
+}
+
+static double plane_mse(const uint8_t *a, int as, const uint8_t *b, int bs, int w, int h, double *sum_out) {
+  uint64_t sum = 0;
+  for (int y = 0; y < h; y++) {
+    const uint8_t *pa = a + (size_t)y * as, *pb = b + (size_t)y * bs;
+    uint32_t row = 0;
+    for (int x = 0; x < w; x++) {
+      int dd = (int)pa[x] - (int)pb[x];
+      row += (uint32_t)(dd * dd);
+    }
+    sum += row;
+  }
+  *sum_out = (double)sum;
+  return (double)sum / ((double)w * h);
+}
+
+static double psnr_of(double mse) { return mse <= 0 ? 100.0 : 10.0 * log10(255.0 * 255.0 / mse); }
+
+int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t stride, const uint8_t *i420, int32_t width, int32_t height, uint8_t *out,
+                             int32_t out_len, char *err, int32_t err_len) {
+  if (width < 2 || height < 2 || (width & 1) || (height & 1) || stride < width * 4)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "PSNR: bad geometry %dx%d stride %d", width, height, stride);
+  if (out_len < 32) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "PSNR: the output needs 32 bytes");
+  int cw = width / 2, ch = height / 2;
+  AVFrame *ref = av_frame_alloc();
+  if (!ref) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  ref->format = AV_PIX_FMT_YUV420P;
+  ref->width = width;
+  ref->height = height;
+  struct SwsContext *s = NULL;
+  if (av_frame_get_buffer(ref, 0) < 0 || !(s = lumen_sws_from_bgrx(width, height, AV_PIX_FMT_YUV420P))) {
+    av_frame_free(&ref);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  }
+  const uint8_t *src[4] = {bgrx, NULL, NULL, NULL};
+  int src_stride[4] = {stride, 0, 0, 0};
+  sws_scale(s, src, src_stride, 0, height, ref->data, ref->linesize);
+  sws_freeContext(s);
+  const uint8_t *py = i420, *pu = i420 + (size_t)width * height, *pv = pu + (size_t)cw * ch;
+  double sy, su, sv;
+  double p[4];
+  p[0] = psnr_of(plane_mse(ref->data[0], ref->linesize[0], py, width, width, height, &sy));
+  p[1] = psnr_of(plane_mse(ref->data[1], ref->linesize[1], pu, cw, cw, ch, &su));
+  p[2] = psnr_of(plane_mse(ref->data[2], ref->linesize[2], pv, cw, cw, ch, &sv));
+  p[3] = psnr_of((sy + su + sv) / ((double)width * height + 2.0 * cw * ch));
+  av_frame_free(&ref);
+  memcpy(out, p, sizeof p);
+  return 0;
+}

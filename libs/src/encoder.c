@@ -1,0 +1,710 @@
+/* Video encoders over libavcodec 62 and pooled CUDA frames (libs/include/lumen_codec.h).
+ *
+ * One call per frame: the BGRx frame is converted (swscale) into the encoder's frame, sent,
+ * and the access unit is received into the caller's buffer with its flags and the time spent
+ * converting and inside avcodec_send_frame/avcodec_receive_packet.
+ *
+ * The CUDA driver and NVENC are loaded at run time (ffnvcodec's loader); this file only uses
+ * them to tell why a CUDA or NVENC path cannot work on this box. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* the loader first: it defines CUDA_VERSION, so hwcontext_cuda.h needs no CUDA toolkit */
+#define FFNV_LOG_FUNC(logctx, msg, ...) ((void)(logctx))
+#define FFNV_DEBUG_LOG_FUNC(logctx, msg, ...) ((void)(logctx))
+#include <ffnvcodec/dynlink_loader.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/hwcontext_cuda.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include "internal.h"
+#include "lumen_codec.h"
+
+/* ---- handle tables ------------------------------------------------------------------------ */
+
+#define MAX_ENCODERS 64
+#define MAX_POOLS 32
+#define MAX_FRAMES 1024
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int32_t slot_put(void **table, int n, void *p) {
+  pthread_mutex_lock(&table_lock);
+  for (int i = 1; i < n; i++) {
+    if (table[i] == NULL) {
+      table[i] = p;
+      pthread_mutex_unlock(&table_lock);
+      return i;
+    }
+  }
+  pthread_mutex_unlock(&table_lock);
+  return -1;
+}
+
+static void *slot_get(void **table, int n, int32_t id) {
+  if (id <= 0 || id >= n) return NULL;
+  pthread_mutex_lock(&table_lock);
+  void *p = table[id];
+  pthread_mutex_unlock(&table_lock);
+  return p;
+}
+
+static void *slot_take(void **table, int n, int32_t id) {
+  if (id <= 0 || id >= n) return NULL;
+  pthread_mutex_lock(&table_lock);
+  void *p = table[id];
+  table[id] = NULL;
+  pthread_mutex_unlock(&table_lock);
+  return p;
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- colour conversion shared with decoder.c ---------------------------------------------- */
+
+#define LUMEN_SWS_FLAGS (SWS_BILINEAR | SWS_ACCURATE_RND)
+
+/* BGRx (full range) → dst_fmt with BT.709 limited-range coefficients: what every encoder gets
+ * and what PSNR checks compare against. */
+struct SwsContext *lumen_sws_from_bgrx(int width, int height, enum AVPixelFormat dst_fmt) {
+  struct SwsContext *s = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, dst_fmt,
+                                        LUMEN_SWS_FLAGS, NULL, NULL, NULL);
+  if (!s) return NULL;
+  const int *coef = sws_getCoefficients(SWS_CS_ITU709);
+  sws_setColorspaceDetails(s, coef, 1, coef, 0, 0, 1 << 16, 1 << 16);
+  return s;
+}
+
+/* ---- CUDA / NVENC diagnosis --------------------------------------------------------------- */
+
+static const char *cu_name(CudaFunctions *cu, CUresult r) {
+  const char *name = NULL;
+  if (cu && cu->cuGetErrorName && cu->cuGetErrorName(r, &name) == CUDA_SUCCESS && name) return name;
+  return "CUDA error";
+}
+
+/* 0 when the driver loads, initialises and has a device; else fills err with the reason. */
+static int32_t cuda_check(char *err, int32_t err_len) {
+  void *lib = dlopen("libcuda.so.1", RTLD_LAZY);
+  if (!lib) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "CUDA: no NVIDIA driver (libcuda.so.1 not found)");
+  dlclose(lib);
+  CudaFunctions *cu = NULL;
+  if (cuda_load_functions(&cu, NULL) < 0)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "CUDA: the NVIDIA driver's libcuda.so.1 lacks functions Lumen needs (driver too old)");
+  int32_t status = 0;
+  CUresult r = cu->cuInit(0);
+  int count = 0;
+  if (r != CUDA_SUCCESS) {
+    status = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "CUDA: cuInit failed (%s): no usable NVIDIA GPU", cu_name(cu, r));
+  } else if ((r = cu->cuDeviceGetCount(&count)) != CUDA_SUCCESS || count == 0) {
+    status = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "CUDA: the driver loads but sees no GPU");
+  }
+  cuda_free_functions(&cu);
+  return status;
+}
+
+int32_t lumen_cuda_check(char *err, int32_t err_len) { return cuda_check(err, err_len); }
+
+/* Why an NVENC encoder could not open: walks the same steps libavcodec takes and names the
+ * first that fails. Returns a LUMEN_E_* status with err filled. */
+static int32_t nvenc_diagnose(const char *encoder, int averr, char *err, int32_t err_len) {
+  int32_t st = cuda_check(err, err_len);
+  if (st < 0) {
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", err ? err : "CUDA unavailable");
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: %s", encoder, reason);
+  }
+  void *lib = dlopen("libnvidia-encode.so.1", RTLD_LAZY);
+  if (!lib)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "%s: NVENC library libnvidia-encode.so.1 not found (install the NVIDIA driver's encode library)", encoder);
+  dlclose(lib);
+  CudaFunctions *cu = NULL;
+  NvencFunctions *nv = NULL;
+  CUcontext cuctx = NULL;
+  CUdevice dev = 0;
+  char avmsg[128];
+  lumen_av_error(averr, avmsg, sizeof avmsg);
+  st = lumen_fail(err, err_len, LUMEN_E_FAILED, "%s: the encoder failed to open (%s)", encoder, avmsg);
+  if (cuda_load_functions(&cu, NULL) < 0 || nvenc_load_functions(&nv, NULL) < 0) goto done;
+  if (cu->cuInit(0) != CUDA_SUCCESS || cu->cuDeviceGet(&dev, 0) != CUDA_SUCCESS) goto done;
+  if (cu->cuDevicePrimaryCtxRetain(&cuctx, dev) != CUDA_SUCCESS) goto done;
+  uint32_t maxver = 0;
+  if (nv->NvEncodeAPIGetMaxSupportedVersion(&maxver) == NV_ENC_SUCCESS) {
+    uint32_t need = (NVENCAPI_MAJOR_VERSION << 4) | NVENCAPI_MINOR_VERSION;
+    if (maxver < need) {
+      st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "%s: the NVIDIA driver's NVENC API is %u.%u, libavcodec needs %d.%d (update the driver)", encoder,
+                      maxver >> 4, maxver & 0xf, NVENCAPI_MAJOR_VERSION, NVENCAPI_MINOR_VERSION);
+      goto release;
+    }
+  }
+  NV_ENCODE_API_FUNCTION_LIST fl;
+  memset(&fl, 0, sizeof fl);
+  fl.version = NV_ENCODE_API_FUNCTION_LIST_VER;
+  if (nv->NvEncodeAPICreateInstance(&fl) != NV_ENC_SUCCESS) goto release;
+  NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS p;
+  memset(&p, 0, sizeof p);
+  p.version = NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER;
+  p.deviceType = NV_ENC_DEVICE_TYPE_CUDA;
+  p.device = cuctx;
+  p.apiVersion = NVENCAPI_VERSION;
+  void *session = NULL;
+  NVENCSTATUS ns = fl.nvEncOpenEncodeSessionEx(&p, &session);
+  if (ns == NV_ENC_ERR_NO_ENCODE_DEVICE) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                    "%s: this GPU has no NVENC engine (NV_ENC_ERR_NO_ENCODE_DEVICE); use libx264/libx265", encoder);
+  } else if (ns == NV_ENC_ERR_OUT_OF_MEMORY || ns == NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                    "%s: NVENC refused a session (status %d): the GPU's concurrent session limit may be reached",
+                    encoder, (int)ns);
+  } else if (ns != NV_ENC_SUCCESS) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: NVENC refused a session (NVENCSTATUS %d)", encoder, (int)ns);
+  }
+  if (session) fl.nvEncDestroyEncoder(session);
+release:
+  cu->cuDevicePrimaryCtxRelease(dev);
+done:
+  nvenc_free_functions(&nv);
+  cuda_free_functions(&cu);
+  return st;
+}
+
+/* ---- pools and frames --------------------------------------------------------------------- */
+
+typedef struct Pool {
+  AVBufferRef *device;
+  AVBufferRef *frames;
+  int width, height, ordinal;
+} Pool;
+
+typedef struct CFrame {
+  AVFrame *frame;
+  int32_t pool;
+  int ordinal;
+} CFrame;
+
+static void *pools[MAX_POOLS];
+static void *cframes[MAX_FRAMES];
+
+int32_t lumen_cuda_pool_open(int32_t device, int32_t width, int32_t height, int32_t pool_size, char *err, int32_t err_len) {
+  if (device < 0 || device > 63) return lumen_fail(err, err_len, LUMEN_E_INVALID, "CUDA device %d is out of range", device);
+  if (width < 16 || height < 16 || width > 8192 || height > 8192 || (width & 1) || (height & 1))
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "pool size %dx%d: width and height must be even, 16..8192", width, height);
+  if (pool_size < 1 || pool_size > 64) return lumen_fail(err, err_len, LUMEN_E_INVALID, "pool size %d is out of range 1..64", pool_size);
+  int32_t st = cuda_check(err, err_len);
+  if (st < 0) return st;
+  Pool *p = calloc(1, sizeof *p);
+  if (!p) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  char ord[16];
+  snprintf(ord, sizeof ord, "%d", device);
+  AVDictionary *opts = NULL;
+  av_dict_set(&opts, "primary_ctx", "1", 0);
+  int r = av_hwdevice_ctx_create(&p->device, AV_HWDEVICE_TYPE_CUDA, ord, opts, 0);
+  av_dict_free(&opts);
+  char msg[128];
+  if (r < 0) {
+    free(p);
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "CUDA: cannot open device %d (%s)", device, lumen_av_error(r, msg, sizeof msg));
+  }
+  p->frames = av_hwframe_ctx_alloc(p->device);
+  if (!p->frames) {
+    av_buffer_unref(&p->device);
+    free(p);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  }
+  AVHWFramesContext *fc = (AVHWFramesContext *)p->frames->data;
+  fc->format = AV_PIX_FMT_CUDA;
+  fc->sw_format = AV_PIX_FMT_BGR0;
+  fc->width = width;
+  fc->height = height;
+  fc->initial_pool_size = pool_size;
+  if ((r = av_hwframe_ctx_init(p->frames)) < 0) {
+    av_buffer_unref(&p->frames);
+    av_buffer_unref(&p->device);
+    free(p);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "CUDA: cannot make a frame pool of %dx%d BGR0 (%s)", width, height,
+                      lumen_av_error(r, msg, sizeof msg));
+  }
+  p->width = width;
+  p->height = height;
+  p->ordinal = device;
+  int32_t id = slot_put(pools, MAX_POOLS, p);
+  if (id < 0) {
+    av_buffer_unref(&p->frames);
+    av_buffer_unref(&p->device);
+    free(p);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frame pools open (%d)", MAX_POOLS - 1);
+  }
+  return id;
+}
+
+int32_t lumen_cuda_pool_close(int32_t pool) {
+  Pool *p = slot_take(pools, MAX_POOLS, pool);
+  if (!p) return LUMEN_E_INVALID;
+  av_buffer_unref(&p->frames);
+  av_buffer_unref(&p->device);
+  free(p);
+  return 0;
+}
+
+int32_t lumen_cuda_frame_get(int32_t pool, char *err, int32_t err_len) {
+  Pool *p = slot_get(pools, MAX_POOLS, pool);
+  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame pool %d", pool);
+  CFrame *f = calloc(1, sizeof *f);
+  if (!f || !(f->frame = av_frame_alloc())) {
+    free(f);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  }
+  int r = av_hwframe_get_buffer(p->frames, f->frame, 0);
+  if (r < 0) {
+    char msg[128];
+    av_frame_free(&f->frame);
+    free(f);
+    return lumen_fail(err, err_len, r == AVERROR(ENOMEM) ? LUMEN_E_AGAIN : LUMEN_E_FAILED,
+                      "CUDA frame pool %d: no free frame (%s): release frames after encoding them", pool,
+                      lumen_av_error(r, msg, sizeof msg));
+  }
+  f->pool = pool;
+  f->ordinal = p->ordinal;
+  int32_t id = slot_put(cframes, MAX_FRAMES, f);
+  if (id < 0) {
+    av_frame_free(&f->frame);
+    free(f);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frames held (%d)", MAX_FRAMES - 1);
+  }
+  return id;
+}
+
+int32_t lumen_cuda_frame_info(int32_t frame, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
+  if (out_len < LUMEN_CUDA_FRAME_INFO_LEN)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "frame info needs %d bytes", LUMEN_CUDA_FRAME_INFO_LEN);
+  AVHWFramesContext *fc = (AVHWFramesContext *)f->frame->hw_frames_ctx->data;
+  AVCUDADeviceContext *dc = fc->device_ctx->hwctx;
+  uint64_t ptr = (uint64_t)(uintptr_t)f->frame->data[0];
+  int32_t pitch = f->frame->linesize[0], w = f->frame->width, h = f->frame->height, ord = f->ordinal;
+  uint64_t ctx = (uint64_t)(uintptr_t)dc->cuda_ctx;
+  memset(out, 0, LUMEN_CUDA_FRAME_INFO_LEN);
+  memcpy(out, &ptr, 8);
+  memcpy(out + 8, &pitch, 4);
+  memcpy(out + 12, &w, 4);
+  memcpy(out + 16, &h, 4);
+  memcpy(out + 20, &ord, 4);
+  memcpy(out + 24, &ctx, 8);
+  return LUMEN_CUDA_FRAME_INFO_LEN;
+}
+
+static void no_free(void *opaque, uint8_t *data) {}
+
+/* A BGR0 AVFrame over caller memory (with a non-owning buffer so transfer_data writes into it). */
+static AVFrame *wrap_host(uint8_t *data, int stride, int width, int height) {
+  AVFrame *h = av_frame_alloc();
+  if (!h) return NULL;
+  h->format = AV_PIX_FMT_BGR0;
+  h->width = width;
+  h->height = height;
+  h->data[0] = data;
+  h->linesize[0] = stride;
+  h->buf[0] = av_buffer_create(data, (size_t)stride * (size_t)height, no_free, NULL, AV_BUFFER_FLAG_READONLY);
+  if (!h->buf[0]) av_frame_free(&h);
+  return h;
+}
+
+static int32_t frame_transfer(int32_t frame, uint8_t *bgrx, int32_t stride, int upload, char *err, int32_t err_len) {
+  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
+  if (!bgrx || stride < f->frame->width * 4)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "host stride %d is less than width*4 (%d)", stride, f->frame->width * 4);
+  AVFrame *h = wrap_host(bgrx, stride, f->frame->width, f->frame->height);
+  if (!h) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  int r = upload ? av_hwframe_transfer_data(f->frame, h, 0) : av_hwframe_transfer_data(h, f->frame, 0);
+  av_frame_free(&h);
+  if (r < 0) {
+    char msg[128];
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "CUDA: %s of frame %d failed (%s)", upload ? "upload" : "download", frame,
+                      lumen_av_error(r, msg, sizeof msg));
+  }
+  return 0;
+}
+
+int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  return frame_transfer(frame, (uint8_t *)bgrx, stride, 1, err, err_len);
+}
+
+int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  return frame_transfer(frame, bgrx, stride, 0, err, err_len);
+}
+
+int32_t lumen_cuda_frame_release(int32_t frame) {
+  CFrame *f = slot_take(cframes, MAX_FRAMES, frame);
+  if (!f) return LUMEN_E_INVALID;
+  av_frame_free(&f->frame);
+  free(f);
+  return 0;
+}
+
+/* ---- encoders ----------------------------------------------------------------------------- */
+
+typedef enum { ENC_X264, ENC_X265, ENC_NVENC } EncKind;
+
+typedef struct Encoder {
+  char name[32];
+  EncKind kind;
+  const AVCodec *codec;
+  AVCodecContext *ctx;
+  AVFrame *frame;        /* the encoder's input frame (CPU path) */
+  AVFrame *download;     /* BGR0 host frame a pooled frame is downloaded into (software encoders) */
+  AVPacket *pkt;
+  struct SwsContext *sws;
+  AVBufferRef *hw_frames; /* the pool's frames context (NVENC with a pool) */
+  enum AVPixelFormat in_fmt;
+  int width, height, fps, bitrate_kbps, slices, pool;
+  int force_next_idr;
+  int64_t pts;
+  char preset[16];
+} Encoder;
+
+static void *encoders[MAX_ENCODERS];
+
+static void set_rate(AVCodecContext *c, int kbps, int fps) {
+  c->bit_rate = (int64_t)kbps * 1000;
+  c->rc_max_rate = c->bit_rate;
+  c->rc_min_rate = c->bit_rate;
+  c->rc_buffer_size = (int)(c->bit_rate / fps); /* one frame of VBV */
+}
+
+/* Builds and opens e->ctx from e's settings. */
+static int32_t open_ctx(Encoder *e, char *err, int32_t err_len) {
+  AVCodecContext *c = avcodec_alloc_context3(e->codec);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  c->width = e->width;
+  c->height = e->height;
+  c->time_base = (AVRational){1, e->fps};
+  c->framerate = (AVRational){e->fps, 1};
+  c->pix_fmt = e->in_fmt;
+  c->max_b_frames = 0;
+  c->slices = e->slices;
+  c->color_range = AVCOL_RANGE_MPEG;
+  c->colorspace = AVCOL_SPC_BT709;
+  c->color_primaries = AVCOL_PRI_BT709;
+  c->color_trc = AVCOL_TRC_BT709;
+  c->flags |= AV_CODEC_FLAG_CLOSED_GOP;
+  set_rate(c, e->bitrate_kbps, e->fps);
+  char params[256];
+  switch (e->kind) {
+    case ENC_X264:
+      c->gop_size = -1;
+      c->refs = 1;
+      av_opt_set(c->priv_data, "preset", e->preset, 0);
+      av_opt_set(c->priv_data, "tune", "zerolatency", 0);
+      av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+      /* infinite GOP, no scene-cut keyframes, SPS/PPS before every IDR */
+      av_opt_set(c->priv_data, "x264-params", "keyint=infinite:scenecut=0:repeat-headers=1:aud=0", 0);
+      break;
+    case ENC_X265:
+      c->gop_size = -1;
+      av_opt_set(c->priv_data, "preset", e->preset, 0);
+      av_opt_set(c->priv_data, "tune", "zerolatency", 0);
+      av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+      /* keyint=-1: infinite GOP; info=0: no version SEI between PPS and slice; repeat-headers:
+       * VPS/SPS/PPS before every IDR; vbv: CBR with one frame of buffer */
+      snprintf(params, sizeof params,
+               "keyint=-1:scenecut=0:info=0:repeat-headers=1:aud=0:bframes=0:frame-threads=1:slices=%d:"
+               "vbv-maxrate=%d:vbv-bufsize=%d:log-level=none",
+               e->slices, e->bitrate_kbps, e->bitrate_kbps / e->fps > 0 ? e->bitrate_kbps / e->fps : 1);
+      av_opt_set(c->priv_data, "x265-params", params, 0);
+      break;
+    case ENC_NVENC:
+      c->gop_size = INT_MAX; /* libavcodec's nvenc maps gop_size to gopLength/idrPeriod: effectively infinite */
+      av_opt_set(c->priv_data, "preset", "p1", 0);
+      av_opt_set(c->priv_data, "tune", "ull", 0);
+      av_opt_set(c->priv_data, "rc", "cbr", 0);
+      av_opt_set_int(c->priv_data, "zerolatency", 1, 0);
+      av_opt_set_int(c->priv_data, "delay", 0, 0);
+      av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+      if (e->hw_frames) {
+        c->hw_frames_ctx = av_buffer_ref(e->hw_frames);
+        c->sw_pix_fmt = AV_PIX_FMT_BGR0;
+      }
+      break;
+  }
+  int r = avcodec_open2(c, e->codec, NULL);
+  if (r < 0) {
+    avcodec_free_context(&c);
+    if (e->kind == ENC_NVENC) return nvenc_diagnose(e->name, r, err, err_len);
+    char msg[128];
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "%s: the encoder failed to open at %dx%d %d fps %d kbit/s (%s)", e->name,
+                      e->width, e->height, e->fps, e->bitrate_kbps, lumen_av_error(r, msg, sizeof msg));
+  }
+  e->ctx = c;
+  return 0;
+}
+
+static void encoder_free(Encoder *e) {
+  if (!e) return;
+  avcodec_free_context(&e->ctx);
+  av_frame_free(&e->frame);
+  av_frame_free(&e->download);
+  av_packet_free(&e->pkt);
+  sws_freeContext(e->sws);
+  av_buffer_unref(&e->hw_frames);
+  free(e);
+}
+
+int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices,
+                           int32_t cuda_pool, char *err, int32_t err_len) {
+  EncKind kind;
+  if (!encoder) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no encoder named");
+  if (strcmp(encoder, "libx264") == 0) kind = ENC_X264;
+  else if (strcmp(encoder, "libx265") == 0) kind = ENC_X265;
+  else if (strcmp(encoder, "h264_nvenc") == 0 || strcmp(encoder, "hevc_nvenc") == 0 || strcmp(encoder, "av1_nvenc") == 0)
+    kind = ENC_NVENC;
+  else
+    return lumen_fail(err, err_len, LUMEN_E_INVALID,
+                      "unknown encoder '%s' (known: libx264, libx265, h264_nvenc, hevc_nvenc, av1_nvenc)", encoder);
+  if (width < 16 || height < 16 || width > 8192 || height > 8192 || (width & 1) || (height & 1))
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "size %dx%d: width and height must be even, 16..8192", width, height);
+  if (fps < 1 || fps > 1000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "fps %d is out of range 1..1000", fps);
+  if (bitrate_kbps < 50 || bitrate_kbps > 1000000)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
+  if (slices < 1 || slices > 64) return lumen_fail(err, err_len, LUMEN_E_INVALID, "slices %d is out of range 1..64", slices);
+  const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
+  if (!codec)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: this libavcodec was built without that encoder", encoder);
+  Pool *pool = NULL;
+  if (cuda_pool >= 0) {
+    pool = slot_get(pools, MAX_POOLS, cuda_pool);
+    if (!pool) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame pool %d", cuda_pool);
+    if (pool->width != width || pool->height != height)
+      return lumen_fail(err, err_len, LUMEN_E_INVALID, "CUDA frame pool is %dx%d, the encoder %dx%d", pool->width, pool->height,
+                        width, height);
+  } else if (kind == ENC_NVENC) {
+    /* fail early with the driver's reason rather than libavcodec's generic one */
+    int32_t st = cuda_check(err, err_len);
+    if (st < 0) return nvenc_diagnose(encoder, AVERROR(ENOSYS), err, err_len);
+  }
+
+  Encoder *e = calloc(1, sizeof *e);
+  if (!e) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  snprintf(e->name, sizeof e->name, "%s", encoder);
+  e->kind = kind;
+  e->codec = codec;
+  e->width = width;
+  e->height = height;
+  e->fps = fps;
+  e->bitrate_kbps = bitrate_kbps;
+  e->slices = slices;
+  e->pool = cuda_pool;
+  const char *preset_env = getenv(kind == ENC_X265 ? "LUMEN_X265_PRESET" : "LUMEN_X264_PRESET");
+  snprintf(e->preset, sizeof e->preset, "%s",
+           preset_env && *preset_env ? preset_env : kind == ENC_X265 ? "ultrafast" : "superfast");
+  e->in_fmt = kind == ENC_NVENC ? (pool ? AV_PIX_FMT_CUDA : AV_PIX_FMT_BGR0) : AV_PIX_FMT_YUV420P;
+  if (pool && kind == ENC_NVENC) e->hw_frames = av_buffer_ref(pool->frames);
+  e->pkt = av_packet_alloc();
+  if (!e->pkt) {
+    encoder_free(e);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  }
+  int32_t st = open_ctx(e, err, err_len);
+  if (st < 0) {
+    encoder_free(e);
+    return st;
+  }
+  if (e->in_fmt != AV_PIX_FMT_CUDA) {
+    e->frame = av_frame_alloc();
+    if (!e->frame) goto nomem;
+    e->frame->format = e->in_fmt;
+    e->frame->width = width;
+    e->frame->height = height;
+    if (av_frame_get_buffer(e->frame, 0) < 0) goto nomem;
+    if (e->in_fmt != AV_PIX_FMT_BGR0) {
+      e->sws = lumen_sws_from_bgrx(width, height, e->in_fmt);
+      if (!e->sws) goto nomem;
+    }
+  }
+  if (pool && kind != ENC_NVENC) {
+    e->download = av_frame_alloc();
+    if (!e->download) goto nomem;
+    e->download->format = AV_PIX_FMT_BGR0;
+    e->download->width = width;
+    e->download->height = height;
+    if (av_frame_get_buffer(e->download, 0) < 0) goto nomem;
+  }
+  int32_t id = slot_put(encoders, MAX_ENCODERS, e);
+  if (id < 0) {
+    encoder_free(e);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many encoders open (%d)", MAX_ENCODERS - 1);
+  }
+  return id;
+nomem:
+  encoder_free(e);
+  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory setting up %s at %dx%d", encoder, width, height);
+}
+
+static void put_i64(uint8_t *info, int32_t info_len, int field, int64_t v) {
+  if (info && info_len >= (field + 1) * 8) memcpy(info + field * 8, &v, 8);
+}
+
+/* Sends `frame` (or the pooled frame) and collects the access unit into out. */
+static int32_t encode_frame(Encoder *e, AVFrame *frame, int32_t flags, int64_t convert_ns, uint8_t *out, int32_t out_len, uint8_t *info,
+                            int32_t info_len, char *err, int32_t err_len) {
+  int force = (flags & LUMEN_ENC_FORCE_IDR) || e->force_next_idr;
+  frame->pts = e->pts++;
+  frame->pict_type = force ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+  if (force) frame->flags |= AV_FRAME_FLAG_KEY;
+  else frame->flags &= ~AV_FRAME_FLAG_KEY;
+  e->force_next_idr = 0;
+  char msg[128];
+  int64_t t0 = now_ns();
+  int r = avcodec_send_frame(e->ctx, frame);
+  if (r < 0) {
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "%s: avcodec_send_frame failed (%s)", e->name, lumen_av_error(r, msg, sizeof msg));
+  }
+  int64_t len = 0, key = 0, packets = 0, pts = -1, needed = 0;
+  for (;;) {
+    r = avcodec_receive_packet(e->ctx, e->pkt);
+    if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) break;
+    if (r < 0)
+      return lumen_fail(err, err_len, LUMEN_E_FAILED, "%s: avcodec_receive_packet failed (%s)", e->name,
+                        lumen_av_error(r, msg, sizeof msg));
+    if (len + e->pkt->size <= out_len) memcpy(out + len, e->pkt->data, (size_t)e->pkt->size);
+    len += e->pkt->size;
+    if (e->pkt->flags & AV_PKT_FLAG_KEY) key = 1;
+    if (pts < 0) pts = e->pkt->pts;
+    packets++;
+    av_packet_unref(e->pkt);
+  }
+  int64_t t1 = now_ns();
+  if (len > out_len) needed = len;
+  if (info && info_len > 0) memset(info, 0, (size_t)(info_len < LUMEN_ENC_INFO_LEN ? info_len : LUMEN_ENC_INFO_LEN));
+  put_i64(info, info_len, LUMEN_ENC_INFO_FLAGS, key);
+  put_i64(info, info_len, LUMEN_ENC_INFO_CONVERT_NS, convert_ns);
+  put_i64(info, info_len, LUMEN_ENC_INFO_ENCODE_NS, t1 - t0);
+  put_i64(info, info_len, LUMEN_ENC_INFO_PTS, pts);
+  put_i64(info, info_len, LUMEN_ENC_INFO_PACKETS, packets);
+  put_i64(info, info_len, LUMEN_ENC_INFO_NEEDED, needed);
+  if (needed)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "%s: the access unit (%lld bytes) does not fit the output buffer (%d bytes)",
+                      e->name, (long long)needed, out_len);
+  return (int32_t)len;
+}
+
+int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len,
+                             uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
+  if (!e->frame)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s was opened for CUDA frames: use lumen_encoder_encode_cuda", e->name);
+  if (!bgrx || stride < e->width * 4)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "stride %d is less than width*4 (%d)", stride, e->width * 4);
+  int64_t t0 = now_ns();
+  int r = av_frame_make_writable(e->frame);
+  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  if (e->sws) {
+    const uint8_t *src[4] = {bgrx, NULL, NULL, NULL};
+    int src_stride[4] = {stride, 0, 0, 0};
+    sws_scale(e->sws, src, src_stride, 0, e->height, e->frame->data, e->frame->linesize);
+  } else {
+    av_image_copy_plane(e->frame->data[0], e->frame->linesize[0], bgrx, stride, e->width * 4, e->height);
+  }
+  int64_t convert = now_ns() - t0;
+  return encode_frame(e, e->frame, flags, convert, out, out_len, info, info_len, err, err_len);
+}
+
+int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info,
+                                  int32_t info_len, char *err, int32_t err_len) {
+  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
+  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
+  if (e->pool < 0 || f->pool != e->pool)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s was not opened with the pool of CUDA frame %d", e->name, frame);
+  char msg[128];
+  if (e->kind == ENC_NVENC) {
+    AVFrame *ref = av_frame_clone(f->frame);
+    if (!ref) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+    int32_t st = encode_frame(e, ref, flags, 0, out, out_len, info, info_len, err, err_len);
+    av_frame_free(&ref);
+    return st;
+  }
+  /* software encoder: download the pooled frame, then convert like a CPU frame */
+  int64_t t0 = now_ns();
+  int r = av_frame_make_writable(e->download);
+  if (r >= 0) r = av_hwframe_transfer_data(e->download, f->frame, 0);
+  if (r < 0)
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "CUDA: download of frame %d failed (%s)", frame, lumen_av_error(r, msg, sizeof msg));
+  if ((r = av_frame_make_writable(e->frame)) < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+  const uint8_t *src[4] = {e->download->data[0], NULL, NULL, NULL};
+  int src_stride[4] = {e->download->linesize[0], 0, 0, 0};
+  sws_scale(e->sws, src, src_stride, 0, e->height, e->frame->data, e->frame->linesize);
+  int64_t convert = now_ns() - t0;
+  return encode_frame(e, e->frame, flags, convert, out, out_len, info, info_len, err, err_len);
+}
+
+int32_t lumen_encoder_set_bitrate(int32_t encoder, int32_t bitrate_kbps, char *err, int32_t err_len) {
+  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
+  if (bitrate_kbps < 50 || bitrate_kbps > 1000000)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
+  if (bitrate_kbps == e->bitrate_kbps) return 0;
+  if (e->kind != ENC_X265) {
+    /* libx264 and nvenc compare these fields with their running settings on every frame and
+     * reconfigure in place (x264_encoder_reconfig / nvEncReconfigureEncoder) */
+    e->bitrate_kbps = bitrate_kbps;
+    set_rate(e->ctx, bitrate_kbps, e->fps);
+    return 0;
+  }
+  /* libavcodec 62's libx265 wrapper never calls x265_encoder_reconfig: reopen */
+  int old = e->bitrate_kbps;
+  AVCodecContext *prev = e->ctx;
+  e->ctx = NULL;
+  e->bitrate_kbps = bitrate_kbps;
+  int32_t st = open_ctx(e, err, err_len);
+  if (st < 0) {
+    e->ctx = prev;
+    e->bitrate_kbps = old;
+    return st;
+  }
+  avcodec_free_context(&prev);
+  e->force_next_idr = 1;
+  return 1;
+}
+
+int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
+  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  if (!e) return LUMEN_E_INVALID;
+  if (!out || out_len <= 0) return LUMEN_E_BUFFER;
+  int n;
+  if (e->kind == ENC_NVENC)
+    n = snprintf((char *)out, (size_t)out_len, "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, p1/ull zerolatency, %d slice(s), infinite GOP, %s frames",
+                 e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->slices, e->pool >= 0 ? "CUDA" : "BGRx host");
+  else
+    n = snprintf((char *)out, (size_t)out_len,
+                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → yuv420p BT.709",
+                 e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->preset, e->slices,
+                 e->pool >= 0 ? "CUDA (downloaded)" : "BGRx host");
+  return n >= out_len ? out_len - 1 : n;
+}
+
+int32_t lumen_encoder_close(int32_t encoder) {
+  Encoder *e = slot_take(encoders, MAX_ENCODERS, encoder);
+  if (!e) return LUMEN_E_INVALID;
+  encoder_free(e);
+  return 0;
+}
