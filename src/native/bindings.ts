@@ -8,6 +8,8 @@ import {codecBindings} from './bindings/codec.js'
 import {coreBindings} from './bindings/core.js'
 import {enetBindings} from './bindings/enet.js'
 import {fecBindings} from './bindings/fec.js'
+import {netBindings} from './bindings/net.js'
+import {audioBindings} from './bindings/audio.js'
 
 export const bindings = {
   ...captureBindings,
@@ -15,6 +17,8 @@ export const bindings = {
   ...coreBindings,
   ...enetBindings,
   ...fecBindings,
+  ...netBindings,
+  ...audioBindings,
 }
 
 export type Bindings = typeof bindings

@@ -1,0 +1,740 @@
+/* Media UDP send/receive, absolute-deadline sleep and the per-stream send thread (lumen_net.h). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "lumen_net.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
+#define MAX_SOCKS 256
+#define MAX_PACERS 64
+#define MAX_MSGS 64           /* mmsghdr entries per sendmmsg */
+#define GSO_MAX_BYTES 65000   /* payload bytes in one GSO message */
+#define GSO_MAX_SEGS 64
+
+typedef struct {
+  int fd;
+  int used;
+  int family;
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  atomic_int gso; /* 1 = try UDP_SEGMENT */
+  _Atomic uint64_t c[10];
+} Sock;
+
+enum { C_SENT, C_BYTES, C_CALLS, C_GSO, C_EAGAIN, C_DROPPED, C_RECV, C_RBYTES, C_GSO_ON, C_ERRNO };
+
+static Sock socks[MAX_SOCKS];
+static pthread_mutex_t socks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static Sock *sock_of(int32_t h) {
+  if (h < 0 || h >= MAX_SOCKS || !socks[h].used) return NULL;
+  return &socks[h];
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t deadline) {
+  struct timespec ts = {.tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, int64_t v) { memcpy(p, &v, 8); }
+static int32_t get32(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static int32_t sock_alloc(int fd, char *err, int32_t err_len) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+    close(fd);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "getsockname on the media socket failed: %s", strerror(errno));
+  }
+  int one = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof one);
+  pthread_mutex_lock(&socks_lock);
+  for (int i = 0; i < MAX_SOCKS; i++) {
+    if (!socks[i].used) {
+      memset(&socks[i], 0, sizeof socks[i]);
+      socks[i].fd = fd;
+      socks[i].used = 1;
+      socks[i].family = ss.ss_family;
+      atomic_store(&socks[i].gso, 1);
+      atomic_store(&socks[i].c[C_GSO_ON], 1);
+      pthread_mutex_unlock(&socks_lock);
+      return i;
+    }
+  }
+  pthread_mutex_unlock(&socks_lock);
+  close(fd);
+  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d media socket slots are in use: close sockets that are no longer needed", MAX_SOCKS);
+}
+
+LUMEN_API int32_t lumen_udp_open(const char *bind_addr, int32_t port, int32_t flags, char *err, int32_t err_len) {
+  if (port < 0 || port > 65535) return lumen_fail(err, err_len, LUMEN_E_INVALID, "UDP port %d is out of range 0-65535", port);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  int family;
+  const char *a = bind_addr ? bind_addr : "";
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (a[0] == '\0' || inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+    family = AF_INET;
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    if (a[0] == '\0') v4->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
+    family = AF_INET6;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    len = sizeof *v6;
+  } else {
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "'%s' is not an IPv4 or IPv6 address to bind a media socket to", a);
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot create a UDP socket: %s", strerror(errno));
+  int on = 1;
+  if (flags & LUMEN_UDP_REUSEADDR) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (family == AF_INET6) {
+    int off = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    int e = errno;
+    close(fd);
+    return lumen_fail(err, err_len, e == EADDRINUSE ? LUMEN_E_UNAVAILABLE : LUMEN_E_FAILED, "cannot bind UDP %s port %d: %s%s", a[0] ? a : "0.0.0.0", port, strerror(e),
+                      e == EADDRINUSE ? " (another program, or another lumen, holds it: pick other ports)" : "");
+  }
+  return sock_alloc(fd, err, err_len);
+}
+
+LUMEN_API int32_t lumen_udp_adopt(int32_t fd, char *err, int32_t err_len) {
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "file descriptor %d is not a UDP socket", fd);
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot dup the media socket %d: %s", fd, strerror(errno));
+  return sock_alloc(d, err, err_len);
+}
+
+LUMEN_API int32_t lumen_udp_port(int32_t sock, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "getsockname failed: %s", strerror(errno));
+  if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+LUMEN_API int32_t lumen_udp_set_peer(int32_t sock, const char *address, int32_t port, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (port <= 0 || port > 65535) return lumen_fail(err, err_len, LUMEN_E_INVALID, "peer port %d is out of range 1-65535", port);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  struct in_addr a4;
+  struct in6_addr a6;
+  const char *a = address ? address : "";
+  if (strncmp(a, "::ffff:", 7) == 0 && s->family == AF_INET) a += 7;
+  if (inet_pton(AF_INET, a, &a4) == 1) {
+    if (s->family == AF_INET) {
+      struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+      v4->sin_family = AF_INET;
+      v4->sin_port = htons((uint16_t)port);
+      v4->sin_addr = a4;
+      s->peer_len = sizeof *v4;
+    } else {
+      struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+      v6->sin6_family = AF_INET6;
+      v6->sin6_port = htons((uint16_t)port);
+      v6->sin6_addr.s6_addr[10] = 0xff;
+      v6->sin6_addr.s6_addr[11] = 0xff;
+      memcpy(&v6->sin6_addr.s6_addr[12], &a4, 4);
+      s->peer_len = sizeof *v6;
+    }
+  } else if (inet_pton(AF_INET6, a, &a6) == 1) {
+    if (s->family != AF_INET6) return lumen_fail(err, err_len, LUMEN_E_INVALID, "cannot send to IPv6 peer %s from an IPv4 media socket", a);
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    v6->sin6_addr = a6;
+    s->peer_len = sizeof *v6;
+  } else {
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "'%s' is not an IPv4 or IPv6 peer address", a);
+  }
+  s->peer = ss;
+  return 0;
+}
+
+LUMEN_API int32_t lumen_udp_set_qos(int32_t sock, int32_t tos, int32_t priority, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (tos >= 0) {
+    int r = s->family == AF_INET ? setsockopt(s->fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos) : setsockopt(s->fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+    if (r != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set the TOS byte 0x%02x: %s", tos, strerror(errno));
+  }
+  if (priority >= 0 && setsockopt(s->fd, SOL_SOCKET, SO_PRIORITY, &priority, sizeof priority) != 0)
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set SO_PRIORITY %d: %s", priority, strerror(errno));
+  return 0;
+}
+
+LUMEN_API int32_t lumen_udp_set_gso(int32_t sock, int32_t enable) {
+  Sock *s = sock_of(sock);
+  if (!s) return LUMEN_E_INVALID;
+  atomic_store(&s->gso, enable ? 1 : 0);
+  atomic_store(&s->c[C_GSO_ON], enable ? 1 : 0);
+  return enable ? 1 : 0;
+}
+
+static int wait_writable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  return poll(&p, 1, 100);
+}
+
+LUMEN_API int32_t lumen_udp_send(int32_t sock, const uint8_t *data, int32_t len, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (s->peer_len == 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
+  for (int tries = 0; tries < 20; tries++) {
+    ssize_t n = sendto(s->fd, data, (size_t)len, 0, (struct sockaddr *)&s->peer, s->peer_len);
+    atomic_fetch_add(&s->c[C_CALLS], 1);
+    if (n >= 0) {
+      atomic_fetch_add(&s->c[C_SENT], 1);
+      atomic_fetch_add(&s->c[C_BYTES], (uint64_t)n);
+      return (int32_t)n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      atomic_fetch_add(&s->c[C_EAGAIN], 1);
+      wait_writable(s->fd);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    atomic_fetch_add(&s->c[C_DROPPED], 1);
+    atomic_store(&s->c[C_ERRNO], (uint64_t)errno);
+    /* ECONNREFUSED etc. from an earlier ICMP error: a transient report, not this datagram's fate */
+    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return 0;
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "sending a media datagram failed: %s", strerror(errno));
+  }
+  atomic_fetch_add(&s->c[C_DROPPED], 1);
+  return 0;
+}
+
+/* Sends datagrams [0, count) of the batch at line rate. Returns datagrams taken; *calls and
+ * *dropped are added to. */
+static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int count, int stride, uint32_t *calls, uint32_t *dropped) {
+  struct mmsghdr msgs[MAX_MSGS];
+  struct iovec iovs[MAX_MSGS * GSO_MAX_SEGS];
+  char ctrl[MAX_MSGS][CMSG_SPACE(sizeof(uint16_t))];
+  int i = 0, taken = 0;
+  while (i < count) {
+    int nmsg = 0, niov = 0, first = i;
+    int use_gso = atomic_load(&s->gso);
+    while (i < count && nmsg < MAX_MSGS) {
+      struct msghdr *mh = &msgs[nmsg].msg_hdr;
+      memset(&msgs[nmsg], 0, sizeof msgs[nmsg]);
+      mh->msg_name = &s->peer;
+      mh->msg_namelen = s->peer_len;
+      mh->msg_iov = &iovs[niov];
+      int seg = get32(lens + 4 * i);
+      int nseg = 0, bytes = 0;
+      if (use_gso) {
+        int max = GSO_MAX_BYTES / (seg > 0 ? seg : 1);
+        if (max > GSO_MAX_SEGS) max = GSO_MAX_SEGS;
+        /* equal-sized datagrams, the last one of a run may be shorter */
+        while (i < count && nseg < max) {
+          int l = get32(lens + 4 * i);
+          if (l > seg) break;
+          iovs[niov + nseg].iov_base = (void *)(data + (size_t)i * stride);
+          iovs[niov + nseg].iov_len = (size_t)l;
+          nseg++;
+          bytes += l;
+          i++;
+          if (l < seg) break;
+        }
+        if (nseg > 1) {
+          mh->msg_control = ctrl[nmsg];
+          mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+          struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+          cm->cmsg_level = SOL_UDP;
+          cm->cmsg_type = UDP_SEGMENT;
+          cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          uint16_t sz = (uint16_t)seg;
+          memcpy(CMSG_DATA(cm), &sz, sizeof sz);
+        }
+      } else {
+        iovs[niov].iov_base = (void *)(data + (size_t)i * stride);
+        iovs[niov].iov_len = (size_t)seg;
+        nseg = 1;
+        bytes = seg;
+        i++;
+      }
+      (void)bytes;
+      mh->msg_iovlen = (size_t)nseg;
+      msgs[nmsg].msg_len = (unsigned)nseg; /* remember the datagram count (overwritten by the kernel) */
+      niov += nseg;
+      nmsg++;
+    }
+    /* count the datagrams each message carries before the kernel overwrites msg_len */
+    int segs_of[MAX_MSGS];
+    for (int m = 0; m < nmsg; m++) segs_of[m] = (int)msgs[m].msg_hdr.msg_iovlen;
+    int m0 = 0;
+    int tries = 0;
+    while (m0 < nmsg) {
+      int r = sendmmsg(s->fd, &msgs[m0], (unsigned)(nmsg - m0), 0);
+      (*calls)++;
+      atomic_fetch_add(&s->c[C_CALLS], 1);
+      if (r > 0) {
+        for (int m = m0; m < m0 + r; m++) {
+          taken += segs_of[m];
+          atomic_fetch_add(&s->c[C_SENT], (uint64_t)segs_of[m]);
+          uint64_t b = 0;
+          for (size_t k = 0; k < msgs[m].msg_hdr.msg_iovlen; k++) b += msgs[m].msg_hdr.msg_iov[k].iov_len;
+          atomic_fetch_add(&s->c[C_BYTES], b);
+          if (segs_of[m] > 1) atomic_fetch_add(&s->c[C_GSO], 1);
+        }
+        m0 += r;
+        tries = 0;
+        continue;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if ((e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) && tries < 50) {
+        atomic_fetch_add(&s->c[C_EAGAIN], 1);
+        tries++;
+        wait_writable(s->fd);
+        continue;
+      }
+      if (use_gso && segs_of[m0] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
+        /* this path cannot segment: fall back to one datagram per message for good, and resend
+         * from the first datagram of that message */
+        atomic_store(&s->gso, 0);
+        atomic_store(&s->c[C_GSO_ON], 0);
+        int start = first;
+        for (int m = 0; m < m0; m++) start += segs_of[m];
+        return taken + send_range(s, data + (size_t)start * stride, lens + 4 * start, count - start, stride, calls, dropped);
+      }
+      /* drop this message's datagrams and go on (ECONNREFUSED from an old ICMP, or a real error) */
+      atomic_fetch_add(&s->c[C_DROPPED], (uint64_t)segs_of[m0]);
+      atomic_store(&s->c[C_ERRNO], (uint64_t)e);
+      *dropped += (uint32_t)segs_of[m0];
+      m0++;
+    }
+  }
+  return taken;
+}
+
+LUMEN_API int32_t lumen_udp_send_batch(int32_t sock, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (s->peer_len == 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
+  if (count < 0 || stride <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad batch: %d datagrams of stride %d", count, stride);
+  for (int i = 0; i < count; i++) {
+    int l = get32(lens + 4 * i);
+    if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
+  }
+  uint32_t calls = 0, dropped = 0;
+  int64_t t0 = now_ns();
+  int taken = send_range(s, data, lens, count, stride, &calls, &dropped);
+  int64_t t1 = now_ns();
+  if (info && info_len >= 16) {
+    put32(info, calls);
+    put32(info + 4, dropped);
+    put64(info + 8, t1 - t0);
+  }
+  return taken;
+}
+
+LUMEN_API int32_t lumen_udp_recv_batch(int32_t sock, uint8_t *data, int32_t stride, int32_t max_count, uint8_t *lens, int32_t timeout_ms, uint8_t *from, int32_t from_len, char *err, int32_t err_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (max_count <= 0 || stride <= 0) return 0;
+  if (max_count > 1024) max_count = 1024;
+  struct pollfd p = {.fd = s->fd, .events = POLLIN};
+  int pr = poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms);
+  if (pr <= 0) return 0;
+  struct mmsghdr *msgs = calloc((size_t)max_count, sizeof *msgs);
+  struct iovec *iovs = calloc((size_t)max_count, sizeof *iovs);
+  struct sockaddr_storage src;
+  if (!msgs || !iovs) {
+    free(msgs);
+    free(iovs);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory receiving datagrams");
+  }
+  for (int i = 0; i < max_count; i++) {
+    iovs[i].iov_base = data + (size_t)i * stride;
+    iovs[i].iov_len = (size_t)stride;
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  msgs[0].msg_hdr.msg_name = &src;
+  msgs[0].msg_hdr.msg_namelen = sizeof src;
+  int r = recvmmsg(s->fd, msgs, (unsigned)max_count, MSG_DONTWAIT, NULL);
+  if (r < 0) {
+    int e = errno;
+    free(msgs);
+    free(iovs);
+    if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED) return 0;
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "receiving datagrams failed: %s", strerror(e));
+  }
+  uint64_t b = 0;
+  for (int i = 0; i < r; i++) {
+    put32(lens + 4 * i, msgs[i].msg_len);
+    b += msgs[i].msg_len;
+  }
+  atomic_fetch_add(&s->c[C_RECV], (uint64_t)r);
+  atomic_fetch_add(&s->c[C_RBYTES], b);
+  if (from && from_len > 0 && r > 0) {
+    char host[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (src.ss_family == AF_INET) {
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&src)->sin_addr, host, sizeof host);
+      port = ntohs(((struct sockaddr_in *)&src)->sin_port);
+    } else if (src.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&src)->sin6_addr, host, sizeof host);
+      port = ntohs(((struct sockaddr_in6 *)&src)->sin6_port);
+    }
+    snprintf((char *)from, (size_t)from_len, "%s %d", host, port);
+  }
+  free(msgs);
+  free(iovs);
+  return r;
+}
+
+LUMEN_API int32_t lumen_udp_stats(int32_t sock, uint8_t *out, int32_t out_len) {
+  Sock *s = sock_of(sock);
+  if (!s) return LUMEN_E_INVALID;
+  if (out_len < LUMEN_UDP_STATS_LEN) return LUMEN_E_BUFFER;
+  for (int i = 0; i < 10; i++) {
+    uint64_t v = atomic_load(&s->c[i]);
+    memcpy(out + 8 * i, &v, 8);
+  }
+  return LUMEN_UDP_STATS_LEN;
+}
+
+LUMEN_API int32_t lumen_udp_close(int32_t sock) {
+  pthread_mutex_lock(&socks_lock);
+  Sock *s = sock_of(sock);
+  if (!s) {
+    pthread_mutex_unlock(&socks_lock);
+    return LUMEN_E_INVALID;
+  }
+  close(s->fd);
+  s->used = 0;
+  s->fd = -1;
+  pthread_mutex_unlock(&socks_lock);
+  return 0;
+}
+
+LUMEN_API int32_t lumen_sleep_until(int64_t deadline_ns) {
+  if (deadline_ns > now_ns()) sleep_until(deadline_ns);
+  return 0;
+}
+
+/* --- the pacer ------------------------------------------------------------------------------- */
+
+typedef struct {
+  uint32_t frame_id;
+  int32_t count, stride;
+  int64_t deadline, interval, submit;
+  size_t off;   /* where the packets start in the ring */
+  size_t bytes; /* count * stride + 4 * count */
+} Job;
+
+#define MAX_JOBS 256
+#define MAX_DONE 1024
+
+typedef struct {
+  int used;
+  int32_t sock;
+  int mode, burst, spread;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond, idle;
+  int stop, busy;
+  uint8_t *ring;
+  size_t ring_size, head, tail, fill; /* byte ring: [tail, head) in use, wrapping by whole jobs */
+  Job jobs[MAX_JOBS];
+  int jhead, jtail, jcount;
+  uint8_t done[MAX_DONE][LUMEN_PACER_RECORD_LEN];
+  int dhead, dcount;
+} Pacer;
+
+static Pacer pacers[MAX_PACERS];
+static pthread_mutex_t pacers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static Pacer *pacer_of(int32_t h) {
+  if (h < 0 || h >= MAX_PACERS || !pacers[h].used) return NULL;
+  return &pacers[h];
+}
+
+static void pacer_send(Pacer *p, Job *j) {
+  Sock *s = sock_of(p->sock);
+  const uint8_t *data = p->ring + j->off;
+  const uint8_t *lens = data + (size_t)j->count * j->stride;
+  uint32_t calls = 0, dropped = 0, bytes = 0, largest = 0;
+  for (int i = 0; i < j->count; i++) bytes += (uint32_t)get32(lens + 4 * i);
+  int64_t start = now_ns();
+  int late = start > j->deadline + 0 && j->submit > j->deadline;
+  if (start < j->deadline) {
+    sleep_until(j->deadline);
+    start = now_ns();
+  }
+  if (s && s->peer_len != 0 && j->count > 0) {
+    if (p->mode == LUMEN_PACING_BURST && j->count > p->burst) {
+      int bursts = (j->count + p->burst - 1) / p->burst;
+      int64_t span = j->interval * p->spread / 1000;
+      int64_t step = bursts > 1 ? span / bursts : 0;
+      int64_t base = start;
+      for (int b = 0; b < bursts; b++) {
+        int first = b * p->burst;
+        int n = j->count - first < p->burst ? j->count - first : p->burst;
+        if (b > 0) sleep_until(base + step * b);
+        send_range(s, data + (size_t)first * j->stride, lens + 4 * first, n, j->stride, &calls, &dropped);
+        if ((uint32_t)n > largest) largest = (uint32_t)n;
+      }
+    } else {
+      send_range(s, data, lens, j->count, j->stride, &calls, &dropped);
+      largest = (uint32_t)j->count;
+    }
+  }
+  int64_t end = now_ns();
+  pthread_mutex_lock(&p->lock);
+  int slot = (p->dhead + p->dcount) % MAX_DONE;
+  if (p->dcount == MAX_DONE) p->dhead = (p->dhead + 1) % MAX_DONE; /* oldest unread record is overwritten */
+  else p->dcount++;
+  uint8_t *r = p->done[slot];
+  memset(r, 0, LUMEN_PACER_RECORD_LEN);
+  put32(r, j->frame_id);
+  put32(r + 4, (uint32_t)j->count);
+  put32(r + 8, bytes);
+  put32(r + 12, largest);
+  put64(r + 16, j->deadline);
+  put64(r + 24, j->submit);
+  put64(r + 32, start);
+  put64(r + 40, end);
+  put32(r + 48, calls);
+  put32(r + 52, dropped);
+  put32(r + 56, (uint32_t)late);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void *pacer_main(void *arg) {
+  Pacer *p = arg;
+  pthread_setname_np(pthread_self(), "lumen-send");
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    while (!p->stop && p->jcount == 0) {
+      p->busy = 0;
+      pthread_cond_broadcast(&p->idle);
+      pthread_cond_wait(&p->cond, &p->lock);
+    }
+    if (p->stop) break;
+    p->busy = 1;
+    Job j = p->jobs[p->jtail];
+    pthread_mutex_unlock(&p->lock);
+    pacer_send(p, &j);
+    pthread_mutex_lock(&p->lock);
+    p->jtail = (p->jtail + 1) % MAX_JOBS;
+    p->jcount--;
+    /* free the job's bytes: jobs leave in order, so the ring tail moves past this job */
+    p->tail = j.off + j.bytes;
+    p->fill = p->jcount == 0 ? 0 : p->fill - j.bytes;
+    if (p->jcount == 0) p->head = p->tail = 0;
+  }
+  p->busy = 0;
+  pthread_cond_broadcast(&p->idle);
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_packets, int32_t spread_permille, int32_t ring_bytes, char *err, int32_t err_len) {
+  if (!sock_of(sock)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  if (mode != LUMEN_PACING_LINE && mode != LUMEN_PACING_BURST) return lumen_fail(err, err_len, LUMEN_E_INVALID, "pacing mode %d is neither line (0) nor burst (1)", mode);
+  if (burst_packets < 1 || burst_packets > 1024) return lumen_fail(err, err_len, LUMEN_E_INVALID, "burst size %d is out of range 1-1024 packets", burst_packets);
+  if (spread_permille < 1 || spread_permille > 1000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "burst spread %d is out of range 1-1000 permille of the frame interval", spread_permille);
+  size_t size = ring_bytes < (1 << 20) ? (1 << 20) : (size_t)ring_bytes;
+  pthread_mutex_lock(&pacers_lock);
+  int h = -1;
+  for (int i = 0; i < MAX_PACERS; i++)
+    if (!pacers[i].used) {
+      h = i;
+      break;
+    }
+  if (h < 0) {
+    pthread_mutex_unlock(&pacers_lock);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d send threads are in use: stop streams that ended", MAX_PACERS);
+  }
+  Pacer *p = &pacers[h];
+  memset(p, 0, sizeof *p);
+  p->ring = malloc(size);
+  if (!p->ring) {
+    pthread_mutex_unlock(&pacers_lock);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "cannot allocate a %zu-byte send ring", size);
+  }
+  p->ring_size = size;
+  p->sock = sock;
+  p->mode = mode;
+  p->burst = burst_packets;
+  p->spread = spread_permille;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->cond, NULL);
+  pthread_cond_init(&p->idle, NULL);
+  p->used = 1;
+  int rc = pthread_create(&p->thread, NULL, pacer_main, p);
+  if (rc != 0) {
+    p->used = 0;
+    free(p->ring);
+    pthread_mutex_unlock(&pacers_lock);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot start the send thread: %s", strerror(rc));
+  }
+  pthread_mutex_unlock(&pacers_lock);
+  return h;
+}
+
+LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
+  if (count < 0 || stride <= 0 || stride > 65507) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad frame: %d datagrams of stride %d", count, stride);
+  for (int i = 0; i < count; i++) {
+    int l = get32(lens + 4 * i);
+    if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
+  }
+  size_t need = (size_t)count * stride + 4 * (size_t)count;
+  int64_t submit = now_ns();
+  pthread_mutex_lock(&p->lock);
+  if (p->jcount == MAX_JOBS) {
+    pthread_mutex_unlock(&p->lock);
+    return lumen_fail(err, err_len, LUMEN_E_AGAIN, "the send thread has %d frames queued: the link or the thread is behind", MAX_JOBS);
+  }
+  /* place the job at head, or wrap to 0 when it does not fit before the end and the tail has
+   * moved past the start */
+  size_t off;
+  if (p->jcount == 0) {
+    off = 0;
+    if (need > p->ring_size) {
+      pthread_mutex_unlock(&p->lock);
+      return lumen_fail(err, err_len, LUMEN_E_INVALID, "a %zu-byte frame does not fit the %zu-byte send ring", need, p->ring_size);
+    }
+  } else if (p->head >= p->tail) {
+    if (p->head + need <= p->ring_size) off = p->head;
+    else if (need < p->tail) off = 0;
+    else {
+      pthread_mutex_unlock(&p->lock);
+      return lumen_fail(err, err_len, LUMEN_E_AGAIN, "the send ring is full: the link or the thread is behind");
+    }
+  } else {
+    if (p->head + need < p->tail) off = p->head;
+    else {
+      pthread_mutex_unlock(&p->lock);
+      return lumen_fail(err, err_len, LUMEN_E_AGAIN, "the send ring is full: the link or the thread is behind");
+    }
+  }
+  pthread_mutex_unlock(&p->lock);
+  /* the region [off, off+need) is free and only this (single producer) thread writes it */
+  memcpy(p->ring + off, data, (size_t)count * stride);
+  memcpy(p->ring + off + (size_t)count * stride, lens, 4 * (size_t)count);
+  pthread_mutex_lock(&p->lock);
+  Job *j = &p->jobs[p->jhead];
+  j->frame_id = frame_id;
+  j->count = count;
+  j->stride = stride;
+  j->deadline = deadline_ns;
+  j->interval = interval_ns;
+  j->submit = submit;
+  j->off = off;
+  j->bytes = need;
+  p->jhead = (p->jhead + 1) % MAX_JOBS;
+  p->jcount++;
+  p->head = off + need;
+  p->fill += need;
+  pthread_cond_signal(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+  return 0;
+}
+
+LUMEN_API int32_t lumen_pacer_poll(int32_t pacer, uint8_t *out, int32_t out_len) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return LUMEN_E_INVALID;
+  int max = out_len / LUMEN_PACER_RECORD_LEN;
+  pthread_mutex_lock(&p->lock);
+  int n = p->dcount < max ? p->dcount : max;
+  for (int i = 0; i < n; i++) {
+    memcpy(out + (size_t)i * LUMEN_PACER_RECORD_LEN, p->done[p->dhead], LUMEN_PACER_RECORD_LEN);
+    p->dhead = (p->dhead + 1) % MAX_DONE;
+  }
+  p->dcount -= n;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
+LUMEN_API int32_t lumen_pacer_drain(int32_t pacer, int32_t timeout_ms) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return LUMEN_E_INVALID;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  int64_t ns = until.tv_nsec + (int64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000LL;
+  until.tv_sec += ns / 1000000000LL;
+  until.tv_nsec = ns % 1000000000LL;
+  pthread_mutex_lock(&p->lock);
+  while ((p->jcount > 0 || p->busy) && !p->stop) {
+    if (pthread_cond_timedwait(&p->idle, &p->lock, &until) == ETIMEDOUT) break;
+  }
+  int left = p->jcount;
+  pthread_mutex_unlock(&p->lock);
+  return left;
+}
+
+LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
+  pthread_mutex_lock(&pacers_lock);
+  Pacer *p = pacer_of(pacer);
+  if (!p) {
+    pthread_mutex_unlock(&pacers_lock);
+    return LUMEN_E_INVALID;
+  }
+  pthread_mutex_lock(&p->lock);
+  p->stop = 1;
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+  pthread_join(p->thread, NULL);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->cond);
+  pthread_cond_destroy(&p->idle);
+  free(p->ring);
+  p->ring = NULL;
+  p->used = 0;
+  pthread_mutex_unlock(&pacers_lock);
+  return 0;
+}

@@ -1,0 +1,235 @@
+/**
+ * Typed wrapper over the shim's media networking (libs/include/lumen_net.h): UDP sockets that
+ * send batches with GSO/sendmmsg, the absolute-deadline sleep, and the per-stream send thread.
+ */
+import {check, cString, ErrorBuffer} from './call.js'
+import {shim} from './library.js'
+
+export const UDP_REUSEADDR = 1
+export type PacingMode = 'line' | 'burst'
+export const PACER_RECORD_LEN = 64
+const STATS_LEN = 80
+
+export interface UdpStats {
+  sent: number
+  bytes: number
+  sendCalls: number
+  gsoMessages: number
+  eagainWaits: number
+  dropped: number
+  received: number
+  bytesReceived: number
+  gso: boolean
+  lastErrno: number
+}
+
+/** A batch of datagrams in one Buffer: `count` slots of `stride` bytes, lengths in `lens`. */
+export class PacketBatch {
+  readonly data: Buffer
+  readonly lens: Buffer
+  count = 0
+
+  constructor(
+    readonly stride: number,
+    readonly capacity: number,
+  ) {
+    this.data = Buffer.alloc(stride * capacity)
+    this.lens = Buffer.alloc(4 * capacity)
+  }
+
+  slot(i: number): Buffer {
+    return this.data.subarray(i * this.stride, (i + 1) * this.stride)
+  }
+
+  length(i: number): number {
+    return this.lens.readInt32LE(4 * i)
+  }
+
+  setLength(i: number, len: number): void {
+    this.lens.writeInt32LE(len, 4 * i)
+  }
+
+  /** Appends a copy of `packet`; returns its index. */
+  push(packet: Uint8Array): number {
+    if (this.count >= this.capacity) throw new RangeError(`packet batch full (${this.capacity})`)
+    if (packet.length > this.stride) throw new RangeError(`a ${packet.length}-byte packet does not fit a ${this.stride}-byte slot`)
+    const i = this.count++
+    this.data.set(packet, i * this.stride)
+    this.setLength(i, packet.length)
+    return i
+  }
+
+  packet(i: number): Buffer {
+    return this.data.subarray(i * this.stride, i * this.stride + this.length(i))
+  }
+}
+
+export class UdpSocket {
+  private readonly err = new ErrorBuffer()
+  private closed = false
+  private readonly info = Buffer.alloc(16)
+  private readonly from = Buffer.alloc(96)
+
+  private constructor(readonly handle: number) {}
+
+  /** Binds a new socket ('' = any IPv4, '::' = dual-stack IPv6; port 0 = ephemeral). */
+  static open(bindAddress = '', port = 0, flags = 0): UdpSocket {
+    const err = new ErrorBuffer()
+    return new UdpSocket(check('lumen_udp_open', shim().lumen_udp_open([bindAddress, port, flags, ...err.args()]), err))
+  }
+
+  /** Takes a dup() of a socket someone else bound (the host's ping socket): sends leave from its port. */
+  static adopt(fd: number): UdpSocket {
+    const err = new ErrorBuffer()
+    return new UdpSocket(check('lumen_udp_adopt', shim().lumen_udp_adopt([fd, ...err.args()]), err))
+  }
+
+  get port(): number {
+    return check('lumen_udp_port', shim().lumen_udp_port([this.handle, ...this.err.args()]), this.err)
+  }
+
+  setPeer(address: string, port: number): void {
+    check('lumen_udp_set_peer', shim().lumen_udp_set_peer([this.handle, address, port, ...this.err.args()]), this.err)
+  }
+
+  setQos(tos: number, priority: number): void {
+    check('lumen_udp_set_qos', shim().lumen_udp_set_qos([this.handle, tos, priority, ...this.err.args()]), this.err)
+  }
+
+  /** Turns UDP GSO on or off for batch sends; returns whether it is in use. */
+  setGso(enable: boolean): boolean {
+    return shim().lumen_udp_set_gso([this.handle, enable ? 1 : 0]) === 1
+  }
+
+  send(data: Buffer, len = data.length): number {
+    return check('lumen_udp_send', shim().lumen_udp_send([this.handle, data, len, ...this.err.args()]), this.err)
+  }
+
+  /** Sends a whole batch now, at line rate. Returns datagrams taken and the syscalls used. */
+  sendBatch(batch: PacketBatch): {sent: number; calls: number; dropped: number; ns: number} {
+    const n = check(
+      'lumen_udp_send_batch',
+      shim().lumen_udp_send_batch([this.handle, batch.data, batch.lens, batch.count, batch.stride, this.info, this.info.length, ...this.err.args()]),
+      this.err,
+    )
+    return {sent: n, calls: this.info.readUInt32LE(0), dropped: this.info.readUInt32LE(4), ns: Number(this.info.readBigInt64LE(8))}
+  }
+
+  /** Receives up to batch.capacity datagrams into batch (count set), waiting up to timeoutMs for the first. */
+  recvBatch(batch: PacketBatch, timeoutMs: number): {count: number; from?: {address: string; port: number}} {
+    const n = check(
+      'lumen_udp_recv_batch',
+      shim().lumen_udp_recv_batch([this.handle, batch.data, batch.stride, batch.capacity, batch.lens, timeoutMs, this.from, this.from.length, ...this.err.args()]),
+      this.err,
+    )
+    batch.count = n
+    if (n === 0) return {count: 0}
+    const [address, port] = cString(this.from).split(' ')
+    return {count: n, from: {address, port: Number(port)}}
+  }
+
+  stats(): UdpStats {
+    const b = Buffer.alloc(STATS_LEN)
+    shim().lumen_udp_stats([this.handle, b, b.length])
+    const v = (i: number) => Number(b.readBigUInt64LE(8 * i))
+    return {sent: v(0), bytes: v(1), sendCalls: v(2), gsoMessages: v(3), eagainWaits: v(4), dropped: v(5), received: v(6), bytesReceived: v(7), gso: v(8) === 1, lastErrno: v(9)}
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_udp_close([this.handle])
+  }
+}
+
+/** Sleeps until the absolute CLOCK_MONOTONIC time (ns), blocking this thread. */
+export function sleepUntilNs(deadlineNs: number): void {
+  shim().lumen_sleep_until([deadlineNs])
+}
+
+export interface PacerRecord {
+  frameId: number
+  packets: number
+  bytes: number
+  largestBurst: number
+  deadlineNs: number
+  submitNs: number
+  startNs: number
+  endNs: number
+  sendCalls: number
+  dropped: number
+  late: boolean
+}
+
+export function decodePacerRecord(b: Buffer, off: number): PacerRecord {
+  return {
+    frameId: b.readUInt32LE(off),
+    packets: b.readUInt32LE(off + 4),
+    bytes: b.readUInt32LE(off + 8),
+    largestBurst: b.readUInt32LE(off + 12),
+    deadlineNs: Number(b.readBigInt64LE(off + 16)),
+    submitNs: Number(b.readBigInt64LE(off + 24)),
+    startNs: Number(b.readBigInt64LE(off + 32)),
+    endNs: Number(b.readBigInt64LE(off + 40)),
+    sendCalls: b.readUInt32LE(off + 48),
+    dropped: b.readUInt32LE(off + 52),
+    late: b.readUInt32LE(off + 56) !== 0,
+  }
+}
+
+export interface PacerOptions {
+  mode: PacingMode
+  /** burst mode: at most this many packets back to back */
+  burstPackets?: number
+  /** burst mode: the share of the frame interval (0..1] a frame's bursts are spread over */
+  spread?: number
+  /** bytes of queued frames the send thread can hold (at least 1 MiB) */
+  ringBytes?: number
+}
+
+/** The per-stream send thread: frames are queued with their deadline and sent by the thread. */
+export class Pacer {
+  private readonly err = new ErrorBuffer()
+  private readonly pollBuf = Buffer.alloc(PACER_RECORD_LEN * 64)
+  private closed = false
+  readonly handle: number
+
+  constructor(
+    readonly socket: UdpSocket,
+    readonly options: PacerOptions,
+  ) {
+    const mode = options.mode === 'burst' ? 1 : 0
+    const burst = options.burstPackets ?? 32
+    const spread = Math.max(1, Math.min(1000, Math.round((options.spread ?? 0.5) * 1000)))
+    this.handle = check('lumen_pacer_open', shim().lumen_pacer_open([socket.handle, mode, burst, spread, options.ringBytes ?? 16 << 20, ...this.err.args()]), this.err)
+  }
+
+  /** Queues a frame to go out at deadlineNs. False when the send thread's queue is full (frame dropped). */
+  submit(frameId: number, deadlineNs: number, intervalNs: number, batch: PacketBatch): boolean {
+    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, batch.data, batch.lens, batch.count, batch.stride, ...this.err.args()])
+    if (status === -5) return false
+    check('lumen_pacer_submit', status, this.err)
+    return true
+  }
+
+  /** Completion records of frames sent since the last poll. */
+  poll(): PacerRecord[] {
+    const out: PacerRecord[] = []
+    for (;;) {
+      const n = shim().lumen_pacer_poll([this.handle, this.pollBuf, this.pollBuf.length])
+      for (let i = 0; i < n; i++) out.push(decodePacerRecord(this.pollBuf, i * PACER_RECORD_LEN))
+      if (n < 64) return out
+    }
+  }
+
+  /** Waits up to timeoutMs for queued frames to go out; returns frames still queued. */
+  drain(timeoutMs: number): number {
+    return shim().lumen_pacer_drain([this.handle, timeoutMs])
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_pacer_close([this.handle])
+  }
+}
