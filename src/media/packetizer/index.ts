@@ -1,0 +1,3 @@
+export * from './format.js'
+export * from './video.js'
+export * from './audio.js'
