@@ -1,0 +1,183 @@
+/**
+ * The control stream on UDP 47999 (control-stream.md): an ENet host in the shim, polled from a
+ * timer on the main thread. Connections are matched to launch sessions by connect data;
+ * every message is opened from its AES-GCM envelope, decoded and dispatched; malformed packets
+ * are counted and dropped.
+ */
+import {EnetDisconnect, EnetHost, EnetSend, type EnetEvent} from '../native/enet.js'
+import {
+  ControlDecodeError,
+  ControlType,
+  decodeClientMessage,
+  MAX_CONTROL_PACKET,
+  openControl,
+  sealControl,
+  terminationPayload,
+  type ClientMessage,
+} from './control-codec.js'
+
+export interface ControlPeer {
+  peer: number
+  address: string
+  port: number
+  key: Buffer
+  hostSeq: number
+  lastActivity: number
+  sessionId: number
+}
+
+export interface ControlHandlers {
+  /** a CONNECT: return the session (key, id) the connect data belongs to, or undefined to refuse */
+  connect(connectData: number, address: string): {sessionId: number; key: Buffer} | undefined
+  message(peer: ControlPeer, message: ClientMessage): void
+  /** the peer entry exists: the session's stream begins */
+  connected(peer: ControlPeer): void
+  /** the peer is gone (client disconnect, idle timeout, refused); reason for the log */
+  disconnected(peer: ControlPeer, reason: string): void
+  malformed(what: string, detail: string): void
+}
+
+export interface ControlServerOptions {
+  bindAddress: string
+  port: number
+  /** poll period of the ENet service timer */
+  tickMs?: number
+  /** end a session after this long without control traffic (README §5: 10 s) */
+  idleTimeoutMs?: number
+}
+
+export class ControlServer {
+  private host?: EnetHost
+  private timer?: NodeJS.Timeout
+  private readonly peers = new Map<number, ControlPeer>()
+  private readonly idleTimeoutMs: number
+  messages = 0
+
+  constructor(
+    private readonly options: ControlServerOptions,
+    private readonly handlers: ControlHandlers,
+  ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 10_000
+  }
+
+  /** Binds and starts polling; returns the bound port. */
+  listen(): number {
+    const bind = /^\d+\.\d+\.\d+\.\d+$/.test(this.options.bindAddress) ? this.options.bindAddress : ''
+    this.host = new EnetHost({bindAddress: bind, port: this.options.port, peerCount: 32, channelLimit: 0, eventBufferBytes: 256 * 1024})
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 4)
+    this.timer.unref?.()
+    return this.host.port
+  }
+
+  get port(): number {
+    return this.host?.port ?? 0
+  }
+
+  /** Sends one encrypted message to a peer (reliable, channel 0). */
+  send(peerId: number, type: number, payload: Buffer): boolean {
+    const p = this.peers.get(peerId)
+    if (p === undefined || this.host === undefined) return false
+    try {
+      this.host.send(peerId, 0, sealControl(p.key, p.hostSeq++, type, payload, 'host'), EnetSend.reliable)
+      this.host.flush()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Sends termination 0x0109 (graceful unless told), flushes, then disconnects once it is
+   * delivered. The caller ends its own bookkeeping: `disconnected` is not called. */
+  terminate(peerId: number, reason?: number): void {
+    const p = this.peers.get(peerId)
+    if (p === undefined || this.host === undefined) return
+    this.send(peerId, ControlType.termination, terminationPayload(reason))
+    this.host.disconnect(peerId, 0, EnetDisconnect.later)
+    this.peers.delete(peerId)
+  }
+
+  peerStats(peerId: number) {
+    return this.host?.stats(peerId)
+  }
+
+  tick(): void {
+    const host = this.host
+    if (host === undefined) return
+    let events: EnetEvent[]
+    try {
+      events = host.service(0)
+    } catch (error) {
+      this.handlers.malformed('enet', (error as Error).message)
+      return
+    }
+    for (const e of events) this.onEvent(host, e)
+    const now = Date.now()
+    for (const p of [...this.peers.values()]) {
+      if (now - p.lastActivity > this.idleTimeoutMs) {
+        this.peers.delete(p.peer)
+        host.disconnect(p.peer, 0, EnetDisconnect.now)
+        this.handlers.disconnected(p, `no control traffic for ${this.idleTimeoutMs} ms`)
+      }
+    }
+  }
+
+  private onEvent(host: EnetHost, e: EnetEvent): void {
+    switch (e.type) {
+      case 'connect': {
+        const match = this.handlers.connect(e.data, e.address)
+        if (match === undefined) {
+          this.handlers.malformed('control-connect', `unknown connect data ${e.data} from ${e.address}`)
+          host.disconnect(e.peer, 0, EnetDisconnect.now)
+          return
+        }
+        host.setTimeout(e.peer, 0, 10_000, 10_000)
+        const peer: ControlPeer = {peer: e.peer, address: e.address, port: e.port, key: match.key, hostSeq: 0, lastActivity: Date.now(), sessionId: match.sessionId}
+        this.peers.set(e.peer, peer)
+        this.handlers.connected(peer)
+        return
+      }
+      case 'disconnect': {
+        const p = this.peers.get(e.peer)
+        if (p === undefined) return
+        this.peers.delete(e.peer)
+        this.handlers.disconnected(p, 'client disconnected')
+        return
+      }
+      case 'dropped':
+        this.handlers.malformed('control', `packet of ${e.length} bytes exceeds the event buffer`)
+        return
+      case 'receive': {
+        const p = this.peers.get(e.peer)
+        if (p === undefined) return
+        p.lastActivity = Date.now()
+        if (e.data.length > MAX_CONTROL_PACKET) {
+          this.handlers.malformed('control', `packet of ${e.data.length} bytes is too large`)
+          return
+        }
+        let message: ClientMessage
+        try {
+          const opened = openControl(p.key, e.data, 'client')
+          message = decodeClientMessage(opened.type, opened.payload)
+        } catch (error) {
+          if (!(error instanceof ControlDecodeError)) throw error
+          this.handlers.malformed('control', error.message)
+          return
+        }
+        this.messages++
+        this.handlers.message(p, message)
+        return
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    const host = this.host
+    this.host = undefined
+    if (host === undefined) return
+    for (const p of this.peers.values()) host.disconnect(p.peer, 0, EnetDisconnect.now)
+    host.flush()
+    this.peers.clear()
+    host.destroy()
+  }
+}

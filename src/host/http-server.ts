@@ -1,0 +1,89 @@
+/**
+ * HTTP (47989) and HTTPS (47984) listeners for the nvhttp API: Connection: close after every
+ * answer; HTTPS requests (but does not verify) a client certificate, and the API authorises it
+ * against the paired store.
+ */
+import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
+import type {TLSSocket} from 'node:tls'
+
+import type {HttpRequestInfo, NvHttpApi} from './http-api.js'
+
+export class NvHttpServers {
+  private http?: Server
+  private https?: Server
+  httpPort = 0
+  httpsPort = 0
+
+  constructor(
+    private readonly api: NvHttpApi,
+    private readonly tls: {certPem: string; keyPem: string},
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  async listen(bindAddress: string, httpPort: number, httpsPort: number): Promise<void> {
+    this.http = createHttpServer((req, res) => void this.serve(req, res, false))
+    this.https = createHttpsServer(
+      {cert: this.tls.certPem, key: this.tls.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2'},
+      (req, res) => void this.serve(req, res, true),
+    )
+    for (const s of [this.http, this.https]) {
+      // getservercert stays open until the operator types the PIN
+      s.requestTimeout = 0
+      s.headersTimeout = 10_000
+      s.keepAliveTimeout = 0
+      s.maxHeadersCount = 64
+      s.on('clientError', (_err, socket) => socket.destroy())
+    }
+    this.httpPort = await listen(this.http, httpPort, bindAddress)
+    this.httpsPort = await listen(this.https, httpsPort, bindAddress)
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
+    try {
+      let clientCertDer: Buffer | undefined
+      if (secure) {
+        const cert = (req.socket as TLSSocket).getPeerCertificate(false)
+        if (cert !== null && typeof cert === 'object' && Buffer.isBuffer(cert.raw)) clientCertDer = cert.raw
+      }
+      const info: HttpRequestInfo = {
+        target: req.url ?? '/',
+        secure,
+        clientCertDer,
+        localAddress: req.socket.localAddress ?? '127.0.0.1',
+        localPort: req.socket.localPort ?? 0,
+        remoteAddress: req.socket.remoteAddress ?? '',
+      }
+      // clients never send a body; drain whatever comes, bounded by the socket timeout
+      req.resume()
+      const answer = req.method === 'GET' || req.method === 'HEAD' ? await this.api.handle(info) : {contentType: 'text/plain', body: 'GET only\n'}
+      const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body
+      res.writeHead(200, {'Content-Type': answer.contentType, 'Content-Length': body.length, Connection: 'close'})
+      res.end(body)
+    } catch (error) {
+      this.onError(error as Error)
+      if (!res.headersSent) res.writeHead(200, {'Content-Type': 'application/xml', Connection: 'close'})
+      res.end('<?xml version="1.0" encoding="utf-8"?>\n<root status_code="500" status_message="internal error"/>\n')
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of [this.http, this.https]) {
+      if (s === undefined) continue
+      s.closeAllConnections()
+      await new Promise<void>((r) => s.close(() => r()))
+    }
+  }
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const addr = server.address()
+  return typeof addr === 'object' && addr !== null ? addr.port : port
+}

@@ -1,0 +1,544 @@
+/**
+ * GameStreamHost: the whole control plane of a Moonlight-compatible host, wired together —
+ * identity and pairing store, HTTP/HTTPS, mDNS, RTSP, the ENet control stream and the A/V ping
+ * sockets — over the StartStream / InputSink interfaces. `lumen serve` is a thin command over it.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {EventEmitter} from 'node:events'
+import {hostname as osHostname} from 'node:os'
+
+import type {PeerAddress, StartStream, StreamPipeline} from '../media/pipeline.js'
+import type {ClientMessage, FecStatus} from './control-codec.js'
+import {ControlServer, type ControlPeer} from './control-server.js'
+import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
+import {NvHttpServers} from './http-server.js'
+import type {InputEvent, InputSink} from './input.js'
+import {MdnsAdvertiser} from './mdns.js'
+import {PairingManager, type PinSource} from './pairing.js'
+import {MediaPingReceiver} from './pings.js'
+import {RtspServer} from './rtsp-server.js'
+import {createLaunchSession, type LaunchSession} from './session.js'
+import {defaultConfigDir, HostStore, type AppEntry, type PairedClient} from './store.js'
+import type {StreamConfig} from './stream-config.js'
+
+export interface HostPorts {
+  http: number
+  https: number
+  rtsp: number
+  control: number
+  video: number
+  audio: number
+}
+
+/** The defaults of README §Ports; every one can be overridden (0 = an ephemeral port). */
+export const DEFAULT_PORTS: HostPorts = {http: 47989, https: 47984, rtsp: 48010, control: 47999, video: 47998, audio: 48000}
+
+export interface HostLogger {
+  info(message: string): void
+  warn(message: string): void
+  debug?(message: string): void
+}
+
+export interface HostTimeouts {
+  /** a launch session without RTSP/control activity is discarded after this (Sunshine: 10 s) */
+  launchMs: number
+  /** wait this long for the first video ping after the control stream connects (10 s) */
+  pingMs: number
+  /** end a stream after this long without control traffic (10 s) */
+  controlIdleMs: number
+}
+
+export interface GameStreamHostOptions {
+  /** default $XDG_CONFIG_HOME/lumen */
+  configDir?: string
+  /** IPv4 address to listen on; default 0.0.0.0 */
+  bindAddress?: string
+  ports?: Partial<HostPorts>
+  /** shown by clients; default the OS host name */
+  hostname?: string
+  pinSource: PinSource
+  /** creates the media pipeline when a stream starts; absent = control plane only */
+  startStream?: StartStream
+  inputSink?: InputSink
+  /** advertise _nvstream._tcp; default true */
+  mdns?: boolean
+  logger?: HostLogger
+  /** ServerCodecModeSupport bits; default 1 (H.264). 0x100 adds HEVC, 0x10000 AV1 */
+  codecModeSupport?: number
+  /** offer rtspenc:// to clients that can do it; default true */
+  rtspEncryption?: boolean
+  /** x-ss-general.encryptionSupported offered in DESCRIBE; default 0x01 (control V2 only) */
+  encryptionSupported?: number
+  /** advertise reference-frame invalidation in DESCRIBE; default false */
+  refPicInvalidation?: boolean
+  timeouts?: Partial<HostTimeouts>
+  /** run an app's `cmd` on launch (default true) */
+  runAppCommands?: boolean
+}
+
+export interface ControlStats {
+  idrRequests: number
+  rfiRequests: number
+  ltrAcks: number
+  fecStatusReports: number
+  /** sum of "missing packets before highest" over the FEC status reports */
+  packetsReportedMissing: number
+  lastFecStatus?: FecStatus
+  pings: number
+  inputEvents: number
+  unknownMessages: number
+}
+
+export interface StreamInfo {
+  sessionId: number
+  appId: number
+  client: string
+  controlPeer: {address: string; port: number}
+  video?: PeerAddress
+  audio?: PeerAddress
+  config?: StreamConfig
+  startedAt: number
+  control: ControlStats
+  hasPipeline: boolean
+}
+
+export interface HostStats {
+  malformed: Record<string, number>
+  httpRequests: number
+  rtspRequests: number
+  controlMessages: number
+  pings: number
+  streams: StreamInfo[]
+}
+
+interface ActiveStream {
+  session: LaunchSession
+  peer: ControlPeer
+  pipeline?: StreamPipeline
+  idrPending: boolean
+  ended: boolean
+  video?: PeerAddress
+  audio?: PeerAddress
+  startedAt: number
+  control: ControlStats
+}
+
+/**
+ * Events: 'listening' (ports), 'paired' (PairedClient), 'launch' (LaunchSession), 'announce'
+ * (LaunchSession, StreamConfig), 'stream-start' (StreamInfo), 'stream-end' (StreamInfo, reason),
+ * 'idr-request' (sessionId, reason), 'input' (InputEvent, sessionId), 'app-start' (AppEntry),
+ * 'app-stop' (AppEntry), 'malformed' (what, detail).
+ */
+export class GameStreamHost extends EventEmitter {
+  readonly store: HostStore
+  private readonly options: GameStreamHostOptions
+  private readonly log: HostLogger
+  private readonly timeouts: HostTimeouts
+  private readonly pairing: PairingManager
+  private readonly api: NvHttpApi
+  private readonly http: NvHttpServers
+  private readonly rtsp: RtspServer
+  private readonly control: ControlServer
+  private readonly pings = new MediaPingReceiver()
+  private readonly mdns = new MdnsAdvertiser()
+  private readonly launches: LaunchSession[] = []
+  private readonly streams = new Map<number, ActiveStream>()
+  private readonly malformedCounts: Record<string, number> = {}
+  private runningApp?: AppEntry
+  private appProcess?: ChildProcess
+  private boundPorts?: HostPorts
+  private sweepTimer?: NodeJS.Timeout
+  private mdnsOn = false
+  readonly hostname: string
+
+  private constructor(store: HostStore, options: GameStreamHostOptions) {
+    super()
+    this.store = store
+    this.options = options
+    this.hostname = options.hostname ?? osHostname()
+    this.log = options.logger ?? {info() {}, warn() {}}
+    this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, ...options.timeouts}
+    this.pairing = new PairingManager(store, options.pinSource, (pem) => {
+      const client = store.addClient(pem, `client ${store.clients().length + 1}`)
+      this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
+      this.emit('paired', client)
+    })
+    this.api = new NvHttpApi(store, this.pairing, this.apiHost())
+    this.http = new NvHttpServers(this.api, store, (e) => this.log.warn(`HTTP handler failed: ${e.message}`))
+    this.rtsp = new RtspServer({
+      pendingSessions: () => this.pendingLaunches(),
+      ports: () => ({video: this.ports.video, audio: this.ports.audio, control: this.ports.control}),
+      describe: () => {
+        const codecs = options.codecModeSupport ?? 1
+        return {
+          encryptionSupported: options.encryptionSupported ?? 0x01,
+          encryptionRequested: 0,
+          featureFlags: 0,
+          hevc: (codecs & 0x300) !== 0,
+          av1: (codecs & 0x30000) !== 0,
+          refPicInvalidation: options.refPicInvalidation ?? false,
+        }
+      },
+      announced: (s, config) => {
+        this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: (config.clientFeatureFlags & 0x02) === 0})
+        this.emit('announce', s, config)
+      },
+      played: () => {},
+      malformed: (what, detail) => this.malformed(what, detail),
+      log: (m) => this.log.info(m),
+    })
+    this.control = new ControlServer(
+      {bindAddress: options.bindAddress ?? '0.0.0.0', port: options.ports?.control ?? DEFAULT_PORTS.control, idleTimeoutMs: this.timeouts.controlIdleMs},
+      {
+        connect: (data, address) => this.onControlConnect(data, address),
+        connected: (peer) => this.onControlConnected(peer),
+        message: (peer, m) => this.onControlMessage(peer, m),
+        disconnected: (peer, reason) => void this.endStream(peer.peer, reason, false),
+        malformed: (what, detail) => this.malformed(what, detail),
+      },
+    )
+  }
+
+  /** Opens (or creates) the identity store; throws StoreCorruptError for a damaged store. */
+  static async create(options: GameStreamHostOptions): Promise<GameStreamHost> {
+    const store = await HostStore.open(options.configDir ?? defaultConfigDir())
+    return new GameStreamHost(store, options)
+  }
+
+  /** Binds every port (and advertises over mDNS unless disabled); resolves with the bound ports. */
+  async start(): Promise<HostPorts> {
+    const want = {...DEFAULT_PORTS, ...this.options.ports}
+    const bind = this.options.bindAddress ?? '0.0.0.0'
+    try {
+      await this.http.listen(bind, want.http, want.https)
+      const rtsp = await this.rtsp.listen(want.rtsp, bind)
+      const control = this.control.listen()
+      await this.pings.bind(bind, {video: want.video, audio: want.audio})
+      this.boundPorts = {http: this.http.httpPort, https: this.http.httpsPort, rtsp, control, video: this.pings.port('video'), audio: this.pings.port('audio')}
+    } catch (error) {
+      await this.stop()
+      throw error
+    }
+    this.sweepTimer = setInterval(() => this.sweepLaunches(), 1000)
+    this.sweepTimer.unref?.()
+    if (this.options.mdns ?? true) {
+      try {
+        await this.mdns.start(this.hostname, this.boundPorts.http)
+        this.mdnsOn = true
+      } catch (error) {
+        this.log.warn(`mDNS advertisement failed (${(error as Error).message}); clients can still add this host by address`)
+      }
+    }
+    this.emit('listening', this.boundPorts)
+    return this.boundPorts
+  }
+
+  get ports(): HostPorts {
+    if (this.boundPorts === undefined) throw new Error('the host is not started')
+    return {...this.boundPorts}
+  }
+
+  get uniqueid(): string {
+    return this.store.uniqueid
+  }
+
+  get certPem(): string {
+    return this.store.certPem
+  }
+
+  pairedClients(): PairedClient[] {
+    return this.store.clients()
+  }
+
+  /** Removes a paired client by certificate fingerprint (or a unique prefix). */
+  unpair(fingerprintPrefix: string): boolean {
+    return this.store.removeClient(fingerprintPrefix)
+  }
+
+  currentApp(): AppEntry | undefined {
+    return this.runningApp
+  }
+
+  stats(): HostStats {
+    return {
+      malformed: {...this.malformedCounts},
+      httpRequests: this.api.requests,
+      rtspRequests: this.rtsp.requests,
+      controlMessages: this.control.messages,
+      pings: this.pings.pings,
+      streams: [...this.streams.values()].map((s) => this.streamInfo(s)),
+    }
+  }
+
+  /** Ends every stream with termination 0x0109 (the app keeps running unless stopApp). */
+  async endAllStreams(reason = 'host ended the stream', stopApp = false): Promise<void> {
+    for (const s of [...this.streams.values()]) await this.endStream(s.peer.peer, reason, true)
+    if (stopApp) this.stopApp()
+  }
+
+  /** Ends streams (with 0x0109), stops the app, closes every socket. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    await this.endAllStreams('host shutting down', true)
+    this.control.tick() // let the terminations leave
+    this.pairing.dropAll()
+    if (this.mdnsOn) await this.mdns.stop().catch(() => {})
+    this.mdnsOn = false
+    await this.control.close()
+    await Promise.allSettled([this.http.close(), this.rtsp.close(), this.pings.close()])
+  }
+
+  private apiHost(): HttpApiHost {
+    const codecs = this.options.codecModeSupport ?? 1
+    return {
+      hostname: this.options.hostname ?? osHostname(),
+      httpPort: () => this.ports.http,
+      httpsPort: () => this.ports.https,
+      rtspPort: () => this.ports.rtsp,
+      codecModeSupport: codecs,
+      maxLumaPixelsHevc: (codecs & 0x300) !== 0 ? 1869449984 : 0,
+      rtspEncryption: this.options.rtspEncryption ?? true,
+      currentApp: () => this.runningApp,
+      launch: (r) => this.launch(r),
+      cancel: async (client) => {
+        this.log.info(`client ${client.fingerprint.slice(0, 16)} quit the app`)
+        await this.endAllStreams('app cancelled', true)
+        this.launches.length = 0
+      },
+      malformed: (what, detail) => this.malformed(what, detail),
+      log: (m) => this.log.info(m),
+    }
+  }
+
+  private async launch(r: LaunchRequest): Promise<LaunchSession> {
+    if (!r.resume && this.runningApp !== undefined) throw new LaunchRefused(400, 'An app is already running on this host')
+    if (r.resume && this.runningApp === undefined) throw new LaunchRefused(503, 'No running app to resume')
+    const app = this.store.app(r.appId)
+    if (app === undefined) throw new LaunchRefused(404, `no app with id ${r.appId}`)
+    const session = createLaunchSession({
+      appId: app.id,
+      resume: r.resume,
+      clientFingerprint: r.client.fingerprint,
+      clientAddress: r.clientAddress,
+      riKey: r.riKey,
+      riKeyId: r.riKeyId,
+      mode: r.mode,
+      localAudioPlayMode: r.localAudioPlayMode,
+      surroundAudioInfo: r.surroundAudioInfo,
+      rtspEncrypted: (this.options.rtspEncryption ?? true) && r.corever >= 1,
+    })
+    // one pending launch per client certificate: a newer one replaces it
+    for (let i = this.launches.length - 1; i >= 0; i--) {
+      if (this.launches[i].clientFingerprint === r.client.fingerprint) this.launches.splice(i, 1)
+    }
+    this.launches.push(session)
+    if (!r.resume) this.startApp(app)
+    this.log.info(`${r.resume ? 'resume' : 'launch'} of '${app.title}' by ${r.clientAddress}: ${r.mode.width}x${r.mode.height}@${r.mode.fps}`)
+    this.emit('launch', session)
+    return session
+  }
+
+  private startApp(app: AppEntry): void {
+    this.runningApp = app
+    if (app.cmd !== undefined && (this.options.runAppCommands ?? true)) {
+      const child = spawn('/bin/sh', ['-c', app.cmd], {stdio: 'ignore', detached: true})
+      child.on('error', (e) => this.log.warn(`app '${app.title}' failed to start: ${e.message}`))
+      child.on('exit', () => {
+        if (this.appProcess !== child) return
+        this.appProcess = undefined
+        this.log.info(`app '${app.title}' exited`)
+        void this.endAllStreams('app exited', true)
+      })
+      this.appProcess = child
+    }
+    this.emit('app-start', app)
+  }
+
+  private stopApp(): void {
+    const app = this.runningApp
+    if (app === undefined) return
+    this.runningApp = undefined
+    const child = this.appProcess
+    this.appProcess = undefined
+    if (child?.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {}
+    }
+    this.emit('app-stop', app)
+  }
+
+  private pendingLaunches(): LaunchSession[] {
+    return [...this.launches]
+  }
+
+  private sweepLaunches(): void {
+    const now = Date.now()
+    for (let i = this.launches.length - 1; i >= 0; i--) {
+      const s = this.launches[i]
+      if (now - s.lastActivity > this.timeouts.launchMs) {
+        this.launches.splice(i, 1)
+        this.pings.forget(s.pingPayload)
+        this.log.info(`launch session ${s.id} expired: no RTSP or control connection within ${this.timeouts.launchMs} ms`)
+      }
+    }
+  }
+
+  private readonly connecting = new Map<number, LaunchSession>()
+
+  private onControlConnect(data: number, address: string): {sessionId: number; key: Buffer} | undefined {
+    let i = this.launches.findIndex((s) => s.connectData === data >>> 0 && s.config !== undefined)
+    // clients without connect data (session id v1) send 0: match the RTSP client's address
+    if (i < 0 && data === 0) i = this.launches.findIndex((s) => s.clientAddress === address && s.config !== undefined)
+    if (i < 0) return undefined
+    const session = this.launches.splice(i, 1)[0]
+    this.connecting.set(session.id, session)
+    return {sessionId: session.id, key: session.riKey}
+  }
+
+  private onControlConnected(peer: ControlPeer): void {
+    const session = this.connecting.get(peer.sessionId)
+    this.connecting.delete(peer.sessionId)
+    if (session === undefined) return
+    const stream: ActiveStream = {
+      session,
+      peer,
+      idrPending: false,
+      ended: false,
+      startedAt: Date.now(),
+      control: {idrRequests: 0, rfiRequests: 0, ltrAcks: 0, fecStatusReports: 0, packetsReportedMissing: 0, pings: 0, inputEvents: 0, unknownMessages: 0},
+    }
+    this.streams.set(peer.peer, stream)
+    this.log.info(`session ${session.id}: control stream connected from ${peer.address}:${peer.port}`)
+    void this.startMedia(stream)
+  }
+
+  private async startMedia(stream: ActiveStream): Promise<void> {
+    const s = stream.session
+    this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: ((s.config?.clientFeatureFlags ?? 0) & 0x02) === 0})
+    const video = await this.pings.waitFor(s.pingPayload, 'video', this.timeouts.pingMs)
+    if (stream.ended) return
+    if (video === undefined) {
+      this.log.warn(`session ${s.id}: no video ping within ${this.timeouts.pingMs} ms; ending the stream`)
+      await this.endStream(stream.peer.peer, 'no video ping', true)
+      return
+    }
+    stream.video = video
+    stream.audio = this.pings.peer(s.pingPayload, 'audio')
+    this.emit('stream-start', this.streamInfo(stream))
+    const start = this.options.startStream
+    if (start === undefined || s.config === undefined) return
+    try {
+      const pipeline = await start({
+        config: s.config,
+        video: {peer: video, socket: this.pings.socket('video')},
+        audio: stream.audio !== undefined ? {peer: stream.audio, socket: this.pings.socket('audio')} : undefined,
+        sessionId: s.id,
+      })
+      if (stream.ended) {
+        await pipeline.stop()
+        return
+      }
+      stream.pipeline = pipeline
+      if (stream.idrPending) {
+        stream.idrPending = false
+        pipeline.requestIdr('client-request')
+      }
+    } catch (error) {
+      this.log.warn(`session ${s.id}: the media pipeline failed to start: ${(error as Error).message}`)
+      await this.endStream(stream.peer.peer, 'pipeline failed', true, 0x800e9403)
+    }
+  }
+
+  private onControlMessage(peer: ControlPeer, m: ClientMessage): void {
+    const stream = this.streams.get(peer.peer)
+    const c = stream?.control
+    switch (m.kind) {
+      case 'idr-request':
+      case 'rfi': {
+        if (c !== undefined) {
+          if (m.kind === 'rfi') c.rfiRequests++
+          else c.idrRequests++
+        }
+        const reason = m.kind === 'rfi' ? 'rfi' : 'client-request'
+        this.emit('idr-request', peer.sessionId, reason)
+        if (stream?.pipeline !== undefined) stream.pipeline.requestIdr(reason)
+        else if (stream !== undefined) stream.idrPending = true
+        return
+      }
+      case 'ltr-ack':
+        if (c !== undefined) c.ltrAcks++
+        return
+      case 'fec-status':
+        if (c !== undefined) {
+          c.fecStatusReports++
+          c.packetsReportedMissing += m.status.missingPacketsBeforeHighest
+          c.lastFecStatus = m.status
+        }
+        return
+      case 'ping':
+      case 'start-b':
+      case 'loss-stats':
+        if (c !== undefined) c.pings++
+        return
+      case 'input':
+        if (c !== undefined) c.inputEvents++
+        this.deliverInput(m.event, peer.sessionId)
+        return
+      case 'unknown':
+        if (c !== undefined) c.unknownMessages++
+        return
+    }
+  }
+
+  private deliverInput(event: InputEvent, sessionId: number): void {
+    this.emit('input', event, sessionId)
+    try {
+      this.options.inputSink?.handle(event, {id: sessionId})
+    } catch (error) {
+      this.log.warn(`input sink failed: ${(error as Error).message}`)
+    }
+  }
+
+  /** Ends one stream: termination (when the host ends it), pipeline stop, bookkeeping. */
+  private async endStream(peerId: number, reason: string, sendTermination: boolean, code?: number): Promise<void> {
+    const stream = this.streams.get(peerId)
+    if (stream === undefined || stream.ended) return
+    stream.ended = true
+    this.streams.delete(peerId)
+    if (sendTermination) this.control.terminate(peerId, code)
+    this.pings.forget(stream.session.pingPayload)
+    const pipeline = stream.pipeline
+    stream.pipeline = undefined
+    if (pipeline !== undefined) {
+      try {
+        await pipeline.stop()
+      } catch (error) {
+        this.log.warn(`session ${stream.session.id}: pipeline stop failed: ${(error as Error).message}`)
+      }
+    }
+    this.log.info(`session ${stream.session.id}: stream ended (${reason})`)
+    this.emit('stream-end', this.streamInfo(stream), reason)
+  }
+
+  private streamInfo(s: ActiveStream): StreamInfo {
+    return {
+      sessionId: s.session.id,
+      appId: s.session.appId,
+      client: s.session.clientFingerprint,
+      controlPeer: {address: s.peer.address, port: s.peer.port},
+      video: s.video,
+      audio: s.audio,
+      config: s.session.config,
+      startedAt: s.startedAt,
+      control: {...s.control},
+      hasPipeline: s.pipeline !== undefined,
+    }
+  }
+
+  private malformed(what: string, detail: string): void {
+    this.malformedCounts[what] = (this.malformedCounts[what] ?? 0) + 1
+    this.log.debug?.(`malformed ${what}: ${detail}`)
+    this.emit('malformed', what, detail)
+  }
+}
