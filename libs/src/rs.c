@@ -399,7 +399,7 @@ static int gf_invert(uint8_t *a, uint8_t *inv, int n) {
 }
 
 int32_t lumen_rs_decode(uint8_t *buf, int32_t buf_len, int32_t offset, int32_t stride, int32_t shard_size,
-                        int32_t k, int32_t m, int32_t matrix, const uint8_t *present, char *err, int32_t err_len) {
+                        int32_t k, int32_t m, int32_t matrix, int32_t rebuild_parity, const uint8_t *present, char *err, int32_t err_len) {
   int32_t st = check_code(k, m, matrix, err, err_len);
   if (st < 0) return st;
   if (buf == NULL || present == NULL || shard_size <= 0 || !in_bounds(offset, stride, k + m, shard_size, buf_len))
@@ -454,7 +454,7 @@ int32_t lumen_rs_decode(uint8_t *buf, int32_t buf_len, int32_t offset, int32_t s
     rs_kernel(in, k, outp, e, coef, (size_t)shard_size);
     free(cm); free(cinv); free(coef);
   }
-  if (nparmiss > 0) {
+  if (rebuild_parity && nparmiss > 0) {
     const uint8_t *in[255];
     uint8_t *outp[255];
     uint8_t *coef = malloc((size_t)nparmiss * k);

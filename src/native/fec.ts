@@ -101,18 +101,21 @@ export interface RsBlockLayout {
   k: number
   m: number
   matrix: RsMatrixKind
+  /** also re-encode missing parity shards (default true) */
+  rebuildParity?: boolean
 }
 
 /**
  * Rebuilds the missing shards of one block in place: `present[s]` non-zero marks shard s
- * (data 0..k-1, then parity) as received. Returns the number of data shards rebuilt; throws
+ * (data 0..k-1, then parity) as received; missing parity is re-encoded unless
+ * `layout.rebuildParity` is false. Returns the number of data shards rebuilt; throws
  * ShimError (status 'failed') when fewer than k shards are present.
  */
 export function rsDecode(buf: Buffer, layout: RsBlockLayout, present: Buffer): number {
   const {offset, stride, shardSize, k, m, matrix} = layout
   return check(
     'lumen_rs_decode',
-    lib().lumen_rs_decode([buf, buf.length, offset, stride, shardSize, k, m, RsMatrix[matrix], present, ...err.args()]),
+    lib().lumen_rs_decode([buf, buf.length, offset, stride, shardSize, k, m, RsMatrix[matrix], layout.rebuildParity === false ? 0 : 1, present, ...err.args()]),
     err,
   )
 }

@@ -11,25 +11,11 @@ import {AudioPacketizer} from '../../src/media/packetizer/audio.js'
 import {FecParamError, planFrame} from '../../src/media/packetizer/format.js'
 import {videoPacket, VideoPacketizer} from '../../src/media/packetizer/video.js'
 import {XorShift32} from '../../src/sim/random.js'
-import {type AudioVectors, loadVectors, type VideoVectorFrame, type VideoVectors} from './vectors.js'
+import {type AudioVectors, loadVectors, vectorFrame, type VideoVectorFrame, type VideoVectors} from './vectors.js'
 
 const video = loadVectors<VideoVectors>('video_packets')
 const audio = loadVectors<AudioVectors>('audio_packets')
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-
-/** The vectors' frame generator (video_packets.json frame_generator). */
-export function vectorFrame(f: VideoVectorFrame): Buffer {
-  const out = Buffer.alloc(f.frame_length)
-  new XorShift32(f.frame_seed).fillNonZero(out)
-  const put = (at: number, hex: string): void => void out.set(Buffer.from(hex.replaceAll(' ', ''), 'hex'), at)
-  if (f.codec === 'hevc' && f.frame_type === 2) {
-    put(0, '00 00 00 01 40 01')
-    put(28, '00 00 00 01 42 01')
-    put(74, '00 00 00 01 44 01')
-    put(86, '00 00 00 01 26 01')
-  } else if (f.codec === 'hevc') put(0, '00 00 00 01 02 01')
-  return out
-}
 
 afterAll(() => rsSetLevel('auto'))
 

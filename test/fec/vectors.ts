@@ -2,6 +2,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
+import {XorShift32} from '../../src/sim/random.js'
+
 const root = resolve(import.meta.dirname, '..', '..')
 
 export function vectorsDir(): string {
@@ -85,3 +87,18 @@ export interface AudioVectors {
   keys: {audio_aes_cbc_key_hex: string; rikeyid_decimal: number}
   streams: AudioVectorStream[]
 }
+
+/** The vectors' frame generator (video_packets.json frame_generator). */
+export function vectorFrame(f: VideoVectorFrame): Buffer {
+  const out = Buffer.alloc(f.frame_length)
+  new XorShift32(f.frame_seed).fillNonZero(out)
+  const put = (at: number, hex: string): void => void out.set(Buffer.from(hex.replaceAll(' ', ''), 'hex'), at)
+  if (f.codec === 'hevc' && f.frame_type === 2) {
+    put(0, '00 00 00 01 40 01')
+    put(28, '00 00 00 01 42 01')
+    put(74, '00 00 00 01 44 01')
+    put(86, '00 00 00 01 26 01')
+  } else if (f.codec === 'hevc') put(0, '00 00 00 01 02 01')
+  return out
+}
+

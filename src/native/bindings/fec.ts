@@ -16,6 +16,7 @@ export const fecBindings = {
     DataType.I32,
     DataType.I32,
     DataType.I32,
+    DataType.I32,
     DataType.U8Array,
     ...ERR,
   ),
