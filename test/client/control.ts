@@ -52,6 +52,7 @@ export class ControlClient {
 
   /** Sends raw bytes as one ENet packet (for malformed-input tests). */
   sendRaw(data: Buffer, channel = 0, flags: number = EnetSend.reliable): void {
+    if (this.disconnected) return // like the client: nothing more goes out on a dead peer
     this.enet.send(this.peer, channel, data, flags)
     this.enet.flush()
   }

@@ -1,0 +1,76 @@
+/** Session timeouts and ends (README §Session lifecycle 4–5), with shortened timeouts. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
+import {startTestHost, waitUntil, type TestHost} from './helpers.js'
+
+describe('session lifecycle', () => {
+  let t: TestHost
+  let c: MoonlightTestClient
+  const ends: string[] = []
+
+  beforeAll(async () => {
+    t = await startTestHost({timeouts: {launchMs: 1500, pingMs: 1500, controlIdleMs: 1500}})
+    t.host.on('stream-end', (_info, reason: string) => ends.push(reason))
+    c = new MoonlightTestClient({host: '127.0.0.1', httpPort: t.host.ports.http, identity: await createClientIdentity()})
+    expect((await c.pair('1234')).outcome).toBe('paired')
+  })
+  afterAll(async () => {
+    await t.close()
+  })
+
+  it('ends a stream after the control-idle timeout', async () => {
+    const launch = await c.launch({appId: 1})
+    const hs = await c.rtsp(launch)
+    const ping = await c.pingSocket(hs.videoPort, hs.pingPayload)
+    const control = await c.connectControl(launch, hs, false) // no Start A/B, no pings
+    try {
+      await waitUntil(() => ends.length === 1, 6000, 'the idle timeout')
+      expect(ends[0]).toMatch(/no control traffic/)
+      expect(t.pipelines[0].stopped).toBe(true)
+    } finally {
+      ping.stop()
+      await control.close(false)
+      await c.cancel()
+    }
+  })
+
+  it('terminates a stream whose client never sends a video ping', async () => {
+    const launch = await c.launch({appId: 1})
+    const hs = await c.rtsp(launch)
+    const control = await c.connectControl(launch, hs)
+    try {
+      const term = await control.waitForMessage(0x0109, 6000)
+      expect(term).toBeDefined()
+      expect(ends.at(-1)).toBe('no video ping')
+      await control.waitForDisconnect(3000)
+      expect(control.disconnected).toBe(true)
+    } finally {
+      await control.close(false)
+      await c.cancel()
+    }
+  })
+
+  it('discards a launch session that never connects, and refuses RTSP for it afterwards', async () => {
+    const launch = await c.launch({appId: 1, corever: false})
+    await new Promise((r) => setTimeout(r, 2700))
+    await expect(c.rtsp(launch)).rejects.toThrow(/503/)
+    await c.cancel()
+  })
+
+  it('refuses a control connection with unknown connect data', async () => {
+    const launch = await c.launch({appId: 1})
+    const hs = await c.rtsp(launch)
+    const malformedBefore = t.host.stats().malformed['control-connect'] ?? 0
+    // ENet completes its handshake, then the host drops the peer at once
+    const refused = await c.connectControl(launch, {...hs, connectData: (hs.connectData + 1) >>> 0}, false)
+    await refused.waitForDisconnect(5000)
+    expect(refused.disconnected).toBe(true)
+    await refused.close(false)
+    expect(t.host.stats().malformed['control-connect']).toBe(malformedBefore + 1)
+    // the right connect data still works
+    const control = await c.connectControl(launch, hs)
+    await control.close(false)
+    await c.cancel()
+  })
+})
