@@ -8,6 +8,7 @@
 #include "lumen_codec.h"
 #include "lumen_enet.h"
 #include "lumen_fec.h"
+#include "lumen_gpu.h"
 #include "lumen_net.h"
 #include "lumen_audio.h"
 

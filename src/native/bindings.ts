@@ -8,6 +8,7 @@ import {codecBindings} from './bindings/codec.js'
 import {coreBindings} from './bindings/core.js'
 import {enetBindings} from './bindings/enet.js'
 import {fecBindings} from './bindings/fec.js'
+import {gpuBindings} from './bindings/gpu.js'
 import {netBindings} from './bindings/net.js'
 import {audioBindings} from './bindings/audio.js'
 
@@ -17,6 +18,7 @@ export const bindings = {
   ...coreBindings,
   ...enetBindings,
   ...fecBindings,
+  ...gpuBindings,
   ...netBindings,
   ...audioBindings,
 }

@@ -1,0 +1,1413 @@
+/* The GPU side of the shim: the zero-copy probe and the zero-copy capture chain
+ * (libs/include/lumen_gpu.h). CUDA comes from ffnvcodec's run-time loader, never linked;
+ * EGL and GL through the glvnd loaders. */
+#define _GNU_SOURCE
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#define GL_GLEXT_PROTOTYPES 1
+#include <GL/gl.h>
+#include <GL/glext.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gbm.h>
+#include <glob.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* the loader's own messages would go to stderr; the shim reports failures in its sentences */
+#define FFNV_LOG_FUNC(logctx, msg, ...) ((void)(logctx))
+#define FFNV_DEBUG_LOG_FUNC(logctx, msg, ...) ((void)(logctx))
+#include <ffnvcodec/dynlink_loader.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/log.h>
+
+#include "internal.h"
+#include "lumen_codec.h"
+#include "lumen_gpu.h"
+
+/* The pooled CUDA frames live in the encoder module (encoder.c, lumen_codec.h). Weak, so this
+ * file links (and fails with a sentence) in a shim built without it. */
+#pragma weak lumen_cuda_frame_get
+#pragma weak lumen_cuda_frame_info
+#pragma weak lumen_cuda_frame_release
+
+#ifndef DRM_FORMAT_MOD_INVALID
+#define DRM_FORMAT_MOD_INVALID 0x00ffffffffffffffULL
+#endif
+#define FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+#define FOURCC_XRGB8888 FOURCC('X', 'R', '2', '4')
+#define FOURCC_ARGB8888 FOURCC('A', 'R', '2', '4')
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON text builder                                                                           */
+
+typedef struct {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} jbuf;
+
+static void jraw(jbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (b->len + n + 1 > cap) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void jf(jbuf *b, const char *fmt, ...) {
+  char tmp[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  jraw(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void jstr(jbuf *b, const char *s) {
+  jraw(b, "\"", 1);
+  for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+    if (*c == '"' || *c == '\\') {
+      char e[2] = {'\\', (char)*c};
+      jraw(b, e, 2);
+    } else if (*c < 0x20) {
+      char e[8];
+      snprintf(e, sizeof e, "\\u%04x", *c);
+      jraw(b, e, 6);
+    } else {
+      jraw(b, (const char *)c, 1);
+    }
+  }
+  jraw(b, "\"", 1);
+}
+
+static int32_t jfinish(jbuf *b, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  if (b->oom) {
+    free(b->p);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "probe: out of memory while writing the report");
+  }
+  int32_t n = (int32_t)b->len;
+  if (!out || n + 1 > out_len) {
+    free(b->p);
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "probe: the report needs %d bytes, the buffer has %d", n + 1,
+                      out_len);
+  }
+  memcpy(out, b->p, (size_t)n + 1);
+  free(b->p);
+  return n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CUDA, loaded at run time                                                                    */
+
+typedef CUresult CUDAAPI tcuMemGetInfo(size_t *free_bytes, size_t *total_bytes);
+typedef CUresult CUDAAPI tcuDeviceTotalMem(size_t *bytes, CUdevice dev);
+
+static CudaFunctions *cu;
+static tcuMemGetInfo *cu_mem_get_info;
+static tcuDeviceTotalMem *cu_device_total_mem;
+static int cu_status = 1; /* 1 = not tried, 0 = ok, < 0 = failed (cu_error says why) */
+static char cu_error[256];
+static pthread_mutex_t cu_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *cu_err(CUresult r, char *buf, size_t len) {
+  const char *name = NULL, *text = NULL;
+  if (cu && cu->cuGetErrorName) cu->cuGetErrorName(r, &name);
+  if (cu && cu->cuGetErrorString) cu->cuGetErrorString(r, &text);
+  snprintf(buf, len, "%s (%s)", name ? name : "CUDA error", text ? text : "no description");
+  return buf;
+}
+
+/* Loads libcuda.so.1 and runs cuInit once; 0 or LUMEN_E_UNAVAILABLE with the reason. */
+static int32_t cuda_ready(char *err, int32_t err_len) {
+  pthread_mutex_lock(&cu_lock);
+  if (cu_status == 1) {
+    if (cuda_load_functions(&cu, NULL) < 0 || !cu) {
+      cu = NULL;
+      snprintf(cu_error, sizeof cu_error, "CUDA: no NVIDIA driver (libcuda.so.1 not found)");
+      cu_status = LUMEN_E_UNAVAILABLE;
+    } else {
+      cu_mem_get_info = (tcuMemGetInfo *)dlsym(cu->lib, "cuMemGetInfo_v2");
+      cu_device_total_mem = (tcuDeviceTotalMem *)dlsym(cu->lib, "cuDeviceTotalMem_v2");
+      CUresult r = cu->cuInit(0);
+      if (r != CUDA_SUCCESS) {
+        char e[160];
+        snprintf(cu_error, sizeof cu_error, "CUDA: cuInit failed: %s", cu_err(r, e, sizeof e));
+        cu_status = LUMEN_E_UNAVAILABLE;
+      } else {
+        cu_status = 0;
+      }
+    }
+  }
+  int32_t status = cu_status;
+  pthread_mutex_unlock(&cu_lock);
+  if (status < 0) return lumen_fail(err, err_len, status, "%s", cu_error);
+  return 0;
+}
+
+int32_t lumen_probe_cuda(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  jbuf b = {0};
+  char why[300];
+  if (cuda_ready(why, sizeof why) < 0) {
+    jf(&b, "{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, ",\"devices\":[]}");
+    return jfinish(&b, out, out_len, err, err_len);
+  }
+  int version = 0, count = 0;
+  char e[160];
+  cu->cuDriverGetVersion(&version);
+  CUresult r = cu->cuDeviceGetCount(&count);
+  if (r != CUDA_SUCCESS || count == 0) {
+    snprintf(why, sizeof why, "CUDA: the driver loads but reports no device%s%s", r != CUDA_SUCCESS ? ": " : "",
+             r != CUDA_SUCCESS ? cu_err(r, e, sizeof e) : "");
+    jf(&b, "{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, ",\"driverVersion\":\"%d.%d\",\"devices\":[]}", version / 1000, (version % 1000) / 10);
+    return jfinish(&b, out, out_len, err, err_len);
+  }
+  jf(&b, "{\"ok\":true,\"driverVersion\":\"%d.%d\",\"devices\":[", version / 1000, (version % 1000) / 10);
+  for (int i = 0; i < count; i++) {
+    CUdevice dev;
+    char name[256] = "";
+    int major = 0, minor = 0;
+    size_t mem = 0;
+    cu->cuDeviceGet(&dev, i);
+    cu->cuDeviceGetName(name, sizeof name, dev);
+    cu->cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+    cu->cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+    if (cu_device_total_mem) cu_device_total_mem(&mem, dev);
+    jf(&b, "%s{\"index\":%d,\"name\":", i ? "," : "", i);
+    jstr(&b, name);
+    jf(&b, ",\"computeCapability\":\"%d.%d\",\"memoryBytes\":%zu}", major, minor, mem);
+  }
+  jf(&b, "]}");
+  return jfinish(&b, out, out_len, err, err_len);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* EGL display + GL context                                                                    */
+
+typedef void (*image_target_fn)(GLenum target, void *image);
+typedef EGLBoolean (*export_query_fn)(EGLDisplay, EGLImageKHR, int *, int *, EGLuint64KHR *);
+typedef EGLBoolean (*export_fn)(EGLDisplay, EGLImageKHR, int *, EGLint *, EGLint *);
+typedef EGLBoolean (*query_modifiers_fn)(EGLDisplay, EGLint, EGLint, EGLuint64KHR *, EGLBoolean *, EGLint *);
+
+typedef struct {
+  EGLDisplay dpy;
+  EGLContext ctx;
+  int drm_fd;
+  struct gbm_device *gbm;
+  bool gles;
+  bool has_render_node;
+  char platform[160];
+  char version[64];
+  const char *vendor, *client_apis, *extensions;
+  PFNEGLCREATEIMAGEKHRPROC create_image;
+  PFNEGLDESTROYIMAGEKHRPROC destroy_image;
+  image_target_fn image_target;
+} gpu_gl;
+
+static bool has_ext(const char *list, const char *name) {
+  if (!list) return false;
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0)) return true;
+  return false;
+}
+
+static const char *egl_error_name(EGLint e) {
+  switch (e) {
+    case EGL_SUCCESS: return "EGL_SUCCESS";
+    case EGL_NOT_INITIALIZED: return "EGL_NOT_INITIALIZED";
+    case EGL_BAD_ACCESS: return "EGL_BAD_ACCESS";
+    case EGL_BAD_ALLOC: return "EGL_BAD_ALLOC";
+    case EGL_BAD_ATTRIBUTE: return "EGL_BAD_ATTRIBUTE";
+    case EGL_BAD_CONFIG: return "EGL_BAD_CONFIG";
+    case EGL_BAD_CONTEXT: return "EGL_BAD_CONTEXT";
+    case EGL_BAD_CURRENT_SURFACE: return "EGL_BAD_CURRENT_SURFACE";
+    case EGL_BAD_DISPLAY: return "EGL_BAD_DISPLAY";
+    case EGL_BAD_MATCH: return "EGL_BAD_MATCH";
+    case EGL_BAD_NATIVE_PIXMAP: return "EGL_BAD_NATIVE_PIXMAP";
+    case EGL_BAD_NATIVE_WINDOW: return "EGL_BAD_NATIVE_WINDOW";
+    case EGL_BAD_PARAMETER: return "EGL_BAD_PARAMETER";
+    case EGL_BAD_SURFACE: return "EGL_BAD_SURFACE";
+    case EGL_CONTEXT_LOST: return "EGL_CONTEXT_LOST";
+    default: return "EGL error";
+  }
+}
+
+static bool render_node_exists(char *path, size_t len) {
+  glob_t g;
+  bool found = false;
+  if (glob("/dev/dri/renderD*", 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+    snprintf(path, len, "%s", g.gl_pathv[0]);
+    found = true;
+  }
+  globfree(&g);
+  return found;
+}
+
+static void gl_close(gpu_gl *g) {
+  if (g->dpy != EGL_NO_DISPLAY) {
+    eglMakeCurrent(g->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+    if (g->ctx != EGL_NO_CONTEXT) eglDestroyContext(g->dpy, g->ctx);
+    eglTerminate(g->dpy);
+  }
+  if (g->gbm) gbm_device_destroy(g->gbm);
+  if (g->drm_fd >= 0) close(g->drm_fd);
+  g->dpy = EGL_NO_DISPLAY;
+  g->ctx = EGL_NO_CONTEXT;
+  g->gbm = NULL;
+  g->drm_fd = -1;
+}
+
+/* Opens the display: GBM on a render node when one exists, else the EGL device platform
+ * (an NVIDIA/CUDA device first, then a DRM device, then any), else Mesa's surfaceless one. */
+static int32_t gl_open_display(gpu_gl *g, char *err, int32_t err_len) {
+  memset(g, 0, sizeof *g);
+  g->dpy = EGL_NO_DISPLAY;
+  g->ctx = EGL_NO_CONTEXT;
+  g->drm_fd = -1;
+  const char *client = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
+  if (!client)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "EGL: no client extensions (the glvnd loader found no EGL vendor library; install the GPU's "
+                      "EGL driver or set __EGL_VENDOR_LIBRARY_FILENAMES)");
+  PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
+      (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+  char node[64] = "", last[200] = "";
+  EGLint major = 0, minor = 0;
+  g->has_render_node = render_node_exists(node, sizeof node);
+
+  if (g->has_render_node && get_display && (has_ext(client, "EGL_KHR_platform_gbm") || has_ext(client, "EGL_MESA_platform_gbm"))) {
+    g->drm_fd = open(node, O_RDWR | O_CLOEXEC);
+    if (g->drm_fd >= 0) g->gbm = gbm_create_device(g->drm_fd);
+    if (g->gbm) {
+      g->dpy = get_display(EGL_PLATFORM_GBM_KHR, g->gbm, NULL);
+      if (g->dpy != EGL_NO_DISPLAY && eglInitialize(g->dpy, &major, &minor)) {
+        snprintf(g->platform, sizeof g->platform, "gbm (%s)", node);
+        goto opened;
+      }
+      snprintf(last, sizeof last, "GBM display on %s: %s", node, egl_error_name(eglGetError()));
+      g->dpy = EGL_NO_DISPLAY;
+      gbm_device_destroy(g->gbm);
+      g->gbm = NULL;
+    } else {
+      snprintf(last, sizeof last, "cannot open %s: %s", node, strerror(errno));
+    }
+    if (g->drm_fd >= 0) close(g->drm_fd);
+    g->drm_fd = -1;
+  }
+
+  if (get_display && has_ext(client, "EGL_EXT_platform_device")) {
+    PFNEGLQUERYDEVICESEXTPROC query_devices = (PFNEGLQUERYDEVICESEXTPROC)eglGetProcAddress("eglQueryDevicesEXT");
+    PFNEGLQUERYDEVICESTRINGEXTPROC device_string =
+        (PFNEGLQUERYDEVICESTRINGEXTPROC)eglGetProcAddress("eglQueryDeviceStringEXT");
+    EGLDeviceEXT devs[16];
+    EGLint n = 0;
+    if (query_devices && query_devices(16, devs, &n) && n > 0) {
+      for (int rank = 3; rank >= 1; rank--) {
+        for (int i = 0; i < n; i++) {
+          const char *dext = device_string ? device_string(devs[i], EGL_EXTENSIONS) : NULL;
+          int r = has_ext(dext, "EGL_NV_device_cuda") ? 3 : has_ext(dext, "EGL_EXT_device_drm") ? 2 : 1;
+          if (r != rank) continue;
+          EGLDisplay d = get_display(EGL_PLATFORM_DEVICE_EXT, devs[i], NULL);
+          if (d == EGL_NO_DISPLAY || !eglInitialize(d, &major, &minor)) {
+            snprintf(last, sizeof last, "EGL device %d: %s", i, egl_error_name(eglGetError()));
+            continue;
+          }
+          g->dpy = d;
+          const char *what = r == 3   ? "NVIDIA, EGL_NV_device_cuda"
+                             : r == 2 ? "DRM device"
+                             : has_ext(dext, "EGL_MESA_device_software") ? "software, EGL_MESA_device_software"
+                                                                          : "no DRM device";
+          snprintf(g->platform, sizeof g->platform, "device %d of %d (%s)", i, n, what);
+          goto opened;
+        }
+      }
+    } else {
+      snprintf(last, sizeof last, "eglQueryDevicesEXT found no EGL device");
+    }
+  }
+
+  if (get_display && has_ext(client, "EGL_MESA_platform_surfaceless")) {
+    EGLDisplay d = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    if (d != EGL_NO_DISPLAY && eglInitialize(d, &major, &minor)) {
+      g->dpy = d;
+      snprintf(g->platform, sizeof g->platform, "surfaceless (EGL_MESA_platform_surfaceless)");
+      goto opened;
+    }
+    snprintf(last, sizeof last, "surfaceless display: %s", egl_error_name(eglGetError()));
+  }
+  return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "EGL: no display could be opened (%s)",
+                    last[0] ? last : "neither a render node, EGL_EXT_platform_device nor a surfaceless platform");
+
+opened:
+  snprintf(g->version, sizeof g->version, "%d.%d", major, minor);
+  g->vendor = eglQueryString(g->dpy, EGL_VENDOR);
+  g->client_apis = eglQueryString(g->dpy, EGL_CLIENT_APIS);
+  g->extensions = eglQueryString(g->dpy, EGL_EXTENSIONS);
+  g->create_image = (PFNEGLCREATEIMAGEKHRPROC)eglGetProcAddress("eglCreateImageKHR");
+  g->destroy_image = (PFNEGLDESTROYIMAGEKHRPROC)eglGetProcAddress("eglDestroyImageKHR");
+  g->image_target = (image_target_fn)eglGetProcAddress("glEGLImageTargetTexture2DOES");
+  return 0;
+}
+
+/* A GL 3.3 core context (else GLES 3.0), current without a surface. */
+static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
+  if (!has_ext(g->extensions, "EGL_KHR_surfaceless_context"))
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "GL: the EGL display lacks EGL_KHR_surfaceless_context, needed for a context without a window");
+  char last[160] = "";
+  for (int attempt = 0; attempt < 2; attempt++) {
+    bool gles = attempt == 1;
+    if (!eglBindAPI(gles ? EGL_OPENGL_ES_API : EGL_OPENGL_API)) continue;
+    EGLConfig cfg = EGL_NO_CONFIG_KHR;
+    EGLint n = 0;
+    EGLint want[] = {EGL_RENDERABLE_TYPE, gles ? EGL_OPENGL_ES3_BIT : EGL_OPENGL_BIT, EGL_SURFACE_TYPE, 0, EGL_NONE};
+    if (!eglChooseConfig(g->dpy, want, &cfg, 1, &n) || n < 1) {
+      if (!has_ext(g->extensions, "EGL_KHR_no_config_context")) {
+        snprintf(last, sizeof last, "no EGL config renders %s", gles ? "GLES 3" : "OpenGL");
+        continue;
+      }
+      cfg = EGL_NO_CONFIG_KHR;
+    }
+    EGLint gl_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_CONTEXT_MINOR_VERSION, 3, EGL_CONTEXT_OPENGL_PROFILE_MASK,
+                         EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
+    EGLint es_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_NONE};
+    g->ctx = eglCreateContext(g->dpy, cfg, EGL_NO_CONTEXT, gles ? es_attrs : gl_attrs);
+    if (g->ctx == EGL_NO_CONTEXT) {
+      snprintf(last, sizeof last, "eglCreateContext (%s): %s", gles ? "GLES 3.0" : "OpenGL 3.3 core",
+               egl_error_name(eglGetError()));
+      continue;
+    }
+    if (!eglMakeCurrent(g->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, g->ctx)) {
+      snprintf(last, sizeof last, "eglMakeCurrent: %s", egl_error_name(eglGetError()));
+      eglDestroyContext(g->dpy, g->ctx);
+      g->ctx = EGL_NO_CONTEXT;
+      continue;
+    }
+    g->gles = gles;
+    return 0;
+  }
+  return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "GL: no context on this EGL display (%s)", last);
+}
+
+static bool gl_current(gpu_gl *g) {
+  if (eglGetCurrentContext() == g->ctx) return true;
+  return eglMakeCurrent(g->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, g->ctx) == EGL_TRUE;
+}
+
+static const char *VS_BODY =
+    "out vec2 uv;\n"
+    "void main() {\n"
+    "  vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));\n"
+    "  uv = p;\n"
+    "  gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);\n"
+    "}\n";
+/* texelFetch: pixel-exact (no filtering), row y of the source is row y of the output. The
+ * source samples as RGB (XRGB8888 / a BGRA upload); .bgr writes it back in BGRx byte order. */
+static const char *FS_BODY =
+    "uniform sampler2D src;\n"
+    "out vec4 color;\n"
+    "void main() {\n"
+    "  vec4 c = texelFetch(src, ivec2(gl_FragCoord.xy), 0);\n"
+    "  color = vec4(c.bgr, 1.0);\n"
+    "}\n";
+
+static GLuint gl_compile(bool gles, GLenum type, const char *body, char *log, size_t log_len) {
+  const char *src[2] = {gles ? "#version 300 es\nprecision highp float;\n" : "#version 330 core\n", body};
+  GLuint s = glCreateShader(type);
+  glShaderSource(s, 2, src, NULL);
+  glCompileShader(s);
+  GLint ok = 0;
+  glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
+  if (!ok) {
+    glGetShaderInfoLog(s, (GLsizei)log_len, NULL, log);
+    glDeleteShader(s);
+    return 0;
+  }
+  return s;
+}
+
+static GLuint gl_program(bool gles, char *err, int32_t err_len) {
+  char log[512] = "";
+  GLuint vs = gl_compile(gles, GL_VERTEX_SHADER, VS_BODY, log, sizeof log);
+  GLuint fs = vs ? gl_compile(gles, GL_FRAGMENT_SHADER, FS_BODY, log, sizeof log) : 0;
+  if (!vs || !fs) {
+    if (vs) glDeleteShader(vs);
+    lumen_fail(err, err_len, LUMEN_E_FAILED, "GL: the swizzle shader does not compile: %s", log);
+    return 0;
+  }
+  GLuint p = glCreateProgram();
+  glAttachShader(p, vs);
+  glAttachShader(p, fs);
+  glLinkProgram(p);
+  glDeleteShader(vs);
+  glDeleteShader(fs);
+  GLint ok = 0;
+  glGetProgramiv(p, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    glGetProgramInfoLog(p, sizeof log, NULL, log);
+    glDeleteProgram(p);
+    lumen_fail(err, err_len, LUMEN_E_FAILED, "GL: the swizzle shader does not link: %s", log);
+    return 0;
+  }
+  glUseProgram(p);
+  glUniform1i(glGetUniformLocation(p, "src"), 0);
+  return p;
+}
+
+static GLuint gl_texture(int w, int h) {
+  GLuint t = 0;
+  glGenTextures(1, &t);
+  glBindTexture(GL_TEXTURE_2D, t);
+  glTexStorage2D(GL_TEXTURE_2D, 1, GL_RGBA8, w, h);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  return t;
+}
+
+/* Fills a texture from a BGRx picture (desktop GL: GL_BGRA; GLES: swapped to RGBA first). */
+static void gl_upload_bgrx(bool gles, GLuint tex, int w, int h, const uint8_t *bgrx, int stride) {
+  glBindTexture(GL_TEXTURE_2D, tex);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  if (!gles) {
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, stride / 4);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_BGRA, GL_UNSIGNED_BYTE, bgrx);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    return;
+  }
+  uint8_t *rgba = malloc((size_t)w * h * 4);
+  if (!rgba) return;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const uint8_t *s = bgrx + (size_t)y * stride + x * 4;
+      uint8_t *d = rgba + ((size_t)y * w + x) * 4;
+      d[0] = s[2], d[1] = s[1], d[2] = s[0], d[3] = s[3];
+    }
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+  free(rgba);
+}
+
+/* Reads the texture attached to fbo as BGRx, width*4 per row. */
+static void gl_read_bgrx(bool gles, GLuint fbo, int w, int h, uint8_t *out) {
+  glBindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+  glPixelStorei(GL_PACK_ALIGNMENT, 4);
+  if (!gles) {
+    glReadPixels(0, 0, w, h, GL_BGRA, GL_UNSIGNED_BYTE, out);
+    return;
+  }
+  glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, out);
+  for (size_t i = 0; i < (size_t)w * h; i++) {
+    uint8_t t = out[i * 4];
+    out[i * 4] = out[i * 4 + 2];
+    out[i * 4 + 2] = t;
+  }
+}
+
+static GLuint gl_fbo(GLuint tex, char *err, int32_t err_len) {
+  GLuint f = 0;
+  glGenFramebuffers(1, &f);
+  glBindFramebuffer(GL_FRAMEBUFFER, f);
+  glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
+  GLenum s = glCheckFramebufferStatus(GL_FRAMEBUFFER);
+  if (s != GL_FRAMEBUFFER_COMPLETE) {
+    glDeleteFramebuffers(1, &f);
+    lumen_fail(err, err_len, LUMEN_E_FAILED, "GL: an RGBA8 render target is incomplete (status 0x%x)", s);
+    return 0;
+  }
+  return f;
+}
+
+/* The probe's test pattern, BGRx. */
+static void pattern_bgrx(uint8_t *p, int w, int h, int seed) {
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      uint8_t *d = p + ((size_t)y * w + x) * 4;
+      d[0] = (uint8_t)(x * 4 + y + seed);
+      d[1] = (uint8_t)((y * 3) ^ x);
+      d[2] = (uint8_t)(x + y * 7 + seed * 3);
+      d[3] = 255;
+    }
+}
+
+static int count_bgr_mismatch(const uint8_t *a, const uint8_t *b, int w, int h, int *first_x, int *first_y) {
+  int bad = 0;
+  *first_x = *first_y = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const uint8_t *p = a + ((size_t)y * w + x) * 4, *q = b + ((size_t)y * w + x) * 4;
+      if (p[0] != q[0] || p[1] != q[1] || p[2] != q[2]) {
+        if (bad++ == 0) *first_x = x, *first_y = y;
+      }
+    }
+  return bad;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* probe: EGL, GL, dma-buf round trip, GL → CUDA                                               */
+
+#define PW 64
+#define PH 64
+
+/* Renders the pattern into a texture, exports it as a dma-buf, imports it again, draws it
+ * through the swizzle shader and compares. Returns 0 or a status, with the reason in why. */
+static int32_t probe_dmabuf(gpu_gl *g, GLuint prog, GLuint pattern_tex, const uint8_t *pattern, char *why,
+                            size_t why_len) {
+  const char *x = g->extensions;
+  const char *no_node = g->has_render_node ? ""
+                                           : ": this box has no DRM render node (/dev/dri/renderD* is missing), so "
+                                             "the driver cannot share GPU buffers as dma-bufs";
+  if (!has_ext(x, "EGL_MESA_image_dma_buf_export"))
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_UNAVAILABLE,
+                      "the EGL display lacks EGL_MESA_image_dma_buf_export, so no dma-buf can be made to test with%s", no_node);
+  if (!has_ext(x, "EGL_EXT_image_dma_buf_import"))
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_UNAVAILABLE,
+                      "the EGL display lacks EGL_EXT_image_dma_buf_import: dma-bufs cannot be imported%s", no_node);
+  if (!has_ext(x, "EGL_KHR_gl_texture_2D_image") || !g->create_image || !g->image_target)
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_UNAVAILABLE,
+                      "the EGL display lacks EGL_KHR_gl_texture_2D_image / GL_OES_EGL_image");
+  export_query_fn export_query = (export_query_fn)eglGetProcAddress("eglExportDMABUFImageQueryMESA");
+  export_fn export_image = (export_fn)eglGetProcAddress("eglExportDMABUFImageMESA");
+  EGLint img_attrs[] = {EGL_GL_TEXTURE_LEVEL_KHR, 0, EGL_NONE};
+  EGLImageKHR img = g->create_image(g->dpy, g->ctx, EGL_GL_TEXTURE_2D_KHR, (EGLClientBuffer)(uintptr_t)pattern_tex,
+                                    img_attrs);
+  if (img == EGL_NO_IMAGE_KHR)
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "an EGLImage of a GL texture cannot be made (%s)",
+                      egl_error_name(eglGetError()));
+  int fourcc = 0, planes = 0;
+  EGLuint64KHR modifier = DRM_FORMAT_MOD_INVALID;
+  int fds[4] = {-1, -1, -1, -1};
+  EGLint strides[4] = {0}, offsets[4] = {0};
+  int32_t status = 0;
+  if (!export_query || !export_query(g->dpy, img, &fourcc, &planes, &modifier)) {
+    status = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "dma-buf export query failed (%s)%s",
+                        egl_error_name(eglGetError()), no_node);
+  } else if (!export_image(g->dpy, img, fds, strides, offsets)) {
+    status = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "dma-buf export failed (%s)%s",
+                        egl_error_name(eglGetError()), no_node);
+  }
+  g->destroy_image(g->dpy, img);
+  if (status < 0) return status;
+  if (planes != 1) {
+    for (int i = 0; i < 4; i++)
+      if (fds[i] >= 0) close(fds[i]);
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "the exported dma-buf has %d planes; expected 1", planes);
+  }
+  EGLint attrs[32];
+  int n = 0;
+  attrs[n++] = EGL_WIDTH, attrs[n++] = PW, attrs[n++] = EGL_HEIGHT, attrs[n++] = PH;
+  attrs[n++] = EGL_LINUX_DRM_FOURCC_EXT, attrs[n++] = fourcc;
+  attrs[n++] = EGL_DMA_BUF_PLANE0_FD_EXT, attrs[n++] = fds[0];
+  attrs[n++] = EGL_DMA_BUF_PLANE0_OFFSET_EXT, attrs[n++] = offsets[0];
+  attrs[n++] = EGL_DMA_BUF_PLANE0_PITCH_EXT, attrs[n++] = strides[0];
+  if (modifier != DRM_FORMAT_MOD_INVALID && has_ext(x, "EGL_EXT_image_dma_buf_import_modifiers")) {
+    attrs[n++] = EGL_DMA_BUF_PLANE0_MODIFIER_LO_EXT, attrs[n++] = (EGLint)(modifier & 0xffffffffu);
+    attrs[n++] = EGL_DMA_BUF_PLANE0_MODIFIER_HI_EXT, attrs[n++] = (EGLint)(modifier >> 32);
+  }
+  attrs[n++] = EGL_NONE;
+  EGLImageKHR imported = g->create_image(g->dpy, EGL_NO_CONTEXT, EGL_LINUX_DMA_BUF_EXT, NULL, attrs);
+  close(fds[0]);
+  if (imported == EGL_NO_IMAGE_KHR)
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED,
+                      "dma-buf import failed (%s) for fourcc 0x%08x modifier 0x%016llx", egl_error_name(eglGetError()),
+                      fourcc, (unsigned long long)modifier);
+  GLuint tex = 0, out = gl_texture(PW, PH);
+  glGenTextures(1, &tex);
+  glBindTexture(GL_TEXTURE_2D, tex);
+  g->image_target(GL_TEXTURE_2D, imported);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  char e[200];
+  GLuint fbo = gl_fbo(out, e, sizeof e);
+  if (!fbo) {
+    status = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "%s", e);
+  } else {
+    glViewport(0, 0, PW, PH);
+    glUseProgram(prog);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glDrawArrays(GL_TRIANGLES, 0, 3);
+    uint8_t got[PW * PH * 4];
+    /* the output holds the swizzled pixels (BGRx bytes) in RGBA8: read it as RGBA */
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    glReadPixels(0, 0, PW, PH, GL_RGBA, GL_UNSIGNED_BYTE, got);
+    int fx, fy, bad = count_bgr_mismatch(got, pattern, PW, PH, &fx, &fy);
+    if (glGetError() != GL_NO_ERROR || bad)
+      status = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED,
+                          "the imported dma-buf samples wrong: %d of %d pixels differ (first at %d,%d)", bad, PW * PH,
+                          fx, fy);
+    glDeleteFramebuffers(1, &fbo);
+  }
+  glDeleteTextures(1, &tex);
+  glDeleteTextures(1, &out);
+  g->destroy_image(g->dpy, imported);
+  return status;
+}
+
+static int32_t probe_gl_cuda(GLuint pattern_tex, const uint8_t *pattern, const char *renderer, char *why,
+                             size_t why_len) {
+  int32_t st = cuda_ready(why, (int32_t)why_len);
+  if (st < 0) return st;
+  char e[160];
+  unsigned int n = 0;
+  CUdevice devs[4];
+  CUresult r = cu->cuGLGetDevices(&n, devs, 4, CU_GL_DEVICE_LIST_ALL);
+  if (r != CUDA_SUCCESS || n == 0)
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_UNAVAILABLE,
+                      "the GL context (%s) is not on a CUDA device%s%s", renderer,
+                      r != CUDA_SUCCESS ? ": cuGLGetDevices: " : "", r != CUDA_SUCCESS ? cu_err(r, e, sizeof e) : "");
+  CUcontext ctx = NULL, dummy;
+  if ((r = cu->cuDevicePrimaryCtxRetain(&ctx, devs[0])) != CUDA_SUCCESS)
+    return lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "cuDevicePrimaryCtxRetain: %s", cu_err(r, e, sizeof e));
+  cu->cuCtxPushCurrent(ctx);
+  CUgraphicsResource res = NULL;
+  CUdeviceptr dst = 0;
+  size_t pitch = 0;
+  bool mapped = false;
+  const char *step = "cuGraphicsGLRegisterImage";
+  r = cu->cuGraphicsGLRegisterImage(&res, pattern_tex, GL_TEXTURE_2D, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY);
+  CUarray arr = NULL;
+  if (r == CUDA_SUCCESS) step = "cuGraphicsMapResources", r = cu->cuGraphicsMapResources(1, &res, 0);
+  if (r == CUDA_SUCCESS) {
+    mapped = true;
+    step = "cuGraphicsSubResourceGetMappedArray";
+    r = cu->cuGraphicsSubResourceGetMappedArray(&arr, res, 0, 0);
+  }
+  if (r == CUDA_SUCCESS) step = "cuMemAllocPitch", r = cu->cuMemAllocPitch(&dst, &pitch, PW * 4, PH, 16);
+  if (r == CUDA_SUCCESS) {
+    CUDA_MEMCPY2D c = {0};
+    c.srcMemoryType = CU_MEMORYTYPE_ARRAY, c.srcArray = arr;
+    c.dstMemoryType = CU_MEMORYTYPE_DEVICE, c.dstDevice = dst, c.dstPitch = pitch;
+    c.WidthInBytes = PW * 4, c.Height = PH;
+    step = "cuMemcpy2D (array to device)";
+    r = cu->cuMemcpy2D(&c);
+  }
+  uint8_t got[PW * PH * 4];
+  if (r == CUDA_SUCCESS) {
+    CUDA_MEMCPY2D c = {0};
+    c.srcMemoryType = CU_MEMORYTYPE_DEVICE, c.srcDevice = dst, c.srcPitch = pitch;
+    c.dstMemoryType = CU_MEMORYTYPE_HOST, c.dstHost = got, c.dstPitch = PW * 4;
+    c.WidthInBytes = PW * 4, c.Height = PH;
+    step = "cuMemcpy2D (device to host)";
+    r = cu->cuMemcpy2D(&c);
+  }
+  if (r != CUDA_SUCCESS) {
+    st = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "%s: %s", step, cu_err(r, e, sizeof e));
+  } else {
+    /* the pattern texture holds RGBA = (R,G,B,X) of the BGRx pattern: compare swapped */
+    uint8_t want[PW * PH * 4];
+    for (int i = 0; i < PW * PH; i++)
+      want[i * 4] = pattern[i * 4 + 2], want[i * 4 + 1] = pattern[i * 4 + 1], want[i * 4 + 2] = pattern[i * 4];
+    int fx, fy, bad = count_bgr_mismatch(got, want, PW, PH, &fx, &fy);
+    if (bad)
+      st = lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED,
+                      "the texture read through CUDA differs: %d of %d pixels (first at %d,%d)", bad, PW * PH, fx, fy);
+  }
+  if (dst) cu->cuMemFree(dst);
+  if (mapped) cu->cuGraphicsUnmapResources(1, &res, 0);
+  if (res) cu->cuGraphicsUnregisterResource(res);
+  cu->cuCtxPopCurrent(&dummy);
+  cu->cuDevicePrimaryCtxRelease(devs[0]);
+  return st;
+}
+
+static void j_modifiers(jbuf *b, gpu_gl *g, uint32_t fourcc) {
+  query_modifiers_fn q = (query_modifiers_fn)eglGetProcAddress("eglQueryDmaBufModifiersEXT");
+  EGLint n = 0;
+  jraw(b, "[", 1);
+  if (q && has_ext(g->extensions, "EGL_EXT_image_dma_buf_import_modifiers") &&
+      q(g->dpy, (EGLint)fourcc, 0, NULL, NULL, &n) && n > 0) {
+    EGLuint64KHR mods[128];
+    EGLBoolean ext_only[128];
+    if (n > 128) n = 128;
+    if (q(g->dpy, (EGLint)fourcc, n, mods, ext_only, &n)) {
+      for (int i = 0; i < n; i++)
+        jf(b, "%s{\"modifier\":\"0x%016llx\",\"externalOnly\":%s}", i ? "," : "", (unsigned long long)mods[i],
+           ext_only[i] ? "true" : "false");
+    }
+  }
+  jraw(b, "]", 1);
+}
+
+int32_t lumen_probe_egl(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  jbuf b = {0};
+  gpu_gl g;
+  char why[400] = "";
+  static const char *needed[] = {"EGL_EXT_image_dma_buf_import", "EGL_EXT_image_dma_buf_import_modifiers",
+                                 "EGL_MESA_image_dma_buf_export", "EGL_KHR_surfaceless_context"};
+  EGLContext prev_ctx = eglGetCurrentContext();
+  EGLDisplay prev_dpy = eglGetCurrentDisplay();
+  if (gl_open_display(&g, why, sizeof why) < 0) {
+    jf(&b, "{\"egl\":{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, ",\"platform\":null,\"version\":null,\"vendor\":null,\"clientApis\":null,\"extensions\":{");
+    for (int i = 0; i < 4; i++) jf(&b, "%s\"%s\":false", i ? "," : "", needed[i]);
+    jf(&b, "},\"modifiers\":{\"XRGB8888\":[],\"ARGB8888\":[]}},");
+    jf(&b, "\"gl\":{\"ok\":false,\"error\":\"no EGL display\"},\"dmabuf\":{\"ok\":false,\"error\":\"no EGL display\"},");
+    char cw[300];
+    if (cuda_ready(cw, sizeof cw) < 0) {
+      jf(&b, "\"glCuda\":{\"ok\":false,\"error\":");
+      jstr(&b, cw);
+      jf(&b, "}}");
+    } else {
+      jf(&b, "\"glCuda\":{\"ok\":false,\"error\":\"no EGL display, so no GL context to register\"}}");
+    }
+    return jfinish(&b, out, out_len, err, err_len);
+  }
+  jf(&b, "{\"egl\":{\"ok\":true,\"platform\":");
+  jstr(&b, g.platform);
+  jf(&b, ",\"version\":");
+  jstr(&b, g.version);
+  jf(&b, ",\"vendor\":");
+  jstr(&b, g.vendor);
+  jf(&b, ",\"clientApis\":");
+  jstr(&b, g.client_apis);
+  jf(&b, ",\"renderNode\":%s,\"extensions\":{", g.has_render_node ? "true" : "false");
+  for (int i = 0; i < 4; i++) jf(&b, "%s\"%s\":%s", i ? "," : "", needed[i], has_ext(g.extensions, needed[i]) ? "true" : "false");
+  jf(&b, "},\"modifiers\":{\"XRGB8888\":");
+  j_modifiers(&b, &g, FOURCC_XRGB8888);
+  jf(&b, ",\"ARGB8888\":");
+  j_modifiers(&b, &g, FOURCC_ARGB8888);
+  jf(&b, "}},");
+
+  if (gl_make_context(&g, why, sizeof why) < 0) {
+    jf(&b, "\"gl\":{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, "},\"dmabuf\":{\"ok\":false,\"error\":\"no GL context\"},\"glCuda\":{\"ok\":false,\"error\":\"no GL context\"}}");
+    gl_close(&g);
+    if (prev_ctx != EGL_NO_CONTEXT) eglMakeCurrent(prev_dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, prev_ctx);
+    return jfinish(&b, out, out_len, err, err_len);
+  }
+  char renderer[200];
+  snprintf(renderer, sizeof renderer, "%s", (const char *)glGetString(GL_RENDERER));
+  jf(&b, "\"gl\":{\"ok\":true,\"renderer\":");
+  jstr(&b, renderer);
+  jf(&b, ",\"version\":");
+  jstr(&b, (const char *)glGetString(GL_VERSION));
+  jf(&b, ",\"api\":\"%s\"},", g.gles ? "GLES" : "OpenGL core");
+
+  uint8_t pattern[PW * PH * 4];
+  pattern_bgrx(pattern, PW, PH, 0);
+  GLuint vao = 0, tex = gl_texture(PW, PH);
+  gl_upload_bgrx(g.gles, tex, PW, PH, pattern, PW * 4);
+  glGenVertexArrays(1, &vao);
+  glBindVertexArray(vao);
+  GLuint prog = gl_program(g.gles, why, sizeof why);
+  if (!prog) {
+    jf(&b, "\"dmabuf\":{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, "},");
+  } else if (probe_dmabuf(&g, prog, tex, pattern, why, sizeof why) < 0) {
+    jf(&b, "\"dmabuf\":{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, "},");
+  } else {
+    jf(&b, "\"dmabuf\":{\"ok\":true},");
+  }
+  if (probe_gl_cuda(tex, pattern, renderer, why, sizeof why) < 0) {
+    jf(&b, "\"glCuda\":{\"ok\":false,\"error\":");
+    jstr(&b, why);
+    jf(&b, "}}");
+  } else {
+    jf(&b, "\"glCuda\":{\"ok\":true}}");
+  }
+  if (prog) glDeleteProgram(prog);
+  glDeleteVertexArrays(1, &vao);
+  glDeleteTextures(1, &tex);
+  gl_close(&g);
+  if (prev_ctx != EGL_NO_CONTEXT) eglMakeCurrent(prev_dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, prev_ctx);
+  return jfinish(&b, out, out_len, err, err_len);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* probe: NVENC through libavcodec                                                             */
+
+static char nv_log[1024];
+static void nv_log_cb(void *avcl, int level, const char *fmt, va_list vl) {
+  if (level > AV_LOG_ERROR) return;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, vl);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = 0;
+  if (!n) return;
+  size_t used = strlen(nv_log);
+  snprintf(nv_log + used, sizeof nv_log - used, "%s%s", used ? "; " : "", line);
+}
+
+int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  jbuf b = {0};
+  char why[600] = "";
+  const AVCodec *codec = avcodec_find_encoder_by_name("hevc_nvenc");
+  if (!codec) {
+    snprintf(why, sizeof why, "libavcodec was built without hevc_nvenc");
+  } else if (cuda_ready(why, sizeof why) >= 0) {
+    AVBufferRef *dev = NULL, *frames = NULL;
+    AVCodecContext *c = NULL;
+    int ret = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_CUDA, NULL, NULL, 0);
+    char e[128];
+    if (ret < 0) {
+      snprintf(why, sizeof why, "no CUDA device context: %s", lumen_av_error(ret, e, sizeof e));
+    } else {
+      frames = av_hwframe_ctx_alloc(dev);
+      AVHWFramesContext *fc = (AVHWFramesContext *)frames->data;
+      fc->format = AV_PIX_FMT_CUDA;
+      fc->sw_format = AV_PIX_FMT_BGR0;
+      fc->width = 640;
+      fc->height = 480;
+      fc->initial_pool_size = 0;
+      ret = av_hwframe_ctx_init(frames);
+      if (ret < 0) snprintf(why, sizeof why, "no CUDA frames context: %s", lumen_av_error(ret, e, sizeof e));
+    }
+    if (ret >= 0) {
+      c = avcodec_alloc_context3(codec);
+      c->width = 640;
+      c->height = 480;
+      c->time_base = (AVRational){1, 60};
+      c->framerate = (AVRational){60, 1};
+      c->pix_fmt = AV_PIX_FMT_CUDA;
+      c->hw_frames_ctx = av_buffer_ref(frames);
+      nv_log[0] = 0;
+      int level = av_log_get_level();
+      av_log_set_callback(nv_log_cb);
+      av_log_set_level(AV_LOG_ERROR);
+      ret = avcodec_open2(c, codec, NULL);
+      av_log_set_level(level);
+      av_log_set_callback(av_log_default_callback);
+      if (ret < 0) {
+        if (strstr(nv_log, "no encode device") || strstr(nv_log, "NO_ENCODE_DEVICE"))
+          snprintf(why, sizeof why, "this GPU has no NVENC engine (NV_ENC_ERR_NO_ENCODE_DEVICE)");
+        else if (strstr(nv_log, "libnvidia-encode"))
+          snprintf(why, sizeof why, "the NVENC library (libnvidia-encode.so.1) is missing: %s", nv_log);
+        else
+          snprintf(why, sizeof why, "hevc_nvenc did not open: %s%s%s", lumen_av_error(ret, e, sizeof e),
+                   nv_log[0] ? ": " : "", nv_log);
+      }
+    }
+    avcodec_free_context(&c);
+    av_buffer_unref(&frames);
+    av_buffer_unref(&dev);
+    if (ret >= 0) {
+      jf(&b, "{\"ok\":true,\"encoder\":\"hevc_nvenc\"}");
+      return jfinish(&b, out, out_len, err, err_len);
+    }
+  }
+  jf(&b, "{\"ok\":false,\"error\":");
+  jstr(&b, why);
+  jf(&b, ",\"encoder\":\"hevc_nvenc\"}");
+  return jfinish(&b, out, out_len, err, err_len);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the chain                                                                                   */
+
+#define MAX_CHAINS 8
+#define MAX_SOURCES 16
+
+typedef struct {
+  bool used;
+  bool dmabuf;
+  GLuint tex; /* texture source: the picture, GPU layout */
+  GLuint fbo; /* texture source: for the CPU path's read back */
+  int fd;
+  uint32_t fourcc;
+  int offset, pitch;
+  uint64_t modifier;
+} zc_source;
+
+typedef struct {
+  bool used;
+  int w, h;
+  gpu_gl g;
+  GLuint prog, vao, import_tex, out_tex, out_fbo, read_fbo;
+  CUdevice dev;
+  CUcontext cuctx;
+  CUstream stream;
+  CUgraphicsResource res;
+  CUdeviceptr owned;
+  size_t owned_pitch;
+  int64_t frames, registrations, live_images;
+  zc_source src[MAX_SOURCES];
+  char describe[400];
+} zc_chain;
+
+static zc_chain chains[MAX_CHAINS];
+static pthread_mutex_t chains_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static zc_chain *chain_get(int32_t h) {
+  if (h < 0 || h >= MAX_CHAINS || !chains[h].used) return NULL;
+  return &chains[h];
+}
+
+static void chain_free(zc_chain *c) {
+  if (c->g.dpy != EGL_NO_DISPLAY && c->g.ctx != EGL_NO_CONTEXT) gl_current(&c->g);
+  if (c->cuctx) {
+    CUcontext d;
+    cu->cuCtxPushCurrent(c->cuctx);
+    if (c->res) cu->cuGraphicsUnregisterResource(c->res);
+    if (c->owned) cu->cuMemFree(c->owned);
+    if (c->stream) cu->cuStreamDestroy(c->stream);
+    cu->cuCtxPopCurrent(&d);
+    cu->cuDevicePrimaryCtxRelease(c->dev);
+  }
+  for (int i = 0; i < MAX_SOURCES; i++) {
+    zc_source *s = &c->src[i];
+    if (!s->used) continue;
+    if (s->tex) glDeleteTextures(1, &s->tex);
+    if (s->fbo) glDeleteFramebuffers(1, &s->fbo);
+    if (s->fd >= 0) close(s->fd);
+  }
+  if (c->g.ctx != EGL_NO_CONTEXT) {
+    if (c->prog) glDeleteProgram(c->prog);
+    if (c->vao) glDeleteVertexArrays(1, &c->vao);
+    if (c->out_fbo) glDeleteFramebuffers(1, &c->out_fbo);
+    if (c->read_fbo) glDeleteFramebuffers(1, &c->read_fbo);
+    if (c->import_tex) glDeleteTextures(1, &c->import_tex);
+    if (c->out_tex) glDeleteTextures(1, &c->out_tex);
+  }
+  gl_close(&c->g);
+  memset(c, 0, sizeof *c);
+}
+
+int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len) {
+  if (width < 16 || height < 16 || width > 8192 || height > 8192)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: frame size %dx%d is outside 16..8192", width, height);
+  int32_t st = cuda_ready(err, err_len);
+  if (st < 0) return st;
+  pthread_mutex_lock(&chains_lock);
+  int h = -1;
+  for (int i = 0; i < MAX_CHAINS; i++)
+    if (!chains[i].used) {
+      h = i;
+      chains[i].used = true;
+      break;
+    }
+  pthread_mutex_unlock(&chains_lock);
+  if (h < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: all %d chains are open", MAX_CHAINS);
+  zc_chain *c = &chains[h];
+  c->w = width, c->h = height;
+  for (int i = 0; i < MAX_SOURCES; i++) c->src[i].fd = -1;
+  char e[200];
+  if ((st = gl_open_display(&c->g, err, err_len)) < 0) goto fail;
+  if ((st = gl_make_context(&c->g, err, err_len)) < 0) goto fail;
+  if (!c->g.create_image || !c->g.image_target || !has_ext(c->g.extensions, "EGL_KHR_image_base")) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: the EGL display has no EGLImage support (EGL_KHR_image_base / GL_OES_EGL_image)");
+    goto fail;
+  }
+  unsigned int n = 0;
+  CUresult r = cu->cuGLGetDevices(&n, &c->dev, 1, CU_GL_DEVICE_LIST_ALL);
+  if (r != CUDA_SUCCESS || n == 0) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: the GL context (%s) is not on a CUDA device",
+                    (const char *)glGetString(GL_RENDERER));
+    goto fail;
+  }
+  if ((r = cu->cuDevicePrimaryCtxRetain(&c->cuctx, c->dev)) != CUDA_SUCCESS) {
+    c->cuctx = NULL;
+    st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: cuDevicePrimaryCtxRetain: %s", cu_err(r, e, sizeof e));
+    goto fail;
+  }
+  glGenVertexArrays(1, &c->vao);
+  glBindVertexArray(c->vao);
+  if (!(c->prog = gl_program(c->g.gles, err, err_len))) {
+    st = LUMEN_E_FAILED;
+    goto fail;
+  }
+  glGenTextures(1, &c->import_tex);
+  c->out_tex = gl_texture(width, height);
+  if (!(c->out_fbo = gl_fbo(c->out_tex, err, err_len))) {
+    st = LUMEN_E_FAILED;
+    goto fail;
+  }
+  glGenFramebuffers(1, &c->read_fbo);
+  GLenum ge = glGetError();
+  if (ge != GL_NO_ERROR) {
+    st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x while setting up", ge);
+    goto fail;
+  }
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  const char *step = "cuStreamCreate";
+  r = cu->cuStreamCreate(&c->stream, 1 /* CU_STREAM_NON_BLOCKING */);
+  if (r == CUDA_SUCCESS) {
+    step = "cuGraphicsGLRegisterImage";
+    r = cu->cuGraphicsGLRegisterImage(&c->res, c->out_tex, GL_TEXTURE_2D, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY);
+    if (r == CUDA_SUCCESS) c->registrations++;
+  }
+  if (r == CUDA_SUCCESS) step = "cuMemAllocPitch", r = cu->cuMemAllocPitch(&c->owned, &c->owned_pitch, (size_t)width * 4, height, 16);
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) {
+    if (step[2] == 'M') c->owned = 0;
+    st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+    goto fail;
+  }
+  char name[128] = "";
+  cu->cuDeviceGetName(name, sizeof name, c->dev);
+  char renderer[128], platform[160];
+  snprintf(renderer, sizeof renderer, "%s", (const char *)glGetString(GL_RENDERER));
+  memcpy(platform, c->g.platform, sizeof platform);
+  snprintf(c->describe, sizeof c->describe, "%s | EGL %s | CUDA device %d (%s)", renderer, platform, (int)c->dev, name);
+  return h;
+fail:
+  chain_free(c);
+  return st;
+}
+
+static int32_t source_slot(zc_chain *c, char *err, int32_t err_len) {
+  for (int i = 0; i < MAX_SOURCES; i++)
+    if (!c->src[i].used) {
+      memset(&c->src[i], 0, sizeof c->src[i]);
+      c->src[i].fd = -1;
+      c->src[i].used = true;
+      return i;
+    }
+  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: all %d sources of this chain are open", MAX_SOURCES);
+}
+
+int32_t lumen_zc_source_dmabuf(int32_t chain, int32_t fd, uint32_t fourcc, int32_t offset, int32_t pitch,
+                               uint32_t modifier_hi, uint32_t modifier_lo, char *err, int32_t err_len) {
+  uint64_t modifier = ((uint64_t)modifier_hi << 32) | modifier_lo;
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (fd < 0 || pitch < c->w * 4 || offset < 0)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: bad dma-buf plane (fd %d, offset %d, pitch %d for width %d)",
+                      fd, offset, pitch, c->w);
+  if (!has_ext(c->g.extensions, "EGL_EXT_image_dma_buf_import"))
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "zero-copy: this EGL display (%s) cannot import dma-bufs (no EGL_EXT_image_dma_buf_import)", c->g.platform);
+  if (modifier != DRM_FORMAT_MOD_INVALID && !has_ext(c->g.extensions, "EGL_EXT_image_dma_buf_import_modifiers"))
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "zero-copy: the dma-buf has modifier 0x%016llx but the EGL display lacks EGL_EXT_image_dma_buf_import_modifiers",
+                      (unsigned long long)modifier);
+  int s = source_slot(c, err, err_len);
+  if (s < 0) return s;
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) {
+    c->src[s].used = false;
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: cannot dup dma-buf fd %d: %s", fd, strerror(errno));
+  }
+  zc_source *src = &c->src[s];
+  src->dmabuf = true, src->fd = dup_fd, src->fourcc = fourcc, src->offset = offset, src->pitch = pitch;
+  src->modifier = modifier;
+  return s;
+}
+
+int32_t lumen_zc_source_texture(int32_t chain, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (!bgrx || stride < c->w * 4 || stride % 4)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: stride %d is not a multiple of 4 >= %d", stride, c->w * 4);
+  if (!has_ext(c->g.extensions, "EGL_KHR_gl_texture_2D_image"))
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: the EGL display lacks EGL_KHR_gl_texture_2D_image");
+  if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  int s = source_slot(c, err, err_len);
+  if (s < 0) return s;
+  zc_source *src = &c->src[s];
+  src->tex = gl_texture(c->w, c->h);
+  gl_upload_bgrx(c->g.gles, src->tex, c->w, c->h, bgrx, stride);
+  char e[200];
+  src->fbo = gl_fbo(src->tex, e, sizeof e);
+  GLenum ge = glGetError();
+  if (!src->fbo || ge != GL_NO_ERROR) {
+    if (src->fbo) glDeleteFramebuffers(1, &src->fbo);
+    glDeleteTextures(1, &src->tex);
+    src->used = false;
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: the texture source cannot be made (%s, GL error 0x%x)",
+                      src->fbo ? "" : e, ge);
+  }
+  return s;
+}
+
+int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c || source < 0 || source >= MAX_SOURCES || !c->src[source].used || c->src[source].dmabuf)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown texture source %d of chain %d", source, chain);
+  if (!bgrx || stride < c->w * 4 || stride % 4)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: stride %d is not a multiple of 4 >= %d", stride, c->w * 4);
+  if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  gl_upload_bgrx(c->g.gles, c->src[source].tex, c->w, c->h, bgrx, stride);
+  return 0;
+}
+
+int32_t lumen_zc_source_close(int32_t chain, int32_t source) {
+  zc_chain *c = chain_get(chain);
+  if (!c || source < 0 || source >= MAX_SOURCES || !c->src[source].used) return LUMEN_E_INVALID;
+  zc_source *s = &c->src[source];
+  gl_current(&c->g);
+  if (s->tex) glDeleteTextures(1, &s->tex);
+  if (s->fbo) glDeleteFramebuffers(1, &s->fbo);
+  if (s->fd >= 0) close(s->fd);
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  return 0;
+}
+
+/* The import step: an EGLImage of the source (the dma-buf, or the GL texture). */
+static EGLImageKHR import_image(zc_chain *c, zc_source *s, char *err, int32_t err_len) {
+  EGLImageKHR img;
+  if (s->dmabuf) {
+    EGLint a[24];
+    int n = 0;
+    a[n++] = EGL_WIDTH, a[n++] = c->w, a[n++] = EGL_HEIGHT, a[n++] = c->h;
+    a[n++] = EGL_LINUX_DRM_FOURCC_EXT, a[n++] = (EGLint)s->fourcc;
+    a[n++] = EGL_DMA_BUF_PLANE0_FD_EXT, a[n++] = s->fd;
+    a[n++] = EGL_DMA_BUF_PLANE0_OFFSET_EXT, a[n++] = s->offset;
+    a[n++] = EGL_DMA_BUF_PLANE0_PITCH_EXT, a[n++] = s->pitch;
+    if (s->modifier != DRM_FORMAT_MOD_INVALID) {
+      a[n++] = EGL_DMA_BUF_PLANE0_MODIFIER_LO_EXT, a[n++] = (EGLint)(s->modifier & 0xffffffffu);
+      a[n++] = EGL_DMA_BUF_PLANE0_MODIFIER_HI_EXT, a[n++] = (EGLint)(s->modifier >> 32);
+    }
+    a[n++] = EGL_NONE;
+    img = c->g.create_image(c->g.dpy, EGL_NO_CONTEXT, EGL_LINUX_DMA_BUF_EXT, NULL, a);
+    if (img == EGL_NO_IMAGE_KHR) {
+      lumen_fail(err, err_len, LUMEN_E_FAILED,
+                 "zero-copy: dma-buf import failed (%s; fourcc 0x%08x, pitch %d, modifier 0x%016llx)%s",
+                 egl_error_name(eglGetError()), s->fourcc, s->pitch, (unsigned long long)s->modifier,
+                 c->g.has_render_node ? "" : ": this box has no DRM render node (/dev/dri/renderD* is missing)");
+      return EGL_NO_IMAGE_KHR;
+    }
+  } else {
+    EGLint a[] = {EGL_GL_TEXTURE_LEVEL_KHR, 0, EGL_NONE};
+    img = c->g.create_image(c->g.dpy, c->g.ctx, EGL_GL_TEXTURE_2D_KHR, (EGLClientBuffer)(uintptr_t)s->tex, a);
+    if (img == EGL_NO_IMAGE_KHR) {
+      lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: an EGLImage of the source texture cannot be made (%s)",
+                 egl_error_name(eglGetError()));
+      return EGL_NO_IMAGE_KHR;
+    }
+  }
+  c->live_images++;
+  return img;
+}
+
+static int32_t pool_frame(int32_t pool, CUdeviceptr *ptr, size_t *pitch, int w, int h, char *err, int32_t err_len) {
+  if (!lumen_cuda_frame_get || !lumen_cuda_frame_info || !lumen_cuda_frame_release)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "zero-copy: pooled CUDA frames need the encoder module (lumen_cuda_frame_get), which this shim was built without");
+  int32_t f = lumen_cuda_frame_get(pool, err, err_len);
+  if (f < 0) return f;
+  uint8_t info[LUMEN_CUDA_FRAME_INFO_LEN];
+  int32_t st = lumen_cuda_frame_info(f, info, sizeof info, err, err_len);
+  if (st < 0) {
+    lumen_cuda_frame_release(f);
+    return st;
+  }
+  uint64_t p;
+  int32_t fp, fw, fh;
+  memcpy(&p, info, 8), memcpy(&fp, info + 8, 4), memcpy(&fw, info + 12, 4), memcpy(&fh, info + 16, 4);
+  if (fw != w || fh != h) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: the pool's frames are %dx%d, the chain's %dx%d", fw, fh, w, h);
+  }
+  *ptr = (CUdeviceptr)p, *pitch = (size_t)fp;
+  return f;
+}
+
+static void put_timings(uint8_t *t, int32_t len, const int64_t *v) {
+  if (t && len >= LUMEN_ZC_TIMINGS_LEN) memcpy(t, v, LUMEN_ZC_TIMINGS_LEN);
+}
+
+int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t flags, uint8_t *timings, int32_t timings_len,
+                         char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (source < 0 || source >= MAX_SOURCES || !c->src[source].used)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown source %d", source);
+  bool sync = flags & LUMEN_ZC_STAGE_SYNC;
+  int64_t t0 = now_ns();
+  if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent: %s", egl_error_name(eglGetError()));
+  /* import: source → EGLImage → texture */
+  EGLImageKHR img = import_image(c, &c->src[source], err, err_len);
+  if (img == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
+  glActiveTexture(GL_TEXTURE0);
+  glBindTexture(GL_TEXTURE_2D, c->import_tex);
+  c->g.image_target(GL_TEXTURE_2D, img);
+  int64_t t1 = now_ns();
+  /* draw: de-tile + swizzle into the RGBA8 texture */
+  glBindFramebuffer(GL_FRAMEBUFFER, c->out_fbo);
+  glViewport(0, 0, c->w, c->h);
+  glUseProgram(c->prog);
+  glBindVertexArray(c->vao);
+  glDrawArrays(GL_TRIANGLES, 0, 3);
+  if (sync) glFinish();
+  else glFlush();
+  GLenum ge = glGetError();
+  int64_t t2 = now_ns();
+  if (ge != GL_NO_ERROR) {
+    c->g.destroy_image(c->g.dpy, img), c->live_images--;
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x while drawing the imported image", ge);
+  }
+  /* map + copy into the owned buffer; the source image goes back right after */
+  char e[160];
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  CUarray arr = NULL;
+  const char *step = "cuGraphicsMapResources";
+  CUresult r = cu->cuGraphicsMapResources(1, &c->res, c->stream);
+  if (r == CUDA_SUCCESS) {
+    step = "cuGraphicsSubResourceGetMappedArray";
+    r = cu->cuGraphicsSubResourceGetMappedArray(&arr, c->res, 0, 0);
+    if (r == CUDA_SUCCESS) {
+      CUDA_MEMCPY2D m = {0};
+      m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = arr;
+      m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = c->owned, m.dstPitch = c->owned_pitch;
+      m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+      step = "cuMemcpy2DAsync (texture to owned buffer)";
+      r = cu->cuMemcpy2DAsync(&m, c->stream);
+    }
+    CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, c->stream);
+    if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+  }
+  if (r == CUDA_SUCCESS && sync) step = "cuStreamSynchronize", r = cu->cuStreamSynchronize(c->stream);
+  c->g.destroy_image(c->g.dpy, img), c->live_images--;
+  int64_t t3 = now_ns();
+  if (r != CUDA_SUCCESS) {
+    cu->cuCtxPopCurrent(&d);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+  }
+  /* pool copy: owned buffer → pooled CUDA frame */
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  if (f < 0) {
+    cu->cuStreamSynchronize(c->stream);
+    cu->cuCtxPopCurrent(&d);
+    return f;
+  }
+  CUDA_MEMCPY2D m = {0};
+  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = c->owned, m.srcPitch = c->owned_pitch;
+  m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
+  m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+  step = "cuMemcpy2DAsync (owned buffer to pooled frame)";
+  r = cu->cuMemcpy2DAsync(&m, c->stream);
+  if (r == CUDA_SUCCESS) step = "cuStreamSynchronize", r = cu->cuStreamSynchronize(c->stream);
+  cu->cuCtxPopCurrent(&d);
+  int64_t t4 = now_ns();
+  if (r != CUDA_SUCCESS) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+  }
+  c->frames++;
+  int64_t t[5] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
+  put_timings(timings, timings_len, t);
+  return f;
+}
+
+int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *host, int32_t host_len, uint8_t *timings,
+                          int32_t timings_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (source < 0 || source >= MAX_SOURCES || !c->src[source].used)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown source %d", source);
+  if (!host || host_len < c->w * c->h * 4)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: the host buffer needs %d bytes", c->w * c->h * 4);
+  int64_t t0 = now_ns();
+  if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  zc_source *s = &c->src[source];
+  EGLImageKHR img = EGL_NO_IMAGE_KHR;
+  GLuint fbo = s->fbo;
+  if (s->dmabuf) {
+    if ((img = import_image(c, s, err, err_len)) == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
+    glBindTexture(GL_TEXTURE_2D, c->import_tex);
+    c->g.image_target(GL_TEXTURE_2D, img);
+    glBindFramebuffer(GL_FRAMEBUFFER, c->read_fbo);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, c->import_tex, 0);
+    fbo = c->read_fbo;
+  }
+  gl_read_bgrx(c->g.gles, fbo, c->w, c->h, host);
+  if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
+  int64_t t1 = now_ns();
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  if (f < 0) return f;
+  CUcontext d;
+  char e[160];
+  cu->cuCtxPushCurrent(c->cuctx);
+  CUDA_MEMCPY2D m = {0};
+  m.srcMemoryType = CU_MEMORYTYPE_HOST, m.srcHost = host, m.srcPitch = (size_t)c->w * 4;
+  m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
+  m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+  CUresult r = cu->cuMemcpy2D(&m);
+  cu->cuCtxPopCurrent(&d);
+  int64_t t2 = now_ns();
+  if (r != CUDA_SUCCESS) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: upload (cuMemcpy2D host to device): %s", cu_err(r, e, sizeof e));
+  }
+  int64_t t[5] = {0, t1 - t0, 0, t2 - t1, t2 - t0};
+  put_timings(timings, timings_len, t);
+  return f;
+}
+
+int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (!out || out_len < c->w * c->h * 4)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: the buffer needs %d bytes", c->w * c->h * 4);
+  CUcontext d;
+  char e[160];
+  cu->cuCtxPushCurrent(c->cuctx);
+  CUDA_MEMCPY2D m = {0};
+  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = c->owned, m.srcPitch = c->owned_pitch;
+  m.dstMemoryType = CU_MEMORYTYPE_HOST, m.dstHost = out, m.dstPitch = (size_t)c->w * 4;
+  m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+  CUresult r = cu->cuMemcpy2D(&m);
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: read back: %s", cu_err(r, e, sizeof e));
+  return c->w * c->h * 4;
+}
+
+int32_t lumen_zc_stats(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (!out || out_len < LUMEN_ZC_STATS_LEN) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: stats need %d bytes", LUMEN_ZC_STATS_LEN);
+  size_t fr = 0, tot = 0;
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  if (cu_mem_get_info) cu_mem_get_info(&fr, &tot);
+  cu->cuCtxPopCurrent(&d);
+  int64_t sources = 0;
+  for (int i = 0; i < MAX_SOURCES; i++) sources += c->src[i].used;
+  int64_t v[7] = {c->frames, c->registrations, c->res ? 1 : 0, c->live_images, (int64_t)fr, (int64_t)tot, sources};
+  memcpy(out, v, sizeof v);
+  return LUMEN_ZC_STATS_LEN;
+}
+
+int32_t lumen_zc_describe(int32_t chain, uint8_t *out, int32_t out_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return LUMEN_E_INVALID;
+  int n = snprintf((char *)out, (size_t)(out_len > 0 ? out_len : 0), "%s", c->describe);
+  return n >= out_len ? LUMEN_E_BUFFER : n;
+}
+
+int32_t lumen_zc_close(int32_t chain) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return LUMEN_E_INVALID;
+  chain_free(c);
+  return 0;
+}

@@ -1,0 +1,224 @@
+/**
+ * Typed wrappers over libs/include/lumen_gpu.h: the zero-copy probe's native checks and the
+ * zero-copy capture chain (EGLImage → GL de-tile + swizzle → CUDA → pooled frame).
+ */
+import {cString, check, ErrorBuffer} from './call.js'
+import {shim} from './library.js'
+
+const TIMINGS_LEN = 40
+const STATS_LEN = 56
+/** LUMEN_ZC_STAGE_SYNC */
+const STAGE_SYNC = 1
+/** DRM_FORMAT_MOD_INVALID: "no modifier" */
+export const DRM_FORMAT_MOD_INVALID = 0x00ff_ffff_ffff_ffffn
+
+export interface CudaDevice {
+  index: number
+  name: string
+  computeCapability: string
+  memoryBytes: number
+}
+
+export interface CudaProbe {
+  ok: boolean
+  error?: string
+  driverVersion?: string
+  devices: CudaDevice[]
+}
+
+export interface ModifierInfo {
+  modifier: string
+  externalOnly: boolean
+}
+
+export interface EglProbe {
+  ok: boolean
+  error?: string
+  platform: string | null
+  version: string | null
+  vendor: string | null
+  clientApis: string | null
+  renderNode?: boolean
+  extensions: Record<string, boolean>
+  modifiers: {XRGB8888: ModifierInfo[]; ARGB8888: ModifierInfo[]}
+}
+
+export interface GlProbe {
+  ok: boolean
+  error?: string
+  renderer?: string
+  version?: string
+  api?: string
+}
+
+export interface CheckResult {
+  ok: boolean
+  error?: string
+}
+
+export interface EglGlProbe {
+  egl: EglProbe
+  gl: GlProbe
+  dmabuf: CheckResult
+  glCuda: CheckResult
+}
+
+export interface NvencProbe extends CheckResult {
+  encoder: string
+}
+
+type ProbeCall = 'lumen_probe_cuda' | 'lumen_probe_egl' | 'lumen_probe_nvenc'
+
+function probeJson<T>(call: ProbeCall): T {
+  const out = Buffer.alloc(256 * 1024)
+  const err = new ErrorBuffer()
+  const n = check(call, shim()[call]([out, out.length, ...err.args()]), err)
+  return JSON.parse(out.toString('utf8', 0, n)) as T
+}
+
+/** CUDA: the driver loads (run time, never linked), cuInit, the driver version and devices. */
+export function probeCuda(): CudaProbe {
+  return probeJson<CudaProbe>('lumen_probe_cuda')
+}
+
+/** EGL display, GL context, the dma-buf round trip and GL→CUDA registration. */
+export function probeEglGl(): EglGlProbe {
+  return probeJson<EglGlProbe>('lumen_probe_egl')
+}
+
+/** A hevc_nvenc session through libavcodec on a CUDA device context. */
+export function probeNvenc(): NvencProbe {
+  return probeJson<NvencProbe>('lumen_probe_nvenc')
+}
+
+/** Per-frame stage times of the chain, ns. For the CPU path: readBack in drawNs, upload in poolCopyNs. */
+export interface ChainTimings {
+  importNs: number
+  drawNs: number
+  mapCopyNs: number
+  poolCopyNs: number
+  totalNs: number
+}
+
+export interface ChainStats {
+  frames: number
+  /** GL textures ever registered with CUDA by this chain (1: registered once, at open) */
+  registrations: number
+  registeredNow: number
+  liveImages: number
+  gpuFreeBytes: number
+  gpuTotalBytes: number
+  sources: number
+}
+
+export interface DmabufPlane {
+  fd: number
+  /** DRM fourcc, e.g. XR24 = 0x34325258 */
+  fourcc: number
+  offset: number
+  pitch: number
+  /** DRM format modifier; DRM_FORMAT_MOD_INVALID for none */
+  modifier: bigint
+}
+
+/** The zero-copy chain in the shim: one GL context + CUDA context, one registered texture. */
+export class ZeroCopyChain {
+  private readonly err = new ErrorBuffer()
+  private readonly timings = Buffer.alloc(TIMINGS_LEN)
+  private closed = false
+
+  private constructor(
+    readonly handle: number,
+    readonly width: number,
+    readonly height: number,
+  ) {}
+
+  static open(width: number, height: number): ZeroCopyChain {
+    const err = new ErrorBuffer()
+    return new ZeroCopyChain(check('lumen_zc_open', shim().lumen_zc_open([width, height, ...err.args()]), err), width, height)
+  }
+
+  /** A dma-buf source (what PipeWire hands over); the chain keeps its own dup of the fd. */
+  dmabufSource(plane: DmabufPlane): number {
+    return check(
+      'lumen_zc_source_dmabuf',
+      shim().lumen_zc_source_dmabuf([this.handle, plane.fd, plane.fourcc, plane.offset, plane.pitch, Number(plane.modifier >> 32n), Number(plane.modifier & 0xffff_ffffn), ...this.err.args()]),
+      this.err,
+    )
+  }
+
+  /** A GL-texture source in the GPU's own layout, filled from a BGRx picture. */
+  textureSource(bgrx: Buffer, stride = this.width * 4): number {
+    return check('lumen_zc_source_texture', shim().lumen_zc_source_texture([this.handle, bgrx, stride, ...this.err.args()]), this.err)
+  }
+
+  updateTextureSource(source: number, bgrx: Buffer, stride = this.width * 4): void {
+    check('lumen_zc_source_update', shim().lumen_zc_source_update([this.handle, source, bgrx, stride, ...this.err.args()]), this.err)
+  }
+
+  closeSource(source: number): void {
+    shim().lumen_zc_source_close([this.handle, source])
+  }
+
+  /** One frame through the chain into a frame of `pool` (a CudaFramePool handle); returns the frame handle. */
+  capture(source: number, pool: number, options: {stageSync?: boolean} = {}): number {
+    return check(
+      'lumen_zc_capture',
+      shim().lumen_zc_capture([
+        this.handle,
+        source,
+        pool,
+        options.stageSync === true ? STAGE_SYNC : 0,
+        this.timings,
+        this.timings.length,
+        ...this.err.args(),
+      ]),
+      this.err,
+    )
+  }
+
+  /** The CPU path for comparison: read back into `host`, upload into a pooled frame. */
+  cpuPath(source: number, pool: number, host: Buffer): number {
+    return check(
+      'lumen_zc_cpu_path',
+      shim().lumen_zc_cpu_path([this.handle, source, pool, host, host.length, this.timings, this.timings.length, ...this.err.args()]),
+      this.err,
+    )
+  }
+
+  /** The timings of the last capture() / cpuPath(). */
+  lastTimings(): ChainTimings {
+    const t = this.timings
+    return {
+      importNs: Number(t.readBigInt64LE(0)),
+      drawNs: Number(t.readBigInt64LE(8)),
+      mapCopyNs: Number(t.readBigInt64LE(16)),
+      poolCopyNs: Number(t.readBigInt64LE(24)),
+      totalNs: Number(t.readBigInt64LE(32)),
+    }
+  }
+
+  /** The owned buffer (the last capture) as BGRx, width*4 per row. */
+  readOwned(out: Buffer): void {
+    check('lumen_zc_read_owned', shim().lumen_zc_read_owned([this.handle, out, out.length, ...this.err.args()]), this.err)
+  }
+
+  stats(): ChainStats {
+    const b = Buffer.alloc(STATS_LEN)
+    check('lumen_zc_stats', shim().lumen_zc_stats([this.handle, b, b.length, ...this.err.args()]), this.err)
+    const v = (i: number) => Number(b.readBigInt64LE(i * 8))
+    return {frames: v(0), registrations: v(1), registeredNow: v(2), liveImages: v(3), gpuFreeBytes: v(4), gpuTotalBytes: v(5), sources: v(6)}
+  }
+
+  describe(): string {
+    const b = Buffer.alloc(512)
+    shim().lumen_zc_describe([this.handle, b, b.length])
+    return cString(b)
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_zc_close([this.handle])
+  }
+}
