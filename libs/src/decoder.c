@@ -13,8 +13,9 @@
 #include "internal.h"
 #include "lumen_codec.h"
 
-/* encoder.c: the BGRx → YUV conversion every encoder uses */
-struct SwsContext *lumen_sws_from_bgrx(int width, int height, enum AVPixelFormat dst_fmt);
+/* encoder.c: the BGRx → I420 conversion every software encoder uses */
+void lumen_bgrx_to_i420(const uint8_t *bgrx, int stride, int width, int height, uint8_t *y_plane, int y_stride, uint8_t *u_plane,
+                        int u_stride, uint8_t *v_plane, int v_stride);
 
 #define MAX_DECODERS 64
 
@@ -209,15 +210,12 @@ int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t stride, const uint8_t 
   ref->format = AV_PIX_FMT_YUV420P;
   ref->width = width;
   ref->height = height;
-  struct SwsContext *s = NULL;
-  if (av_frame_get_buffer(ref, 0) < 0 || !(s = lumen_sws_from_bgrx(width, height, AV_PIX_FMT_YUV420P))) {
+  if (av_frame_get_buffer(ref, 0) < 0) {
     av_frame_free(&ref);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   }
-  const uint8_t *src[4] = {bgrx, NULL, NULL, NULL};
-  int src_stride[4] = {stride, 0, 0, 0};
-  sws_scale(s, src, src_stride, 0, height, ref->data, ref->linesize);
-  sws_freeContext(s);
+  lumen_bgrx_to_i420(bgrx, stride, width, height, ref->data[0], ref->linesize[0], ref->data[1], ref->linesize[1], ref->data[2],
+                     ref->linesize[2]);
   const uint8_t *py = i420, *pu = i420 + (size_t)width * height, *pv = pu + (size_t)cw * ch;
   double sy, su, sv;
   double p[4];

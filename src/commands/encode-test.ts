@@ -1,0 +1,175 @@
+import {Command, Flags} from '@oclif/core'
+
+import {color, Progress, renderTable, verdict} from '../cli/output.js'
+import type {VideoCodec} from '../host/stream-config.js'
+import {type EncodeCheckResult, runEncodeCheck} from '../media/encode-check.js'
+import {defaultBitrateKbps, defaultEncoder, ENCODER_CODEC, ENCODER_NAMES, isEncoderName} from '../media/encoder.js'
+import {ShimError, ShimLoadError} from '../native/errors.js'
+
+/** kbit/s from "20000", "20000k", "20M" or "2.5M". */
+function parseBitrate(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmM]?)$/.exec(text.trim())
+  if (m === null) return undefined
+  const v = Number(m[1]) * (m[2].toLowerCase() === 'm' ? 1000 : 1)
+  return Number.isFinite(v) ? Math.round(v) : undefined
+}
+
+export default class EncodeTest extends Command {
+  static override summary = 'Encode test frames, decode them back and check the stream (IDRs, PSNR, timings)'
+
+  static override description = `Encodes frames from a capture source through one encoder and frame path, the way \`lumen serve\` does (no B-frames, zero-latency tuning, CBR with a one-frame VBV, infinite GOP), decodes every access unit back with libavcodec and checks:
+
+  - frame count: every frame encoded comes back as a picture;
+  - IDR frames: exactly frame 0 plus the --force-idr frames (plus frames where a --bitrate-change had to reopen the encoder: libx265), as the encoder flags them, as the decoder sees them, and as the Moonlight client would recognise them (parameter sets then the IDR slice at the start of the access unit);
+  - PSNR of every decoded frame against its source: the mean must reach --min-psnr, every frame --min-frame-psnr (an IDR under a one-frame VBV is starved of bits and legitimately dips).
+
+Prints per-frame timing percentiles (convert = BGRx → encoder format inside the shim, encode = inside avcodec_send_frame/avcodec_receive_packet, total = the whole encode call seen from JavaScript), bytes per frame for IDR and P frames, and the verdict. Exit 1 when a check fails or the encoder/path cannot run here (one line says why), 2 on bad input.
+
+Sources: synthetic (a moving, detailed pattern with a frame counter, no display needed) or x11 (an XShm grab of --display; the screen must be at least --size). Paths: cpu (BGRx host frames) or cuda (frames uploaded into libavcodec's pooled CUDA frames; NVENC encodes them on the GPU, libx264/libx265 download them first).`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --encoder libx265 --size 1920x1080 --fps 60 --frames 600 --force-idr 100,200',
+    '<%= config.bin %> <%= command.id %> --codec hevc --bitrate 8M --bitrate-change 150:2M --out /tmp/test.h265',
+    'Xvfb :99 -screen 0 1280x720x24 & <%= config.bin %> <%= command.id %> --source x11 --display :99 --size 1280x720',
+    '<%= config.bin %> <%= command.id %> --encoder hevc_nvenc --path cuda --json',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    encoder: Flags.string({description: `encoder: ${ENCODER_NAMES.join(', ')} (default: libx264 for h264, libx265 for hevc, av1_nvenc for av1)`}),
+    codec: Flags.string({description: 'codec (default: the encoder\'s, else h264)', options: ['h264', 'hevc', 'av1']}),
+    size: Flags.string({description: 'frame size WxH, even, 16..8192', default: '1280x720'}),
+    fps: Flags.integer({description: 'frame rate the encoder is set up for, 1..1000', default: 60}),
+    frames: Flags.integer({description: 'frames to encode, 1..1000000', default: 300}),
+    bitrate: Flags.string({description: 'CBR bitrate in kbit/s ("20000", "20M"); default 0.16 bit per pixel per frame, at least 2000'}),
+    slices: Flags.integer({description: 'slices per frame, 1..64 (libx264 may use more: one per thread)', default: 1}),
+    path: Flags.string({description: 'frame path: cpu (BGRx host frames) or cuda (pooled CUDA frames)', options: ['cpu', 'cuda'], default: 'cpu'}),
+    source: Flags.string({description: 'frame source', options: ['synthetic', 'x11'], default: 'synthetic'}),
+    display: Flags.string({description: 'X display for --source x11', env: 'DISPLAY'}),
+    'force-idr': Flags.string({description: 'frame indices to encode as IDR, comma-separated ("100,200")'}),
+    'bitrate-change': Flags.string({description: 'change the bitrate before frame N: "N:KBPS[,N:KBPS…]" ("150:2M")'}),
+    out: Flags.string({description: 'write the raw bitstream (Annex B for H.264/HEVC) to this file'}),
+    'min-psnr': Flags.string({description: 'mean PSNR the stream must reach, dB', default: '35'}),
+    'min-frame-psnr': Flags.string({description: 'PSNR every frame must reach, dB', default: '12'}),
+  }
+
+  /** oclif's --json error path exits 1 whatever exit the error asked for: keep ours (2 = bad input). */
+  protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<unknown> {
+    if (error.oclif?.exit !== undefined && error.exitCode === undefined) error.exitCode = error.oclif.exit
+    return super.catch(error)
+  }
+
+  async run(): Promise<EncodeCheckResult> {
+    const {flags} = await this.parse(EncodeTest)
+    const bad = (message: string): never => this.error(message, {exit: 2})
+
+    // encoder and codec
+    if (flags.encoder !== undefined && !isEncoderName(flags.encoder)) {
+      bad(`unknown encoder "${flags.encoder}" (known: ${ENCODER_NAMES.join(', ')})`)
+    }
+    const codec = (flags.codec ?? (flags.encoder !== undefined && isEncoderName(flags.encoder) ? ENCODER_CODEC[flags.encoder] : 'h264')) as VideoCodec
+    const encoder = flags.encoder !== undefined && isEncoderName(flags.encoder) ? flags.encoder : defaultEncoder(codec)
+    if (ENCODER_CODEC[encoder] !== codec) bad(`encoder ${encoder} makes ${ENCODER_CODEC[encoder]}, not ${codec}`)
+
+    // geometry, rate
+    const sm = /^(\d+)x(\d+)$/.exec(flags.size)
+    if (sm === null) bad(`--size "${flags.size}" is not WxH (e.g. 1280x720)`)
+    const width = Number(sm![1])
+    const height = Number(sm![2])
+    if (width < 16 || height < 16 || width > 8192 || height > 8192) bad(`--size ${width}x${height}: each side must be 16..8192`)
+    if (width % 2 !== 0 || height % 2 !== 0) bad(`--size ${width}x${height}: width and height must be even (4:2:0 chroma)`)
+    if (flags.fps < 1 || flags.fps > 1000) bad(`--fps ${flags.fps} is out of range 1..1000`)
+    if (flags.frames < 1 || flags.frames > 1_000_000) bad(`--frames ${flags.frames} is out of range 1..1000000`)
+    if (flags.slices < 1 || flags.slices > 64) bad(`--slices ${flags.slices} is out of range 1..64`)
+    let bitrateKbps = defaultBitrateKbps(width, height, flags.fps)
+    if (flags.bitrate !== undefined) {
+      const b = parseBitrate(flags.bitrate)
+      if (b === undefined) bad(`--bitrate "${flags.bitrate}" is not a bitrate (kbit/s, or with k/M: "20000", "20M")`)
+      if (b! < 50 || b! > 1_000_000) bad(`--bitrate ${b} kbit/s is out of range 50..1000000 (50 kbit/s to 1 Gbit/s)`)
+      bitrateKbps = b!
+    }
+
+    // forced IDRs and bitrate changes
+    const forceIdr: number[] = []
+    for (const part of (flags['force-idr'] ?? '').split(',').filter((p) => p.trim() !== '')) {
+      const n = Number(part)
+      if (!Number.isInteger(n) || n < 0 || n >= flags.frames) bad(`--force-idr "${part}" is not a frame index 0..${flags.frames - 1}`)
+      forceIdr.push(n)
+    }
+    const bitrateChanges: Array<{frame: number; kbps: number}> = []
+    for (const part of (flags['bitrate-change'] ?? '').split(',').filter((p) => p.trim() !== '')) {
+      const [f, b] = part.split(':')
+      const frame = Number(f)
+      const kbps = b === undefined ? undefined : parseBitrate(b)
+      if (!Number.isInteger(frame) || frame < 1 || frame >= flags.frames || kbps === undefined || kbps < 50 || kbps > 1_000_000) {
+        bad(`--bitrate-change "${part}" is not N:KBPS with N in 1..${flags.frames - 1} and KBPS in 50..1000000`)
+      }
+      bitrateChanges.push({frame, kbps: kbps!})
+    }
+    const minMeanPsnr = Number(flags['min-psnr'])
+    const minFramePsnr = Number(flags['min-frame-psnr'])
+    if (!Number.isFinite(minMeanPsnr) || !Number.isFinite(minFramePsnr)) bad('--min-psnr and --min-frame-psnr take a number of dB')
+
+    const progress = new Progress('encode-test', flags.frames)
+    let result: EncodeCheckResult
+    try {
+      result = runEncodeCheck({
+        encoder,
+        width,
+        height,
+        fps: flags.fps,
+        frames: flags.frames,
+        bitrateKbps,
+        slices: flags.slices,
+        path: flags.path as 'cpu' | 'cuda',
+        source: flags.source as 'synthetic' | 'x11',
+        display: flags.display,
+        forceIdr: [...new Set(forceIdr)].sort((a, b) => a - b),
+        bitrateChanges,
+        out: flags.out,
+        minMeanPsnr,
+        minFramePsnr,
+        onProgress: (done, total) => progress.update(done),
+      })
+    } catch (error) {
+      progress.done()
+      if (error instanceof ShimError || error instanceof ShimLoadError || error instanceof RangeError) this.error(error.message, {exit: 1})
+      if ((error as NodeJS.ErrnoException).code !== undefined) this.error((error as Error).message, {exit: 1})
+      throw error
+    }
+    progress.done()
+
+    if (!this.jsonEnabled()) this.log(render(result))
+    if (!result.ok) process.exitCode = 1
+    return result
+  }
+}
+
+function render(r: EncodeCheckResult): string {
+  const t = r.timingsUs
+  const rows = [
+    ['convert', t.convert.p50, t.convert.p99, t.convert.max],
+    ['encode', t.encode.p50, t.encode.p99, t.encode.max],
+    ['total', t.total.p50, t.total.p99, t.total.max],
+    ...(t.upload === undefined ? [] : [['upload (CUDA)', t.upload.p50, t.upload.p99, t.upload.max]]),
+  ]
+  const lines = [
+    color.bold(r.description),
+    `${r.source} source, ${r.path} path, ${r.framesEncoded} frames encoded, ${r.frames} decoded`,
+    renderTable(['stage (µs per frame)', 'p50', 'p99', 'max'], rows),
+    renderTable(
+      ['frames', 'count', 'mean bytes'],
+      [
+        ['IDR', r.expectedIdrFrames.length, r.bytes.idrMean],
+        ['P', r.framesEncoded - r.expectedIdrFrames.length, r.bytes.pMean],
+      ],
+    ),
+    `PSNR: mean ${r.psnr.mean.toFixed(2)} dB, min ${r.psnr.min.toFixed(2)} dB (frame ${r.psnr.minFrame})`,
+    ...r.bitrateActions.map((a) => `bitrate → ${a.kbps} kbit/s before frame ${a.frame}: ${a.how === 'reopened' ? 'encoder reopened (IDR)' : 'in place'}`),
+    renderTable(['check', '', 'detail'], r.checks.map((c) => [c.name, verdict(c.ok ? 'ok' : 'failed'), c.detail])),
+    r.ok ? color.green('stream ok') : color.red('stream check FAILED'),
+  ]
+  return lines.join('\n')
+}

@@ -1,0 +1,288 @@
+/**
+ * Typed wrappers over libs/include/lumen_codec.h: encoders, pooled CUDA frames, decoders and
+ * the PSNR check. Each wrapper keeps its small info buffers, so a frame costs one shim call.
+ */
+import {check, ErrorBuffer} from './call.js'
+import {shim} from './library.js'
+
+export type EncoderName = 'libx264' | 'libx265' | 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc'
+export const ENCODER_NAMES: readonly EncoderName[] = ['libx264', 'libx265', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc']
+
+/** LUMEN_ENC_FORCE_IDR */
+const FORCE_IDR = 1
+const ENC_INFO_LEN = 64
+const DEC_INFO_LEN = 32
+const CUDA_FRAME_INFO_LEN = 32
+
+export interface NativeEncoderOptions {
+  encoder: EncoderName
+  width: number
+  height: number
+  fps: number
+  bitrateKbps: number
+  /** slices per frame (default 1) */
+  slices?: number
+  /** a pool whose frames this encoder takes (encodeCuda); omit for BGRx host frames */
+  cudaPool?: CudaFramePool
+}
+
+/** What one encode call produced; `length` bytes of the output buffer hold the access unit. */
+export interface EncodeResult {
+  length: number
+  idr: boolean
+  /** swscale (or download) time inside the shim, ns */
+  convertNs: number
+  /** time inside avcodec_send_frame + avcodec_receive_packet, ns */
+  encodeNs: number
+  /** the input frame number the access unit came from (-1 when none came out) */
+  pts: number
+}
+
+/** One libavcodec encoder in the shim. Use from one thread at a time. */
+export class NativeEncoder {
+  private readonly info = Buffer.alloc(ENC_INFO_LEN)
+  private readonly err = new ErrorBuffer()
+  private closed = false
+
+  private constructor(
+    readonly handle: number,
+    readonly options: Readonly<NativeEncoderOptions>,
+  ) {}
+
+  static open(options: NativeEncoderOptions): NativeEncoder {
+    const err = new ErrorBuffer()
+    const status = shim().lumen_encoder_open([
+      options.encoder,
+      options.width,
+      options.height,
+      options.fps,
+      options.bitrateKbps,
+      options.slices ?? 1,
+      options.cudaPool?.handle ?? -1,
+      ...err.args(),
+    ])
+    return new NativeEncoder(check('lumen_encoder_open', status, err), {...options})
+  }
+
+  /** The size an output buffer needs to hold any access unit of this encoder. */
+  get maxFrameBytes(): number {
+    return this.options.width * this.options.height * 4
+  }
+
+  /** Encodes one BGRx host frame into `out` (see maxFrameBytes). */
+  encodeCpu(bgrx: Buffer, stride: number, forceIdr: boolean, out: Buffer): EncodeResult {
+    const status = shim().lumen_encoder_encode([
+      this.handle,
+      bgrx,
+      stride,
+      forceIdr ? FORCE_IDR : 0,
+      out,
+      out.length,
+      this.info,
+      this.info.length,
+      ...this.err.args(),
+    ])
+    return this.result(check('lumen_encoder_encode', status, this.err))
+  }
+
+  /** Encodes a pooled CUDA frame (a handle from CudaFramePool.get); the caller still releases it. */
+  encodeCuda(frame: number, forceIdr: boolean, out: Buffer): EncodeResult {
+    const status = shim().lumen_encoder_encode_cuda([
+      this.handle,
+      frame,
+      forceIdr ? FORCE_IDR : 0,
+      out,
+      out.length,
+      this.info,
+      this.info.length,
+      ...this.err.args(),
+    ])
+    return this.result(check('lumen_encoder_encode_cuda', status, this.err))
+  }
+
+  /** 'in-place' when the encoder took the new rate as it runs, 'reopened' when it had to be
+   * reopened (libx265): then the next frame is an IDR. */
+  setBitrate(kbps: number): 'in-place' | 'reopened' {
+    const err = new ErrorBuffer()
+    const status = check('lumen_encoder_set_bitrate', shim().lumen_encoder_set_bitrate([this.handle, kbps, ...err.args()]), err)
+    return status === 1 ? 'reopened' : 'in-place'
+  }
+
+  describe(): string {
+    const buf = Buffer.alloc(512)
+    const n = shim().lumen_encoder_describe([this.handle, buf, buf.length])
+    return n > 0 ? buf.toString('utf8', 0, n) : ''
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_encoder_close([this.handle])
+  }
+
+  private result(length: number): EncodeResult {
+    const i = this.info
+    return {
+      length,
+      idr: (Number(i.readBigInt64LE(0)) & 1) === 1,
+      convertNs: Number(i.readBigInt64LE(8)),
+      encodeNs: Number(i.readBigInt64LE(16)),
+      pts: Number(i.readBigInt64LE(24)),
+    }
+  }
+}
+
+/** Where a pooled CUDA frame lives on the device (for device-to-device copies into it). */
+export interface CudaFrameInfo {
+  /** CUdeviceptr of the BGR0 plane */
+  devicePtr: bigint
+  pitch: number
+  width: number
+  height: number
+  device: number
+  /** the CUcontext (the device's primary context) */
+  context: bigint
+}
+
+/** Reports whether CUDA can work here; `reason` is the shim's one sentence when not. */
+export function cudaCheck(): {ok: true} | {ok: false; reason: string} {
+  const err = new ErrorBuffer()
+  const status = shim().lumen_cuda_check([...err.args()])
+  return status >= 0 ? {ok: true} : {ok: false, reason: err.text()}
+}
+
+/** A pool of BGR0 CUDA frames (AV_PIX_FMT_CUDA frames context) that encoders take frames from. */
+export class CudaFramePool {
+  private readonly err = new ErrorBuffer()
+  private closed = false
+
+  private constructor(
+    readonly handle: number,
+    readonly width: number,
+    readonly height: number,
+  ) {}
+
+  static open(width: number, height: number, options: {device?: number; size?: number} = {}): CudaFramePool {
+    const err = new ErrorBuffer()
+    const status = shim().lumen_cuda_pool_open([options.device ?? 0, width, height, options.size ?? 4, ...err.args()])
+    return new CudaFramePool(check('lumen_cuda_pool_open', status, err), width, height)
+  }
+
+  /** Takes a frame (av_hwframe_get_buffer); returns its handle. */
+  get(): number {
+    return check('lumen_cuda_frame_get', shim().lumen_cuda_frame_get([this.handle, ...this.err.args()]), this.err)
+  }
+
+  info(frame: number): CudaFrameInfo {
+    const buf = Buffer.alloc(CUDA_FRAME_INFO_LEN)
+    check('lumen_cuda_frame_info', shim().lumen_cuda_frame_info([frame, buf, buf.length, ...this.err.args()]), this.err)
+    return {
+      devicePtr: buf.readBigUInt64LE(0),
+      pitch: buf.readInt32LE(8),
+      width: buf.readInt32LE(12),
+      height: buf.readInt32LE(16),
+      device: buf.readInt32LE(20),
+      context: buf.readBigUInt64LE(24),
+    }
+  }
+
+  upload(frame: number, bgrx: Buffer, stride: number): void {
+    check('lumen_cuda_frame_upload', shim().lumen_cuda_frame_upload([frame, bgrx, stride, ...this.err.args()]), this.err)
+  }
+
+  download(frame: number, bgrx: Buffer, stride: number): void {
+    check('lumen_cuda_frame_download', shim().lumen_cuda_frame_download([frame, bgrx, stride, ...this.err.args()]), this.err)
+  }
+
+  release(frame: number): void {
+    shim().lumen_cuda_frame_release([frame])
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_cuda_pool_close([this.handle])
+  }
+}
+
+export type PictureFormat = 'bgrx' | 'i420'
+
+export interface DecodedPicture {
+  /** bytes of the output buffer the picture fills */
+  length: number
+  width: number
+  height: number
+  keyFrame: boolean
+  /** AVPictureType: 1 = I, 2 = P, 3 = B */
+  pictureType: number
+}
+
+/** The bytes a decoded picture of this size takes in `format`. */
+export function pictureBytes(width: number, height: number, format: PictureFormat): number {
+  return format === 'bgrx' ? width * height * 4 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
+}
+
+/** An H.264/HEVC decoder in the shim: one access unit in, at most one picture out. */
+export class NativeDecoder {
+  private readonly info = Buffer.alloc(DEC_INFO_LEN)
+  private readonly err = new ErrorBuffer()
+  private closed = false
+
+  private constructor(readonly handle: number) {}
+
+  static open(codec: 'h264' | 'hevc'): NativeDecoder {
+    const err = new ErrorBuffer()
+    return new NativeDecoder(check('lumen_decoder_open', shim().lumen_decoder_open([codec, ...err.args()]), err))
+  }
+
+  /** Decodes one access unit; the picture (if one is ready) goes into `out`. */
+  decode(accessUnit: Buffer, format: PictureFormat, out: Buffer): DecodedPicture | undefined {
+    if (accessUnit.length === 0) throw new RangeError('an empty access unit: use drain() to end the stream')
+    return this.call(accessUnit, format, out)
+  }
+
+  /** Ends the stream; call until it returns undefined to collect held pictures. */
+  drain(format: PictureFormat, out: Buffer): DecodedPicture | undefined {
+    return this.call(Buffer.alloc(1), format, out, true)
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    shim().lumen_decoder_close([this.handle])
+  }
+
+  private call(data: Buffer, format: PictureFormat, out: Buffer, drain = false): DecodedPicture | undefined {
+    const status = shim().lumen_decoder_decode([
+      this.handle,
+      data,
+      drain ? 0 : data.length,
+      format === 'bgrx' ? 0 : 1,
+      out,
+      out.length,
+      this.info,
+      this.info.length,
+      ...this.err.args(),
+    ])
+    if (status === -5 || status === -6) return undefined // LUMEN_E_AGAIN, LUMEN_E_EOF
+    const length = check('lumen_decoder_decode', status, this.err)
+    const i = this.info
+    return {length, width: i.readInt32LE(0), height: i.readInt32LE(4), keyFrame: i.readInt32LE(8) === 1, pictureType: i.readInt32LE(12)}
+  }
+}
+
+export interface Psnr {
+  y: number
+  u: number
+  v: number
+  /** all planes, sample-weighted */
+  all: number
+}
+
+/** PSNR (dB) of an I420 picture against the BGRx source it was encoded from. */
+export function psnrBgrxI420(bgrx: Buffer, stride: number, i420: Buffer, width: number, height: number): Psnr {
+  const out = Buffer.alloc(32)
+  const err = new ErrorBuffer()
+  check('lumen_psnr_bgrx_i420', shim().lumen_psnr_bgrx_i420([bgrx, stride, i420, width, height, out, out.length, ...err.args()]), err)
+  return {y: out.readDoubleLE(0), u: out.readDoubleLE(8), v: out.readDoubleLE(16), all: out.readDoubleLE(24)}
+}
