@@ -28,7 +28,7 @@ export function asStored(r: PerfRecord): PerfRecord {
 
 /** Writes `n` synthetic records through PerfLogWriter; returns them as stored. */
 export async function writeLog(path: string, n: number, options: SyntheticOptions & {header?: Partial<PerfLogHeader>; map?: (r: PerfRecord) => void} = {}): Promise<PerfRecord[]> {
-  const writer = PerfLogWriter.open(path, syntheticHeader(options.header ?? {}), {batchRecords: 100})
+  const writer = PerfLogWriter.open(path, syntheticHeader(options.header ?? {}), {ringRecords: 1 << 20})
   const gen = syntheticRecords(options)
   const out: PerfRecord[] = []
   for (let i = 0; i < n; i++) {
@@ -36,7 +36,6 @@ export async function writeLog(path: string, n: number, options: SyntheticOption
     options.map?.(r)
     writer.append(r)
     out.push(asStored(r))
-    if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 1)) // a frame loop waits for its next deadline
   }
   await writer.close()
   if (writer.stats().droppedRecords > 0) throw new Error(`the writer dropped ${writer.stats().droppedRecords} records`)

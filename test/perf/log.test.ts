@@ -1,4 +1,5 @@
-import {appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {appendFileSync, closeSync, constants, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {crc32 as zlibCrc32} from 'node:zlib'
 
@@ -34,17 +35,19 @@ describe('LUMEN_PERF log: writer → reader', () => {
   it('gives back every record and the header as written (f32 stage times)', async () => {
     const path = join(dir, 'roundtrip.perf')
     const header = syntheticHeader({encoder: 'libx265', codec: 'hevc', fps: 120, note: 'ünïcode'})
-    const writer = PerfLogWriter.open(path, header, {batchRecords: 7})
+    // a small ring, so the writer wraps around it several times
+    const writer = PerfLogWriter.open(path, header, {batchRecords: 7, ringRecords: 256})
+    await writer.ready()
     const gen = syntheticRecords({seed: 3, idrEvery: 50})
     const written: PerfRecord[] = []
     for (let i = 0; i < 1000; i++) {
       const r = gen.next().value as PerfRecord
       writer.append(r)
       written.push(asStored(r))
-      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 1)) // a frame loop waits for its next deadline
+      if (i % 8 === 7) await new Promise((resolve) => setTimeout(resolve, 1)) // a frame loop waits for its next deadline
     }
     await writer.close()
-    expect(writer.stats()).toMatchObject({records: 1000, droppedRecords: 0})
+    expect(writer.stats()).toMatchObject({records: 1000, recordsWritten: 1000, pending: 0, droppedRecords: 0})
     const file = readFileSync(path)
     expect(file.length).toBe(encodeHeader(header).length + 1000 * RECORD_SIZE)
     const {records, summary} = readAll(path)
@@ -114,26 +117,28 @@ describe('LUMEN_PERF log: writer → reader', () => {
     expect(records).toEqual(written.slice(0, 250))
   })
 
-  it('reads a log that is still being written, then more of it once more is flushed', async () => {
+  it('reads a log that is still being written, then more of it once more is written', async () => {
     const path = join(dir, 'live.perf')
-    const writer = PerfLogWriter.open(path, syntheticHeader(), {batchRecords: 50})
+    const writer = PerfLogWriter.open(path, syntheticHeader(), {batchRecords: 50, flushIntervalMs: 100})
     const gen = syntheticRecords({seed: 11})
     const append = (n: number): void => {
       for (let i = 0; i < n; i++) writer.append(gen.next().value as PerfRecord)
     }
-    // nothing flushed yet: a header and no records
-    append(10)
     expect(readAll(path).summary).toMatchObject({records: 0, corruptRecords: 0, tailBytes: 0})
-    append(140) // three batches of 50 handed to the background writer
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    append(150)
+    // the writer thread gets there by itself (batch wakes, then its interval)
+    const deadline = Date.now() + 5000
+    while (readAll(path).summary.records < 150 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(readAll(path).summary).toMatchObject({records: 150, corruptRecords: 0, tailBytes: 0})
-    // a torn write in progress: half of a record at the end
+    expect(writer.stats()).toMatchObject({records: 150, recordsWritten: 150, pending: 0})
+    // a torn write in progress: part of a record at the end
+    const size = statSync(path).size
     const partial = readFileSync(path).subarray(headerLength(path), headerLength(path) + 30)
     appendFileSync(path, partial)
     const mid = readAll(path)
     expect(mid.summary).toMatchObject({records: 150, corruptRecords: 0, tailBytes: 30})
     expect(mid.records.at(-1)?.frameIndex).toBe(149)
-    truncateSync(path, headerLength(path) + 150 * RECORD_SIZE)
+    truncateSync(path, size)
     append(25)
     await writer.close()
     const end = readAll(path)
@@ -141,17 +146,43 @@ describe('LUMEN_PERF log: writer → reader', () => {
     expect(end.records.map((r) => r.frameIndex)).toEqual([...Array(175).keys()])
   })
 
-  it('never blocks: when writes cannot keep up, it drops whole batches past its bound and counts them', async () => {
-    const path = join(dir, 'drop.perf')
-    const writer = PerfLogWriter.open(path, syntheticHeader(), {batchRecords: 10, poolBatches: 2, maxExtraBatches: 3})
+  it('never blocks the stream: with the disk stalled, append() drops and counts once the ring is full', async () => {
+    // a FIFO nobody reads stands in for a stalled disk: the writer thread blocks once the pipe is full
+    const fifo = join(dir, 'stalled.fifo')
+    execFileSync('mkfifo', [fifo])
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writer = PerfLogWriter.open(fifo, syntheticHeader(), {ringRecords: 100, batchRecords: 10})
     const gen = syntheticRecords({seed: 13})
-    // no yield to the event loop: no write can complete meanwhile
-    for (let i = 0; i < 200; i++) writer.append(gen.next().value as PerfRecord)
+    const appended = 5000 // 320 KB, far more than a pipe holds (64 KB) plus the ring
+    for (let i = 0; i < appended; i++) writer.append(gen.next().value as PerfRecord)
     const s = writer.stats()
-    expect(s.extraBatches).toBe(3)
+    expect(s.records).toBe(appended)
     expect(s.droppedRecords).toBeGreaterThan(0)
-    await writer.close()
-    const {records} = readAll(path)
-    expect(records.length + s.droppedRecords).toBe(200)
+    // now drain the pipe, as a disk catching up would, and let close() finish
+    const chunks: Buffer[] = []
+    const buf = Buffer.alloc(65536)
+    let closed = false
+    const closing = writer.close().then(() => (closed = true))
+    for (;;) {
+      let n = 0
+      try {
+        n = readSync(reader, buf, 0, buf.length, null)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      }
+      if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)))
+      else if (closed) break
+      else await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    await closing
+    closeSync(reader)
+    const copy = join(dir, 'stalled.perf')
+    writeFileSync(copy, Buffer.concat(chunks))
+    const {records, summary} = readAll(copy)
+    expect(summary).toMatchObject({corruptRecords: 0, tailBytes: 0})
+    expect(records.length + writer.stats().droppedRecords).toBe(appended)
+    // what was dropped shows as gaps in the frame index
+    const gaps = records.reduce((a, r, i) => a + (i === 0 ? r.frameIndex : r.frameIndex - records[i - 1].frameIndex - 1), 0)
+    expect(gaps + (appended - 1 - records.at(-1)!.frameIndex)).toBe(writer.stats().droppedRecords)
   })
 })
