@@ -212,6 +212,14 @@ export class Pacer {
     return true
   }
 
+  /** Queues a frame given as raw parts (slots of `stride` bytes in data, int32 lengths in lens). */
+  submitRaw(frameId: number, deadlineNs: number, intervalNs: number, data: Buffer, lens: Buffer, count: number, stride: number): boolean {
+    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, data, lens, count, stride, ...this.err.args()])
+    if (status === -5) return false
+    check('lumen_pacer_submit', status, this.err)
+    return true
+  }
+
   /** Completion records of frames sent since the last poll. */
   poll(): PacerRecord[] {
     const out: PacerRecord[] = []

@@ -1,0 +1,184 @@
+/**
+ * `lumen serve`'s StartStream: each stream gets a video worker thread (./worker.ts) and an audio
+ * worker thread (../audio/worker.ts), sharing flags and counters with this side through one
+ * SharedArrayBuffer (./shared.ts). requestIdr() sets a flag the video worker reads on its very
+ * next frame; stop() raises the stop flag and resolves once both workers have released their
+ * sockets, threads, encoders and capture and exited.
+ */
+import {existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
+
+import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../pipeline.js'
+import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews, streamFps} from './shared.js'
+
+export type {MediaOptions} from './shared.js'
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the lumen package root')
+    dir = parent
+  }
+  return dir
+}
+
+/** The compiled worker script: next to this module when it runs from dist/, else dist/ itself
+ * (vitest runs the .ts sources; a worker thread needs the built .js). */
+export function workerScript(rel: 'stream/worker.js' | 'audio/worker.js'): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const sibling = join(here, '..', rel)
+  if (existsSync(sibling)) return sibling
+  const built = join(packageRoot(), 'dist', 'src', 'media', rel)
+  if (existsSync(built)) return built
+  throw new Error(`the media worker ${built} is not built: run 'npm run build'`)
+}
+
+export interface StreamEvents {
+  /** one line for the log (worker started/stopped/failed) */
+  onLog?: (message: string) => void
+}
+
+export interface WorkerReport {
+  type: 'started' | 'stopped' | 'error'
+  [k: string]: unknown
+}
+
+export class MediaStream implements StreamPipeline {
+  readonly flags: Int32Array
+  readonly counters: Float64Array
+  readonly fps: number
+  private readonly workers: Worker[] = []
+  private readonly exits: Array<Promise<void>> = []
+  private idrRequests = 0
+  private stopping: Promise<void> | undefined
+  readonly reports: WorkerReport[] = []
+  /** resolves when the video worker queued its first frame, rejects if it failed first */
+  readonly ready: Promise<void>
+
+  constructor(
+    readonly start: StreamStartOptions,
+    readonly options: MediaOptions,
+    private readonly events: StreamEvents = {},
+  ) {
+    const sab = new SharedArrayBuffer(SHARED_BYTES)
+    const v = sharedViews(sab)
+    this.flags = v.flags
+    this.counters = v.counters
+    this.fps = streamFps(start.config.video.fps, options.maxFps ?? 240)
+    let readyResolve!: () => void
+    let readyReject!: (e: Error) => void
+    this.ready = new Promise<void>((resolve, reject) => {
+      readyResolve = resolve
+      readyReject = reject
+    })
+    this.ready.catch(() => undefined)
+    const video = this.spawn('stream/worker.js', {
+      kind: 'video',
+      config: start.config,
+      peer: start.video.peer,
+      socketFd: start.video.socket?.fd ?? -1,
+      sab,
+      options,
+    })
+    video.on('message', (m: WorkerReport) => {
+      if (m.type === 'started') readyResolve()
+      if (m.type === 'error') readyReject(new Error(`video pipeline: ${String(m.message)}`))
+    })
+    video.once('exit', () => readyReject(new Error('the video worker exited before it started')))
+    if (start.audio !== undefined && options.audio !== 'off') {
+      this.spawn('audio/worker.js', {kind: 'audio', config: start.config, peer: start.audio.peer, socketFd: start.audio.socket?.fd ?? -1, sab, options})
+    }
+  }
+
+  private spawn(rel: 'stream/worker.js' | 'audio/worker.js', workerData: unknown): Worker {
+    const w = new Worker(workerScript(rel), {workerData})
+    this.workers.push(w)
+    const name = rel.startsWith('stream') ? 'video' : 'audio'
+    w.on('message', (m: WorkerReport) => {
+      this.reports.push({...m, worker: name})
+      if (m.type === 'error') this.events.onLog?.(`${name}: ${String(m.message)}`)
+      else if (m.type === 'started') this.events.onLog?.(`${name}: started ${describe(m)}`)
+    })
+    w.on('error', (e) => this.events.onLog?.(`${name} worker crashed: ${e.message}`))
+    this.exits.push(new Promise<void>((resolve) => w.once('exit', () => resolve())))
+    return w
+  }
+
+  requestIdr(reason: 'client-request' | 'rfi' | 'start'): void {
+    // the stream starts with an IDR: a request made before that first frame has left (the
+    // client's "Start A" at connection) is answered by it, not by a second IDR
+    if (Atomics.load(this.flags, Flag.firstSent) === 0) return
+    Atomics.store(this.flags, Flag.idr, 1)
+    if (reason !== 'start') {
+      this.idrRequests++
+      // an IDR/RFI request after the start means the client lost a frame it could not rebuild
+      Atomics.add(this.flags, Flag.clientLost, 1)
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping
+    Atomics.store(this.flags, Flag.stop, 1)
+    this.stopping = (async () => {
+      const all = Promise.all(this.exits)
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref())
+      if ((await Promise.race([all, timeout])) === 'timeout') {
+        this.events.onLog?.('a media worker did not stop within 5 s; terminating it')
+        await Promise.all(this.workers.map((w) => w.terminate()))
+      }
+    })()
+    return this.stopping
+  }
+
+  stats(): StreamStats {
+    const c = this.counters
+    return {
+      framesSent: c[Counter.framesSent],
+      uniqueFrames: c[Counter.uniqueFrames],
+      reencodedFrames: c[Counter.reencodedFrames],
+      idrFrames: c[Counter.idrFrames],
+      lateFrames: c[Counter.lateFrames],
+      packetsSent: c[Counter.packetsSent],
+      bytesSent: c[Counter.bytesSent],
+      idrRequests: this.idrRequests,
+    }
+  }
+
+  /** Figures for the live status line. */
+  live(): {fps: number; mbps: number; encodeP99Us: number; clientLost: number; audioPackets: number; largestBurst: number} {
+    const c = this.counters
+    return {
+      fps: c[Counter.fpsLastSecond],
+      mbps: (c[Counter.bytesLastSecond] * 8) / 1e6,
+      encodeP99Us: c[Counter.encodeP99Us],
+      clientLost: Atomics.load(this.flags, Flag.clientLost),
+      audioPackets: c[Counter.audioPackets],
+      largestBurst: c[Counter.burstLastSecond],
+    }
+  }
+}
+
+function describe(m: WorkerReport): string {
+  return Object.entries(m)
+    .filter(([k]) => k !== 'type')
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ')
+}
+
+/** The StartStream `lumen serve` hands to GameStreamHost. `onStream` sees every stream started. */
+export function createStartStream(options: MediaOptions, events: StreamEvents & {onStream?: (s: MediaStream) => void} = {}): StartStream {
+  return async (start) => {
+    const stream = new MediaStream(start, options, events)
+    events.onStream?.(stream)
+    try {
+      await stream.ready
+    } catch (error) {
+      await stream.stop()
+      throw error
+    }
+    return stream
+  }
+}

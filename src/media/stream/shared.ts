@@ -1,0 +1,108 @@
+/**
+ * What the control side of a stream (index.ts, on Node's main thread) and its worker threads
+ * share: the SharedArrayBuffer layout (flags the worker polls every frame, counters it
+ * publishes) and the options a worker starts with.
+ */
+import type {StreamConfig} from '../../host/stream-config.js'
+import type {PeerAddress} from '../pipeline.js'
+
+/** Int32 flags at the start of the shared buffer. */
+export const Flag = {
+  /** 1 = encode the next frame as an IDR (the worker clears it when it takes it) */
+  idr: 0,
+  /** 1 = stop: the worker finishes its frame, releases everything and exits */
+  stop: 1,
+  /** frames the client reported lost (IDR / RFI requests after the start), for the perf log */
+  clientLost: 2,
+  /** 1 once the worker is running (its first frame is queued) */
+  running: 3,
+  /** 1 once the send thread reported the first frame (an IDR) sent */
+  firstSent: 4,
+} as const
+const FLAG_INTS = 8
+
+/** Float64 counters after the flags. */
+export const Counter = {
+  framesSent: 0,
+  uniqueFrames: 1,
+  reencodedFrames: 2,
+  idrFrames: 3,
+  lateFrames: 4,
+  packetsSent: 5,
+  bytesSent: 6,
+  /** frames the send thread could not take (its queue full) */
+  droppedFrames: 7,
+  /** p99 of the encode time over the last second, µs */
+  encodeP99Us: 8,
+  /** frames sent in the last full second */
+  fpsLastSecond: 9,
+  /** bytes sent in the last full second */
+  bytesLastSecond: 10,
+  /** largest burst of the last second */
+  burstLastSecond: 11,
+  /** audio packets sent (audio worker) */
+  audioPackets: 12,
+} as const
+const COUNTERS = 16
+
+export const SHARED_BYTES = FLAG_INTS * 4 + COUNTERS * 8
+
+export function sharedViews(sab: SharedArrayBuffer): {flags: Int32Array; counters: Float64Array} {
+  return {flags: new Int32Array(sab, 0, FLAG_INTS), counters: new Float64Array(sab, FLAG_INTS * 4, COUNTERS)}
+}
+
+export type SourceName = 'synthetic' | 'x11' | 'pipewire'
+export type PacingName = 'line' | 'burst'
+
+/** The media options `lumen serve` turns its flags into. */
+export interface MediaOptions {
+  source: SourceName
+  /** X display for the x11 source ('' = $DISPLAY) */
+  display?: string
+  /** PipeWire node id or name for the pipewire source ('' = the portal or the first video source) */
+  pipewireTarget?: string
+  /** encoder name override (libx264, libx265, h264_nvenc, hevc_nvenc, av1_nvenc) */
+  encoder?: string
+  pacing: PacingName
+  /** burst pacing: at most this many packets back to back */
+  burstPackets: number
+  /** burst pacing: share of the frame interval a frame is spread over (0..1] */
+  burstSpread: number
+  /** write LUMEN_PERF records here */
+  perfPath?: string
+  /** draw the frame counter as a machine-readable stamp (synthetic source; default true) */
+  stamp?: boolean
+  /** audio source: auto (PipeWire monitor, else tone), pipewire, tone, or off */
+  audio: 'auto' | 'pipewire' | 'tone' | 'off'
+  /** the tone's frequency (Hz) */
+  toneHz?: number
+  /** fps cap (default 240) */
+  maxFps?: number
+  /** FEC percentage override (default: the stream config's) */
+  fecPercentage?: number
+}
+
+export interface VideoWorkerData {
+  kind: 'video'
+  config: StreamConfig
+  peer: PeerAddress
+  /** the host's bound video socket (-1: open our own) */
+  socketFd: number
+  sab: SharedArrayBuffer
+  options: MediaOptions
+}
+
+export interface AudioWorkerData {
+  kind: 'audio'
+  config: StreamConfig
+  peer: PeerAddress
+  socketFd: number
+  sab: SharedArrayBuffer
+  options: MediaOptions
+}
+
+/** The fps a stream runs at: the client's request, capped (240 by default). */
+export function streamFps(requested: number, cap = 240): number {
+  if (!Number.isFinite(requested) || requested <= 0) return 60
+  return Math.min(Math.round(requested), cap)
+}

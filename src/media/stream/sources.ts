@@ -1,0 +1,93 @@
+/**
+ * The capture sources a stream can use, behind CaptureSource (../types.ts): `synthetic` (the
+ * shim's test pattern, with the frame counter stamped machine-readably), `x11` (XShm grab) and
+ * `pipewire` (a PipeWire video node, ../capture/pipewire.ts).
+ */
+import {existsSync} from 'node:fs'
+
+import {drawPattern, X11Grabber} from '../../native/capture.js'
+import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
+import type {SourceName} from './shared.js'
+import {writeStamp} from './stamp.js'
+
+const now = (): number => Number(process.hrtime.bigint())
+
+export class SyntheticSource implements CaptureSource {
+  readonly name = 'synthetic'
+  private readonly frame: CpuFrame
+  private n = 0
+  private readonly t0 = now()
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    private readonly stamp = true,
+  ) {
+    this.frame = {kind: 'cpu', width, height, stride: width * 4, data: Buffer.alloc(width * height * 4)}
+  }
+
+  /** Draws the next pattern frame: the synthetic source always has a new one. */
+  grab(): CapturedFrame {
+    const captureNs = now()
+    const f = this.frame
+    drawPattern(f.data, f.width, f.height, f.stride, this.n, Math.round((captureNs - this.t0) / 1e6))
+    if (this.stamp) writeStamp(f.data, f.width, f.height, f.stride, this.n)
+    this.n++
+    return {payload: f, captureNs, fresh: true}
+  }
+
+  close(): void {}
+}
+
+export class X11Source implements CaptureSource {
+  readonly name = 'x11'
+  readonly width: number
+  readonly height: number
+  private readonly grabber: X11Grabber
+  private readonly frame: CpuFrame
+
+  constructor(display: string | undefined) {
+    this.grabber = X11Grabber.open(display)
+    const {width, height, stride} = this.grabber.info
+    this.width = width
+    this.height = height
+    this.frame = {kind: 'cpu', width, height, stride, data: Buffer.alloc(stride * height)}
+  }
+
+  grab(): CapturedFrame {
+    const captureNs = now()
+    this.grabber.grab(this.frame.data)
+    return {payload: this.frame, captureNs, fresh: true}
+  }
+
+  close(): void {
+    this.grabber.close()
+  }
+}
+
+/** Which source `auto` means on this box: x11 when $DISPLAY names a live display, else synthetic. */
+export function detectSource(env: NodeJS.ProcessEnv = process.env): SourceName {
+  const display = env.DISPLAY
+  if (display !== undefined && display !== '') {
+    const m = /^:(\d+)/.exec(display)
+    if (m !== null && existsSync(`/tmp/.X11-unix/X${m[1]}`)) return 'x11'
+  }
+  return 'synthetic'
+}
+
+export async function openSource(
+  name: SourceName,
+  want: {width: number; height: number},
+  options: {display?: string; pipewireTarget?: string; stamp?: boolean},
+): Promise<CaptureSource> {
+  switch (name) {
+    case 'synthetic':
+      return new SyntheticSource(want.width, want.height, options.stamp ?? true)
+    case 'x11':
+      return new X11Source(options.display)
+    case 'pipewire': {
+      const {PipeWireSource} = await import('../capture/pipewire.js')
+      return PipeWireSource.open(options.pipewireTarget ?? '')
+    }
+  }
+}

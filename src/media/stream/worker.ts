@@ -1,0 +1,78 @@
+/**
+ * The video worker thread of one stream: opens the capture source, the encoder, the packetizer
+ * and the send thread, runs the frame loop until the shared stop flag, then releases all of it.
+ * Started by ./index.ts with VideoWorkerData.
+ */
+import {parentPort, workerData} from 'node:worker_threads'
+
+import type {EncoderName} from '../../native/codec.js'
+import {Pacer, UdpSocket} from '../../native/net.js'
+import {PerfLogWriter} from '../../perf/writer.js'
+import {VideoPacketizer} from '../packetizer/index.js'
+import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
+import {sharedViews, streamFps, type VideoWorkerData} from './shared.js'
+import {openSource} from './sources.js'
+import {runVideoLoop} from './video-loop.js'
+
+const data = workerData as VideoWorkerData
+const {flags, counters} = sharedViews(data.sab)
+const cfg = data.config.video
+const opts = data.options
+const fps = streamFps(cfg.fps, opts.maxFps ?? 240)
+
+const closers: Array<() => unknown> = []
+try {
+  const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
+  closers.push(() => socket.close())
+  socket.setPeer(data.peer.address, data.peer.port)
+  try {
+    socket.setQos(cfg.qosTrafficType !== 0 ? 0xa0 : -1, 5)
+  } catch {
+    // QoS marking is a hint; a kernel that refuses it still streams
+  }
+  const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp})
+  closers.push(() => source.close())
+  const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
+  const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame)})
+  closers.unshift(() => producer.encoder.close())
+  const key = (data.config.encryptionFlags & 0x02) !== 0 ? Buffer.from(data.config.riKey) : undefined
+  const packetizer = new VideoPacketizer({
+    packetSize: cfg.packetSize,
+    fecPercentage: opts.fecPercentage ?? cfg.fecPercentage,
+    minParity: cfg.minRequiredFecPackets,
+    encryptionKey: key,
+  })
+  const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread})
+  closers.unshift(() => pacer.close())
+  let perf: PerfLogWriter | undefined
+  if (opts.perfPath !== undefined && opts.perfPath !== '') {
+    perf = PerfLogWriter.open(opts.perfPath, {
+      width: source.width,
+      height: source.height,
+      fps,
+      codec: cfg.codec,
+      bitrateKbps: cfg.bitrateKbps,
+      encoder: encoderName,
+      startTimeMs: Date.now(),
+      source: source.name,
+      pacing: opts.pacing,
+      burstPackets: opts.burstPackets,
+      packetSize: cfg.packetSize,
+      encrypted: key !== undefined,
+    })
+  }
+  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: source.width, height: source.height, fps, source: source.name})
+  await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
+  if (perf !== undefined) await perf.close()
+  parentPort?.postMessage({type: 'stopped', udp: socket.stats(), perf: perf?.stats()})
+} catch (error) {
+  parentPort?.postMessage({type: 'error', message: (error as Error).message})
+} finally {
+  for (const close of closers) {
+    try {
+      close()
+    } catch {
+      // keep releasing the rest
+    }
+  }
+}
