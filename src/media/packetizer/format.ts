@@ -74,7 +74,7 @@ export class FecParamError extends RangeError {
 export function checkFecParams(p: VideoFecParams): void {
   if (!Number.isInteger(p.packetSize) || p.packetSize < VIDEO_HEADER_BYTES || p.packetSize % 16 !== 0)
     throw new FecParamError(
-      `packet size ${p.packetSize} is impossible: it must be a multiple of 16 of at least ${VIDEO_HEADER_BYTES} (the 16-byte RTP part plus room for video bytes)`,
+      `packet size ${p.packetSize} is impossible: it must be a multiple of 16 and at least ${VIDEO_HEADER_BYTES} (the headers)`,
     )
   if (!Number.isInteger(p.fecPercentage) || p.fecPercentage < 0 || p.fecPercentage > 255)
     throw new FecParamError(`FEC percentage ${p.fecPercentage} is outside 0..255`)
