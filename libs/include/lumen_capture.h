@@ -12,9 +12,10 @@
 #include "lumen_core.h"
 
 /* Draws test-pattern frame number `frame` (>= 0) with the clock `clock_ms` (milliseconds shown
- * as HH:MM:SS.mmm) into bgrx (width x height, stride bytes per row). Deterministic: the same
- * arguments always draw the same picture. 0, or LUMEN_E_INVALID for bad geometry. */
-LUMEN_API int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t width, int32_t height, int32_t stride, int64_t frame, int64_t clock_ms);
+ * as HH:MM:SS.mmm) into bgrx (bgrx_len bytes: width x height, stride bytes per row).
+ * Deterministic: the same arguments always draw the same picture. 0, LUMEN_E_INVALID for bad
+ * geometry, LUMEN_E_BUFFER when bgrx_len < stride * height. */
+LUMEN_API int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int64_t frame, int64_t clock_ms);
 
 /* Opens an X display (NULL or "" = $DISPLAY) for grabbing the rectangle x, y, width, height of
  * its root window (width or height 0 = the whole screen from x, y). Uses MIT-SHM when the

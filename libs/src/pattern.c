@@ -71,8 +71,10 @@ static void draw_text(uint8_t *buf, int stride, int width, int height, int x0, i
   }
 }
 
-int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t width, int32_t height, int32_t stride, int64_t frame, int64_t clock_ms) {
+int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int64_t frame,
+                           int64_t clock_ms) {
   if (!bgrx || width < 16 || height < 16 || width > 16384 || height > 16384 || stride < width * 4 || frame < 0) return LUMEN_E_INVALID;
+  if ((int64_t)stride * height > bgrx_len) return LUMEN_E_BUFFER;
   const uint32_t n = (uint32_t)frame;
   const int band1 = height / 3, band2 = (2 * height) / 3;
   const int block = height >= 720 ? 16 : 8;

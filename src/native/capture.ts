@@ -5,8 +5,11 @@ import {shim} from './library.js'
 
 /** Draws test-pattern frame `frame` with the clock `clockMs` into a BGRx buffer. */
 export function drawPattern(bgrx: Buffer, width: number, height: number, stride: number, frame: number, clockMs: number): void {
-  const status = shim().lumen_pattern_draw([bgrx, width, height, stride, frame, clockMs])
-  if (status < 0) throw new ShimError('lumen_pattern_draw', status, `cannot draw a ${width}x${height} pattern (stride ${stride}, frame ${frame})`)
+  const status = shim().lumen_pattern_draw([bgrx, bgrx.length, width, height, stride, frame, clockMs])
+  if (status < 0) {
+    const why = status === -7 ? `the buffer holds ${bgrx.length} bytes, not stride*height = ${stride * height}` : `stride ${stride}, frame ${frame}`
+    throw new ShimError('lumen_pattern_draw', status, `cannot draw a ${width}x${height} pattern (${why})`)
+  }
 }
 
 export interface X11GrabberInfo {
