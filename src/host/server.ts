@@ -100,6 +100,8 @@ export interface StreamInfo {
   startedAt: number
   control: ControlStats
   hasPipeline: boolean
+  /** libenet's view of the control peer: round trip, loss */
+  enet?: {roundTripMs: number; packetLoss: number; packetsSent: number; packetsLost: number}
 }
 
 export interface HostStats {
@@ -268,6 +270,20 @@ export class GameStreamHost extends EventEmitter {
       pings: this.pings.pings,
       streams: [...this.streams.values()].map((s) => this.streamInfo(s)),
     }
+  }
+
+  /** Sends one encrypted host → client control message (rumble 0x010b, HDR 0x010e, …) to a stream. */
+  sendControl(sessionId: number, type: number, payload: Buffer): boolean {
+    const s = [...this.streams.values()].find((x) => x.session.id === sessionId)
+    return s !== undefined && this.control.send(s.peer.peer, type, payload)
+  }
+
+  /** Ends one stream with termination 0x0109 (graceful by default; e.g. when its pipeline failed). */
+  async endSession(sessionId: number, reason = 'host ended the stream', code?: number): Promise<boolean> {
+    const s = [...this.streams.values()].find((x) => x.session.id === sessionId)
+    if (s === undefined) return false
+    await this.endStream(s.peer.peer, reason, true, code)
+    return true
   }
 
   /** Ends every stream with termination 0x0109 (the app keeps running unless stopApp). */
@@ -533,6 +549,7 @@ export class GameStreamHost extends EventEmitter {
       startedAt: s.startedAt,
       control: {...s.control},
       hasPipeline: s.pipeline !== undefined,
+      enet: s.ended ? undefined : this.control.peerStats(s.peer.peer),
     }
   }
 

@@ -96,7 +96,15 @@ describe('GameStreamHost session flow', () => {
         {type: 'mouse-move-relative', dx: -1, dy: -1},
         {type: 'key', down: true, keyCode: 0x8041, modifiers: 1, flags: 0},
       ])
-      expect(t.host.stats().streams[0].control.idrRequests).toBeGreaterThanOrEqual(2)
+      const info = t.host.stats().streams[0]
+      expect(info.control.idrRequests).toBeGreaterThanOrEqual(2)
+      expect(info.control.inputEvents).toBe(4)
+      expect(info.enet?.packetsSent).toBeGreaterThanOrEqual(0)
+
+      // host → client feedback: a rumble message arrives decrypted with the host's IV
+      const rumble = Buffer.from('eeffc000 0000 ff00 0080'.replace(/ /g, ''), 'hex')
+      expect(t.host.sendControl(info.sessionId, 0x010b, rumble)).toBe(true)
+      expect((await control.waitForMessage(0x010b, 5000))?.payload).toEqual(rumble)
 
       const cancel = await c.cancel()
       expect(cancel.get('cancel')).toBe('1')
