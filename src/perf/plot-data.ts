@@ -1,6 +1,6 @@
 /**
  * What perf-report's SVG shows, independent of how it is drawn: per stage, the time series
- * (mean and max per bin) with IDR frames as markers, and a latency histogram with p50/p99 marks.
+ * (mean and worst per bin: max, or min for the deadline slack) with IDR frames as markers, and a latency histogram with p50/p99 marks.
  * With a second analysis (--compare), its series and histogram are laid over the first's.
  */
 import type {Analysis} from './report.js'
@@ -57,7 +57,9 @@ export function perfPlotData(a: Analysis, b?: Analysis, maxIdrMarks = 300): Perf
     logs.forEach((log, i) => {
       const pts = log.aggregator.series.points(stage)
       series.push({name: `${names[i]}mean`, points: pts.map((p) => ({x: p.t, y: p.mean})), emphasis: 'main', source: i})
-      series.push({name: `${names[i]}max`, points: pts.map((p) => ({x: p.t, y: p.max})), emphasis: 'faint', source: i})
+      // the worst of a bin: its max, except for slack, where the worst is the least
+      if (stage === 'slack') series.push({name: `${names[i]}min`, points: pts.map((p) => ({x: p.t, y: p.min})), emphasis: 'faint', source: i})
+      else series.push({name: `${names[i]}max`, points: pts.map((p) => ({x: p.t, y: p.max})), emphasis: 'faint', source: i})
     })
     // range: from the smallest min to the largest p99.9, so one outlier does not squash the shape;
     // what lies beyond is counted, not drawn

@@ -93,19 +93,18 @@ export function compare(a: PerfSummary, b: PerfSummary): Comparison {
   return {a: a.file, b: b.file, stages, scalars}
 }
 
-export function fmt(v: number | null | undefined, digits = 1): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return '–'
-  if (!Number.isFinite(v)) return String(v)
-  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v)
-  return v.toFixed(digits)
-}
-
 function fmtRatio(r: number | null): string {
   return r === null ? '–' : `×${r.toFixed(2)}`
 }
 
+/** A figure with a fixed number of decimals ('–' when missing). */
+export function fixed(v: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–'
+  return v.toFixed(digits)
+}
+
 function distRow(label: string, d: Distribution): Cell[] {
-  return [label, d.count, fmt(d.mean), fmt(d.p50), fmt(d.p90), fmt(d.p99), fmt(d.p999), fmt(d.max)]
+  return [label, d.count, fixed(d.mean), fixed(d.p50), fixed(d.p90), fixed(d.p99), fixed(d.p999), fixed(d.max)]
 }
 
 export function renderSummary(s: PerfSummary): string {
@@ -119,17 +118,33 @@ export function renderSummary(s: PerfSummary): string {
   )
   const frames = renderTable(
     ['frames', 'unique', 're-encoded', 'late', 'fps', 'Mbit/s', 'duration s', 'largest burst (pkts)', 'client lost', 'index gaps'],
-    [[s.frames, s.uniqueFrames, s.reencodedFrames, s.lateFrames, fmt(s.fps, 2), fmt(s.mbps, 2), fmt(s.durationS, 2), s.largestBurst.packets === 0 ? '–' : `${s.largestBurst.packets} (frame ${s.largestBurst.frameIndex})`, s.clientFramesLost, s.frameIndexGaps]],
+    [[s.frames, s.uniqueFrames, s.reencodedFrames, s.lateFrames, fixed(s.fps, 2), fixed(s.mbps, 2), fixed(s.durationS, 2), s.largestBurst.packets === 0 ? '–' : `${s.largestBurst.packets} (frame ${s.largestBurst.frameIndex})`, s.clientFramesLost, s.frameIndexGaps]],
   )
   const kinds = renderTable(
     ['frame kind', 'count', 'mean bytes', 'max bytes', 'mean encode µs', 'max encode µs'],
     [
-      ['IDR', s.idr.count, fmt(s.idr.meanBytes, 0), s.idr.count === 0 ? '–' : s.idr.maxBytes, fmt(s.idr.meanEncodeUs), s.idr.count === 0 ? '–' : fmt(s.idr.maxEncodeUs)],
-      ['P', s.p.count, fmt(s.p.meanBytes, 0), s.p.count === 0 ? '–' : s.p.maxBytes, fmt(s.p.meanEncodeUs), s.p.count === 0 ? '–' : fmt(s.p.maxEncodeUs)],
+      ['IDR', s.idr.count, fixed(s.idr.meanBytes, 0), s.idr.count === 0 ? '–' : s.idr.maxBytes, fixed(s.idr.meanEncodeUs), s.idr.count === 0 ? '–' : fixed(s.idr.maxEncodeUs)],
+      ['P', s.p.count, fixed(s.p.meanBytes, 0), s.p.count === 0 ? '–' : s.p.maxBytes, fixed(s.p.meanEncodeUs), s.p.count === 0 ? '–' : fixed(s.p.maxEncodeUs)],
       ['IDR ÷ P', '', fmtRatio(s.idrOverP.bytes), '', fmtRatio(s.idrOverP.encodeUs), ''],
     ],
   )
   return `${stages}\n${frames}\n${kinds}\npercentiles: ${s.percentiles}\n`
+}
+
+const SCALAR_DIGITS: Record<Scalar, number> = {
+  frames: 0,
+  uniqueFrames: 0,
+  reencodedFrames: 0,
+  lateFrames: 0,
+  fps: 2,
+  mbps: 2,
+  idrCount: 0,
+  idrMeanBytes: 0,
+  pMeanBytes: 0,
+  idrMeanEncodeUs: 1,
+  pMeanEncodeUs: 1,
+  largestBurst: 0,
+  clientFramesLost: 0,
 }
 
 const SCALAR_LABEL: Record<Scalar, string> = {
@@ -153,11 +168,12 @@ export function renderComparison(c: Comparison): string {
   for (const st of STAGES)
     for (const m of ['mean', 'p50', 'p99', 'p999', 'max'] as Metric[]) {
       const x = c.stages[st][m]
-      rows.push([`${STAGE_LABEL[st]} ${METRIC_LABEL[m]} µs`, fmt(x.a), fmt(x.b), fmtRatio(x.ratio)])
+      rows.push([`${STAGE_LABEL[st]} ${METRIC_LABEL[m]} µs`, fixed(x.a), fixed(x.b), fmtRatio(x.ratio)])
     }
   for (const k of SCALARS) {
     const x = c.scalars[k]
-    rows.push([SCALAR_LABEL[k], fmt(x.a, 2), fmt(x.b, 2), fmtRatio(x.ratio)])
+    const digits = SCALAR_DIGITS[k]
+    rows.push([SCALAR_LABEL[k], fixed(x.a, digits), fixed(x.b, digits), fmtRatio(x.ratio)])
   }
   return `${renderTable(['', `A: ${c.a}`, `B: ${c.b}`, 'B ÷ A'], rows, {title: 'comparison'})}\n`
 }

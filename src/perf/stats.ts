@@ -180,7 +180,7 @@ export function stageValue(r: PerfRecord, s: Stage): number {
 
 /**
  * A per-stage time series reduced to at most `2·target` bins: a bin holds `width` consecutive
- * records (mean and max of each stage); when the bins fill up, neighbours merge and the width
+ * records (mean, min and max of each stage); when the bins fill up, neighbours merge and the width
  * doubles. Bounded memory whatever the log's length.
  */
 export class StageSeries {
@@ -190,6 +190,7 @@ export class StageSeries {
   readonly n: Float64Array
   readonly sum: Float64Array[]
   readonly max: Float64Array[]
+  readonly min: Float64Array[]
 
   constructor(readonly target = 600) {
     const cap = 2 * target
@@ -197,6 +198,7 @@ export class StageSeries {
     this.n = new Float64Array(cap)
     this.sum = STAGES.map(() => new Float64Array(cap))
     this.max = STAGES.map(() => new Float64Array(cap).fill(Number.NEGATIVE_INFINITY))
+    this.min = STAGES.map(() => new Float64Array(cap).fill(Number.POSITIVE_INFINITY))
   }
 
   add(r: PerfRecord): void {
@@ -212,6 +214,7 @@ export class StageSeries {
       const v = stageValue(r, STAGES[s])
       this.sum[s][b] += v
       if (v > this.max[s][b]) this.max[s][b] = v
+      if (v < this.min[s][b]) this.min[s][b] = v
     }
   }
 
@@ -225,6 +228,7 @@ export class StageSeries {
       for (let s = 0; s < STAGES.length; s++) {
         this.sum[s][j] = this.sum[s][a] + this.sum[s][c]
         this.max[s][j] = Math.max(this.max[s][a], this.max[s][c])
+        this.min[s][j] = Math.min(this.min[s][a], this.min[s][c])
       }
     }
     for (let j = half; j < this.t.length; j++) {
@@ -232,17 +236,18 @@ export class StageSeries {
       for (let s = 0; s < STAGES.length; s++) {
         this.sum[s][j] = 0
         this.max[s][j] = Number.NEGATIVE_INFINITY
+        this.min[s][j] = Number.POSITIVE_INFINITY
       }
     }
     this.bins = half
     this.width *= 2
   }
 
-  /** Points of one stage: time (s), mean and max of the bin. */
-  points(stage: Stage): {t: number; mean: number; max: number}[] {
+  /** Points of one stage: time (s), mean, min and max of the bin. */
+  points(stage: Stage): {t: number; mean: number; min: number; max: number}[] {
     const s = STAGES.indexOf(stage)
-    const out: {t: number; mean: number; max: number}[] = []
-    for (let b = 0; b < this.bins; b++) if (this.n[b] > 0) out.push({t: this.t[b], mean: this.sum[s][b] / this.n[b], max: this.max[s][b]})
+    const out: {t: number; mean: number; min: number; max: number}[] = []
+    for (let b = 0; b < this.bins; b++) if (this.n[b] > 0) out.push({t: this.t[b], mean: this.sum[s][b] / this.n[b], min: this.min[s][b], max: this.max[s][b]})
     return out
   }
 }
