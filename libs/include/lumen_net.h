@@ -6,7 +6,7 @@
  * protocol requires (shared/protocol/video.md §1). A batch send uses UDP GSO (one sendmsg with
  * UDP_SEGMENT per run of equal-sized datagrams, several such messages per sendmmsg call) where the
  * kernel accepts it, else plain sendmmsg; EAGAIN (an adopted socket is non-blocking) waits in
- * poll() for room.
+ * poll() for room. LUMEN_UDP_GSO=0 in the environment turns GSO off for new sockets.
  *
  * Packet batches cross the seam as one Buffer of `count` slots of `stride` bytes each plus an
  * int32 little-endian length per slot (`lens`, 4*count bytes).

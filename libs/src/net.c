@@ -88,8 +88,12 @@ static int32_t sock_alloc(int fd, char *err, int32_t err_len) {
       socks[i].fd = fd;
       socks[i].used = 1;
       socks[i].family = ss.ss_family;
-      atomic_store(&socks[i].gso, 1);
-      atomic_store(&socks[i].c[C_GSO_ON], 1);
+      /* LUMEN_UDP_GSO=0 turns GSO off (sendmmsg only): each datagram is then its own skb all the
+       * way, as packet filters and shapers that count packets expect */
+      const char *g = getenv("LUMEN_UDP_GSO");
+      int gso = !(g && strcmp(g, "0") == 0);
+      atomic_store(&socks[i].gso, gso);
+      atomic_store(&socks[i].c[C_GSO_ON], (uint64_t)gso);
       pthread_mutex_unlock(&socks_lock);
       return i;
     }

@@ -1,0 +1,183 @@
+import {Command, Flags} from '@oclif/core'
+
+import {color} from '../cli/output.js'
+import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
+import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
+import {ENCODER_NAMES} from '../native/codec.js'
+import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
+import {detectSource} from '../media/stream/sources.js'
+import type {StreamStats} from '../media/pipeline.js'
+
+export interface ServeResult {
+  ports: HostPorts
+  source: string
+  pacing: string
+  streams: Array<StreamStats & {sessionId?: number}>
+}
+
+const share = Flags.custom<number>({
+  parse: async (input) => {
+    const v = Number(input)
+    if (!Number.isFinite(v) || v <= 0 || v > 1) throw new Error(`expected a share of the frame interval in (0, 1], got "${input}"`)
+    return v
+  },
+})
+
+const ENV_HELP = `ENVIRONMENT
+  LUMEN_PERF=FILE          write one binary record per video frame to FILE (capture, convert, encode, packetize+FEC, send µs; packets, bytes, burst; IDR / re-encoded; deadline slack; client-reported loss) — read it with \`lumen perf-report FILE\`
+  LUMEN_SOURCE             --source
+  LUMEN_DISPLAY            --display (the x11 source; default $DISPLAY)
+  LUMEN_PIPEWIRE_NODE      --pipewire-node
+  LUMEN_ENCODER            --encoder
+  LUMEN_PACING             --pacing
+  LUMEN_BURST_PACKETS      --burst-packets
+  LUMEN_BURST_SPREAD       --burst-spread
+  LUMEN_AUDIO              --audio
+  LUMEN_PIN                --pin
+  LUMEN_BIND               --bind
+  LUMEN_PORT_BASE          --port-base
+  LUMEN_MAX_FPS            --max-fps
+  LUMEN_CONFIG_DIR         --config-dir (default $XDG_CONFIG_HOME/lumen)
+  LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
+  LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
+  LUMEN_UDP_GSO=0          send video with sendmmsg only, no UDP GSO (packet filters then see every datagram)
+  LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
+  DISPLAY                  an X display: --source auto picks x11 when it names a live one`
+
+export default class Serve extends Command {
+  static override summary = 'Stream this desktop to Moonlight clients: pairing, app list, RTSP, control stream, video and audio, until Ctrl-C'
+
+  static override description = `Starts a GameStream host a stock Moonlight client can pair with (type the PIN the client shows, or give --pin), launch "Desktop" on and watch.
+
+Video: the capture source (--source) is encoded (libx265 for HEVC, libx264 for H.264, or --encoder), cut into Reed-Solomon protected RTP packets, and sent on an absolute-deadline cadence: frame n leaves at t0 + n/fps on the monotonic clock (fps = the client's request, capped at --max-fps). A dedicated send thread sends each frame at its deadline, at line rate (--pacing line) or in bursts of at most --burst-packets packets spread over --burst-spread of the frame interval (--pacing burst, for shallow-buffered links). When nothing new was captured by a deadline the last picture is encoded again; a late frame goes out at once and the grid is kept. Every frame header carries the host processing latency that Moonlight's statistics overlay shows.
+
+Audio: Opus stereo 48 kHz CBR from the desktop's PipeWire monitor when PipeWire answers, else a tone; AES-CBC and 4+2 FEC as the client expects.
+
+On a terminal, one status line (stderr) shows per stream: fps, Mbit/s, p99 encode time, and the frames the client reported lost.
+
+${ENV_HELP}`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --source x11 --display :1 --pin 1234',
+    '<%= config.bin %> <%= command.id %> --pacing burst --burst-packets 32 --burst-spread 0.5',
+    'LUMEN_PERF=/tmp/lumen.perf <%= config.bin %> <%= command.id %> --no-mdns && <%= config.bin %> perf-report /tmp/lumen.perf',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    source: Flags.string({
+      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node); auto = x11 when $DISPLAY is live, else synthetic',
+      options: ['auto', 'synthetic', 'x11', 'pipewire'],
+      default: 'auto',
+      env: 'LUMEN_SOURCE',
+    }),
+    display: Flags.string({description: 'X display for --source x11 (default $DISPLAY)', env: 'LUMEN_DISPLAY'}),
+    'pipewire-node': Flags.string({description: 'PipeWire video node id or name for --source pipewire (default: the first Video/Source node)', env: 'LUMEN_PIPEWIRE_NODE'}),
+    encoder: Flags.string({description: 'video encoder (default libx265 for HEVC, libx264 for H.264)', options: [...ENCODER_NAMES], env: 'LUMEN_ENCODER'}),
+    pacing: Flags.string({description: 'line: a frame leaves at its deadline at line rate; burst: in bursts of --burst-packets over --burst-spread of the frame interval', options: ['line', 'burst'], default: 'line', env: 'LUMEN_PACING'}),
+    'burst-packets': Flags.integer({description: 'burst pacing: at most this many packets back to back', min: 1, max: 1024, default: 32, env: 'LUMEN_BURST_PACKETS'}),
+    'burst-spread': share({description: 'burst pacing: share of the frame interval (0-1] a frame is spread over', default: 0.5, env: 'LUMEN_BURST_SPREAD'}),
+    audio: Flags.string({description: 'audio source: auto (PipeWire monitor, else a tone), pipewire, tone, off', options: ['auto', 'pipewire', 'tone', 'off'], default: 'auto', env: 'LUMEN_AUDIO'}),
+    pin: Flags.string({description: 'accept pairing with this 4-digit PIN (default: ask on the terminal when a client pairs)', env: 'LUMEN_PIN'}),
+    mdns: Flags.boolean({description: 'advertise the host over mDNS (_nvstream._tcp); --no-mdns to stay silent', default: true, allowNo: true}),
+    bind: Flags.string({description: 'IPv4 address to listen on', default: '0.0.0.0', env: 'LUMEN_BIND'}),
+    'port-base': Flags.integer({
+      description: `base port P as Sunshine: HTTP P, HTTPS P-5, video P+9, control P+10, audio P+11, RTSP P+21 (default ${DEFAULT_PORTS.http})`,
+      min: 6,
+      max: 65514,
+      env: 'LUMEN_PORT_BASE',
+    }),
+    'max-fps': Flags.integer({description: 'cap on the client-requested frame rate', min: 1, max: 1000, default: 240, env: 'LUMEN_MAX_FPS'}),
+    fec: Flags.integer({description: 'FEC percentage (parity per data packet) instead of the stream default (20)', min: 0, max: 255}),
+    'video-encryption': Flags.boolean({description: 'offer AES-GCM video encryption to clients (audio is always encrypted when the client asks)', default: false}),
+    name: Flags.string({description: 'host name shown by clients (default the OS host name)'}),
+    'config-dir': Flags.string({description: 'where the host identity and paired clients live', env: 'LUMEN_CONFIG_DIR'}),
+    perf: Flags.string({description: 'per-frame timing log (see LUMEN_PERF below)', env: 'LUMEN_PERF'}),
+    duration: Flags.integer({description: 'stop after this many seconds (default: until Ctrl-C)', min: 1}),
+  }
+
+  async run(): Promise<ServeResult> {
+    const {flags} = await this.parse(Serve)
+    if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.error(`--pin must be 4 digits, got '${flags.pin}'`, {exit: 2})
+    const source = flags.source === 'auto' ? detectSource() : (flags.source as MediaOptions['source'])
+    const media: MediaOptions = {
+      source,
+      display: flags.display,
+      pipewireTarget: flags['pipewire-node'],
+      encoder: flags.encoder,
+      pacing: flags.pacing as MediaOptions['pacing'],
+      burstPackets: flags['burst-packets'],
+      burstSpread: flags['burst-spread'],
+      perfPath: flags.perf,
+      audio: flags.audio as MediaOptions['audio'],
+      maxFps: flags['max-fps'],
+      fecPercentage: flags.fec,
+    }
+    const base = flags['port-base']
+    const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}
+    const streams = new Map<MediaStream, number | undefined>()
+    const say = (m: string): void => {
+      if (!this.jsonEnabled()) process.stderr.write(`${m}\n`)
+    }
+    let host: GameStreamHost
+    try {
+      host = await GameStreamHost.create({
+        configDir: flags['config-dir'],
+        bindAddress: flags.bind,
+        ports,
+        hostname: flags.name,
+        pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new TerminalPinSource(),
+        startStream: createStartStream(media, {onStream: (s) => streams.set(s, s.start.sessionId), onLog: (m) => say(m)}),
+        mdns: flags.mdns,
+        codecModeSupport: 0x101,
+        encryptionSupported: flags['video-encryption'] ? 0x07 : 0x05,
+        logger: {info: say, warn: (m) => say(color.yellow(m))},
+      })
+    } catch (error) {
+      this.error(`cannot open the host identity: ${(error as Error).message}`, {exit: 1})
+    }
+    let bound: HostPorts
+    try {
+      bound = await host.start()
+    } catch (error) {
+      this.error(`cannot start the host: ${(error as Error).message}`, {exit: 1})
+    }
+    say(
+      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}`,
+    )
+    if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
+    else say('pairing: enter the PIN the client shows here when it pairs')
+
+    const tty = process.stderr.isTTY && !this.jsonEnabled()
+    const status = setInterval(() => {
+      const live = [...streams.keys()].filter((s) => s.stats().framesSent > 0)
+      if (!tty || live.length === 0) return
+      const hostStreams = host.stats().streams
+      const line = live
+        .map((s) => {
+          const l = s.live()
+          const info = hostStreams.find((h) => h.sessionId === s.start.sessionId)
+          const missing = info?.control.packetsReportedMissing ?? 0
+          return `${l.fps.toFixed(0)} fps ${l.mbps.toFixed(1)} Mbit/s encode p99 ${(l.encodeP99Us / 1000).toFixed(1)} ms loss ${l.clientLost} frames/${missing} pkts`
+        })
+        .join(' | ')
+      process.stderr.write(`\r\x1b[2K${line}`)
+    }, 1000)
+
+    await new Promise<void>((resolve) => {
+      const done = (): void => resolve()
+      process.once('SIGINT', done)
+      process.once('SIGTERM', done)
+      if (flags.duration !== undefined) setTimeout(done, flags.duration * 1000)
+    })
+    clearInterval(status)
+    if (tty) process.stderr.write('\n')
+    const summary = [...streams.entries()].map(([s, sessionId]) => ({sessionId, ...s.stats()}))
+    await host.stop()
+    await Promise.all([...streams.keys()].map((s) => s.stop()))
+    say('lumen serve: stopped')
+    return {ports: bound, source, pacing: media.pacing, streams: summary}
+  }
+}
