@@ -133,6 +133,16 @@ describe('lumen perf-report', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/)
   })
 
+  it('--svg writes the plot file and names it in --json', () => {
+    const svg = join(dir, 'out.svg')
+    const out = json<{svg: string}>([a, '--svg', svg])
+    expect(out.svg).toBe(svg)
+    const text = readFileSync(svg, 'utf8')
+    expect(text.startsWith('<svg ')).toBe(true)
+    expect(text).toContain('encode over time')
+    expect(lumen([a, '--svg', join(dir, 'no-such-dir', 'x.svg')]).status).toBe(1)
+  })
+
   it('--help documents the log format', () => {
     const out = execFileSync('node', [join(root, 'bin/run.js'), 'perf-report', '--help'], {cwd: root, encoding: 'utf8'})
     for (const s of ['LUMNPERF', 'CRC-32', '--since', '--until', '--compare', '--svg', '--json', 'still being written']) expect(out).toContain(s)
