@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* the loader first: it defines CUDA_VERSION, so hwcontext_cuda.h needs no CUDA toolkit */
 #define FFNV_LOG_FUNC(logctx, msg, ...) ((void)(logctx))
@@ -100,6 +101,89 @@ __attribute__((target_clones("avx2", "default"))) void lumen_bgrx_to_i420(const 
       v[x] = (uint8_t)(128 + ((112 * rs - 102 * gs - 10 * bs + 512) >> 10));
     }
   }
+}
+
+/* A second thread for the conversion of large frames: the calling thread converts the top
+ * half while this one converts the bottom half (the encoder is idle during conversion). */
+typedef struct Converter {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t go, done;
+  int pending, quit;
+  const uint8_t *src;
+  int stride, width, y0, rows;
+  AVFrame *dst;
+} Converter;
+
+static void convert_rows(const uint8_t *src, int stride, int width, int y0, int rows, AVFrame *dst) {
+  lumen_bgrx_to_i420(src + (size_t)y0 * stride, stride, width, rows, dst->data[0] + (size_t)y0 * dst->linesize[0], dst->linesize[0],
+                     dst->data[1] + (size_t)(y0 / 2) * dst->linesize[1], dst->linesize[1],
+                     dst->data[2] + (size_t)(y0 / 2) * dst->linesize[2], dst->linesize[2]);
+}
+
+static void *converter_main(void *arg) {
+  Converter *c = arg;
+  pthread_mutex_lock(&c->lock);
+  for (;;) {
+    while (!c->pending && !c->quit) pthread_cond_wait(&c->go, &c->lock);
+    if (c->quit) break;
+    pthread_mutex_unlock(&c->lock);
+    convert_rows(c->src, c->stride, c->width, c->y0, c->rows, c->dst);
+    pthread_mutex_lock(&c->lock);
+    c->pending = 0;
+    pthread_cond_signal(&c->done);
+  }
+  pthread_mutex_unlock(&c->lock);
+  return NULL;
+}
+
+static Converter *converter_start(void) {
+  Converter *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->go, NULL);
+  pthread_cond_init(&c->done, NULL);
+  if (pthread_create(&c->thread, NULL, converter_main, c) != 0) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static void converter_stop(Converter *c) {
+  if (!c) return;
+  pthread_mutex_lock(&c->lock);
+  c->quit = 1;
+  pthread_cond_signal(&c->go);
+  pthread_mutex_unlock(&c->lock);
+  pthread_join(c->thread, NULL);
+  pthread_mutex_destroy(&c->lock);
+  pthread_cond_destroy(&c->go);
+  pthread_cond_destroy(&c->done);
+  free(c);
+}
+
+/* BGRx → the I420 frame, split over the helper thread when there is one. */
+static void convert_frame(Converter *c, const uint8_t *src, int stride, int width, int height, AVFrame *dst) {
+  int half = (height / 2) & ~1;
+  if (!c || half < 2) {
+    convert_rows(src, stride, width, 0, height, dst);
+    return;
+  }
+  pthread_mutex_lock(&c->lock);
+  c->src = src;
+  c->stride = stride;
+  c->width = width;
+  c->y0 = half;
+  c->rows = height - half;
+  c->dst = dst;
+  c->pending = 1;
+  pthread_cond_signal(&c->go);
+  pthread_mutex_unlock(&c->lock);
+  convert_rows(src, stride, width, 0, half, dst);
+  pthread_mutex_lock(&c->lock);
+  while (c->pending) pthread_cond_wait(&c->done, &c->lock);
+  pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- CUDA / NVENC diagnosis --------------------------------------------------------------- */
@@ -390,6 +474,7 @@ typedef struct Encoder {
   int width, height, fps, bitrate_kbps, slices, pool;
   int force_next_idr;
   int64_t pts;
+  Converter *converter; /* a second conversion thread for large frames, or NULL */
   char preset[16];
 } Encoder;
 
@@ -476,6 +561,7 @@ static void encoder_free(Encoder *e) {
   av_frame_free(&e->download);
   av_packet_free(&e->pkt);
   av_buffer_unref(&e->hw_frames);
+  converter_stop(e->converter);
   free(e);
 }
 
@@ -545,6 +631,10 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     e->frame->width = width;
     e->frame->height = height;
     if (av_frame_get_buffer(e->frame, 0) < 0) goto nomem;
+  }
+  if (e->in_fmt == AV_PIX_FMT_YUV420P && (int64_t)width * height >= 640 * 480 && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+    const char *threads = getenv("LUMEN_CONVERT_THREADS");
+    if (!threads || strcmp(threads, "1") != 0) e->converter = converter_start(); /* NULL: convert on one thread */
   }
   if (pool && kind != ENC_NVENC) {
     e->download = av_frame_alloc();
@@ -625,8 +715,7 @@ int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t strid
   int r = av_frame_make_writable(e->frame);
   if (r < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   if (e->in_fmt == AV_PIX_FMT_YUV420P) {
-    lumen_bgrx_to_i420(bgrx, stride, e->width, e->height, e->frame->data[0], e->frame->linesize[0], e->frame->data[1],
-                       e->frame->linesize[1], e->frame->data[2], e->frame->linesize[2]);
+    convert_frame(e->converter, bgrx, stride, e->width, e->height, e->frame);
   } else {
     av_image_copy_plane(e->frame->data[0], e->frame->linesize[0], bgrx, stride, e->width * 4, e->height);
   }
@@ -657,8 +746,7 @@ int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags,
   if (r < 0)
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "CUDA: download of frame %d failed (%s)", frame, lumen_av_error(r, msg, sizeof msg));
   if ((r = av_frame_make_writable(e->frame)) < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
-  lumen_bgrx_to_i420(e->download->data[0], e->download->linesize[0], e->width, e->height, e->frame->data[0], e->frame->linesize[0],
-                     e->frame->data[1], e->frame->linesize[1], e->frame->data[2], e->frame->linesize[2]);
+  convert_frame(e->converter, e->download->data[0], e->download->linesize[0], e->width, e->height, e->frame);
   int64_t convert = now_ns() - t0;
   return encode_frame(e, e->frame, flags, convert, out, out_len, info, info_len, err, err_len);
 }

@@ -84,13 +84,24 @@ int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32
     if (y < band1) {
       /* coloured blocks from a hash of the block coordinates, a 1 px grid, a soft vertical shade */
       uint32_t by = (uint32_t)(y / block);
-      int grid_row = (y % block) == 0;
-      uint32_t shade = (uint32_t)(y % block) * 4;
-      for (int x = 0; x < width; x++) {
-        int sx = x + scroll;
+      uint32_t shade = (uint32_t)(y % block) * 4 + 32;
+      if ((y % block) == 0) {
+        for (int x = 0; x < width; x++) row[x] = 0xe0e0e0;
+        continue;
+      }
+      int x = 0;
+      int sx = scroll;
+      while (x < width) {
+        int in_block = sx % block;
+        int run = block - in_block;
+        if (run > width - x) run = width - x;
         uint32_t h = hash32((uint32_t)(sx / block) * 2654435761u ^ by * 40503u);
-        if (grid_row || (sx % block) == 0) row[x] = 0xe0e0e0;
-        else row[x] = px(((h >> 16) & 0xc0) + shade + 32, ((h >> 8) & 0xc0) + shade + 32, (h & 0xc0) + shade + 32);
+        uint32_t c = px(((h >> 16) & 0xc0) + shade, ((h >> 8) & 0xc0) + shade, (h & 0xc0) + shade);
+        int k = 0;
+        if (in_block == 0) row[x + k++] = 0xe0e0e0; /* the grid column */
+        for (; k < run; k++) row[x + k] = c;
+        x += run;
+        sx += run;
       }
     } else if (y < band2) {
       /* diagonal gradient moving 2 px/frame down and right */
@@ -101,12 +112,12 @@ int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32
       }
     } else {
       /* thin bars of four widths moving right 1 px/frame, over a dark ramp */
+      uint32_t base = (uint32_t)(y - band2) * 96 / (uint32_t)(height - band2 > 0 ? height - band2 : 1);
+      uint32_t on_c = px(230, 230, 230 - base), off_c = px(base, base / 2, 40);
       for (int x = 0; x < width; x++) {
         uint32_t bx = (uint32_t)x - n;
-        uint32_t period = 8u << ((bx / 128) & 3);
-        int on = (bx % period) < period / 2;
-        uint32_t base = (uint32_t)(y - band2) * 96 / (uint32_t)(height - band2 > 0 ? height - band2 : 1);
-        row[x] = on ? px(230, 230, 230 - base) : px(base, base / 2, 40);
+        uint32_t shift = 3 + ((bx >> 7) & 3); /* period 8, 16, 32 or 64 */
+        row[x] = ((bx >> (shift - 1)) & 1) ? off_c : on_c;
       }
     }
   }
