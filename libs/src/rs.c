@@ -111,40 +111,47 @@ static void kernel_scalar(const uint8_t *const *in, int nin, uint8_t *const *out
     }                                                                                             \
   } while (0)
 
-/* AVX2 split table: c*x = LO[c][x & 15] ^ HI[c][x >> 4] with VPSHUFB. */
-__attribute__((target("avx2"), always_inline)) static inline void avx2_rows(
-    const uint8_t *const *in, int nin, uint8_t *const *out, const uint8_t *coef, size_t len, int R) {
+/* Loop order of every SIMD kernel: byte columns outside, then groups of up to 4 output rows,
+ * then the inputs. One column step of all k inputs (k x 32..128 bytes, at most 32 KB) stays in
+ * L1 while every row group reads it, so large blocks (k = 100-250) cost no more per byte than
+ * small ones. Within a step the accumulators of the row group live in registers. */
+#define ROW_GROUPS(FN, ...)                                                            \
+  do {                                                                                 \
+    int r_ = 0;                                                                        \
+    for (; r_ + 4 <= nout; r_ += 4) FN(in, nin, out + r_, coef + r_ * nin, __VA_ARGS__, 4); \
+    switch (nout - r_) {                                                               \
+      case 3: FN(in, nin, out + r_, coef + r_ * nin, __VA_ARGS__, 3); break;           \
+      case 2: FN(in, nin, out + r_, coef + r_ * nin, __VA_ARGS__, 2); break;           \
+      case 1: FN(in, nin, out + r_, coef + r_ * nin, __VA_ARGS__, 1); break;           \
+      default: break;                                                                  \
+    }                                                                                  \
+  } while (0)
+
+/* AVX2 split table: c*x = LO[c][x & 15] ^ HI[c][x >> 4] with VPSHUFB; 32 bytes per step. */
+__attribute__((target("avx2"), always_inline)) static inline void avx2_step(
+    const uint8_t *const *in, int nin, uint8_t *const *out, const uint8_t *coef, size_t off, int R) {
   const __m256i mask = _mm256_set1_epi8(0x0f);
-  for (size_t off = 0; off < len; off += 32) {
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
-    for (int i = 0; i < nin; i++) {
-      __m256i x = _mm256_loadu_si256((const __m256i *)(in[i] + off));
-      __m256i lo = _mm256_and_si256(x, mask);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi64(x, 4), mask);
-      for (int r = 0; r < R; r++) {
-        const uint8_t(*t)[16] = GF_NIB[coef[r * nin + i]];
-        __m256i tl = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t[0]));
-        __m256i th = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t[1]));
-        acc[r] = _mm256_xor_si256(acc[r], _mm256_xor_si256(_mm256_shuffle_epi8(tl, lo), _mm256_shuffle_epi8(th, hi)));
-      }
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+  for (int i = 0; i < nin; i++) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(in[i] + off));
+    __m256i lo = _mm256_and_si256(x, mask);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi64(x, 4), mask);
+    for (int r = 0; r < R; r++) {
+      const uint8_t(*t)[16] = GF_NIB[coef[r * nin + i]];
+      __m256i tl = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t[0]));
+      __m256i th = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t[1]));
+      acc[r] = _mm256_xor_si256(acc[r], _mm256_xor_si256(_mm256_shuffle_epi8(tl, lo), _mm256_shuffle_epi8(th, hi)));
     }
-    for (int r = 0; r < R; r++) _mm256_storeu_si256((__m256i *)(out[r] + off), acc[r]);
   }
+  for (int r = 0; r < R; r++) _mm256_storeu_si256((__m256i *)(out[r] + off), acc[r]);
 }
 
 __attribute__((target("avx2"))) static void avx2_body(const uint8_t *const *in, int nin,
                                                       uint8_t *const *out, int nout,
                                                       const uint8_t *coef, size_t len, int unused) {
   (void)unused;
-  int r = 0;
-  for (; r + 4 <= nout; r += 4) avx2_rows(in, nin, out + r, coef + r * nin, len, 4);
-  switch (nout - r) {
-    case 3: avx2_rows(in, nin, out + r, coef + r * nin, len, 3); break;
-    case 2: avx2_rows(in, nin, out + r, coef + r * nin, len, 2); break;
-    case 1: avx2_rows(in, nin, out + r, coef + r * nin, len, 1); break;
-    default: break;
-  }
+  for (size_t off = 0; off < len; off += 32) ROW_GROUPS(avx2_step, off);
 }
 
 __attribute__((target("avx2"))) static void kernel_avx2(const uint8_t *const *in, int nin,
@@ -153,20 +160,23 @@ __attribute__((target("avx2"))) static void kernel_avx2(const uint8_t *const *in
   TAIL_VIA_COPIES(32, avx2_body);
 }
 
-/* GFNI on 256-bit vectors: c*x = GF2P8AFFINEQB(x, A_c). */
-__attribute__((target("avx2,gfni"), always_inline)) static inline void gfni256_rows(
-    const uint8_t *const *in, int nin, uint8_t *const *out, const uint8_t *coef, size_t len, int R) {
-  for (size_t off = 0; off < len; off += 32) {
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
-    for (int i = 0; i < nin; i++) {
-      __m256i x = _mm256_loadu_si256((const __m256i *)(in[i] + off));
-      for (int r = 0; r < R; r++) {
-        __m256i a = _mm256_set1_epi64x((long long)GF_AFFINE[coef[r * nin + i]]);
-        acc[r] = _mm256_xor_si256(acc[r], _mm256_gf2p8affine_epi64_epi8(x, a, 0));
-      }
+/* GFNI on 256-bit vectors: c*x = GF2P8AFFINEQB(x, A_c); 64 bytes (two vectors) per step. */
+__attribute__((target("avx2,gfni"), always_inline)) static inline void gfni256_step(
+    const uint8_t *const *in, int nin, uint8_t *const *out, const uint8_t *coef, size_t off, int R) {
+  __m256i a0[4], a1[4];
+  for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm256_setzero_si256();
+  for (int i = 0; i < nin; i++) {
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)(in[i] + off));
+    __m256i x1 = _mm256_loadu_si256((const __m256i *)(in[i] + off + 32));
+    for (int r = 0; r < R; r++) {
+      __m256i a = _mm256_set1_epi64x((long long)GF_AFFINE[coef[r * nin + i]]);
+      a0[r] = _mm256_xor_si256(a0[r], _mm256_gf2p8affine_epi64_epi8(x0, a, 0));
+      a1[r] = _mm256_xor_si256(a1[r], _mm256_gf2p8affine_epi64_epi8(x1, a, 0));
     }
-    for (int r = 0; r < R; r++) _mm256_storeu_si256((__m256i *)(out[r] + off), acc[r]);
+  }
+  for (int r = 0; r < R; r++) {
+    _mm256_storeu_si256((__m256i *)(out[r] + off), a0[r]);
+    _mm256_storeu_si256((__m256i *)(out[r] + off + 32), a1[r]);
   }
 }
 
@@ -175,74 +185,89 @@ __attribute__((target("avx2,gfni"))) static void gfni256_body(const uint8_t *con
                                                               const uint8_t *coef, size_t len,
                                                               int unused) {
   (void)unused;
-  int r = 0;
-  for (; r + 4 <= nout; r += 4) gfni256_rows(in, nin, out + r, coef + r * nin, len, 4);
-  switch (nout - r) {
-    case 3: gfni256_rows(in, nin, out + r, coef + r * nin, len, 3); break;
-    case 2: gfni256_rows(in, nin, out + r, coef + r * nin, len, 2); break;
-    case 1: gfni256_rows(in, nin, out + r, coef + r * nin, len, 1); break;
-    default: break;
-  }
+  for (size_t off = 0; off < len; off += 64) ROW_GROUPS(gfni256_step, off);
 }
 
 __attribute__((target("avx2,gfni"))) static void kernel_gfni_avx2(const uint8_t *const *in, int nin,
                                                                   uint8_t *const *out, int nout,
                                                                   const uint8_t *coef, size_t len) {
-  TAIL_VIA_COPIES(32, gfni256_body);
+  TAIL_VIA_COPIES(64, gfni256_body);
 }
 
-/* GFNI on 512-bit vectors, two vectors (128 bytes) per step for more independent work, and
- * masked loads/stores for the tail. */
+/* GFNI on 512-bit vectors: 128 bytes (two vectors) per step, masked loads/stores for the tail.
+ * The affine matrices of the call's coefficients are looked up once per call (aff[r*nin + i]),
+ * so a product costs one broadcast load, and pairs of products fold into the accumulator with
+ * one three-way XOR (VPTERNLOGQ 0x96). */
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,gfni")))
 
-T512 __attribute__((always_inline)) static inline void gfni512_rows(const uint8_t *const *in, int nin,
+T512 __attribute__((always_inline)) static inline void gfni512_step(const uint8_t *const *in, int nin,
                                                                     uint8_t *const *out,
-                                                                    const uint8_t *coef, size_t len,
+                                                                    const uint64_t *aff, size_t off,
                                                                     int R) {
-  size_t off = 0;
-  for (; off + 128 <= len; off += 128) {
-    __m512i a0[4], a1[4];
-    for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_si512();
-    for (int i = 0; i < nin; i++) {
-      __m512i x0 = _mm512_loadu_si512((const void *)(in[i] + off));
-      __m512i x1 = _mm512_loadu_si512((const void *)(in[i] + off + 64));
-      for (int r = 0; r < R; r++) {
-        __m512i m = _mm512_set1_epi64((long long)GF_AFFINE[coef[r * nin + i]]);
-        a0[r] = _mm512_xor_si512(a0[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0));
-        a1[r] = _mm512_xor_si512(a1[r], _mm512_gf2p8affine_epi64_epi8(x1, m, 0));
-      }
-    }
+  __m512i a0[4], a1[4];
+  for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_si512();
+  int i = 0;
+  for (; i + 2 <= nin; i += 2) {
+    __m512i x0 = _mm512_loadu_si512((const void *)(in[i] + off));
+    __m512i x1 = _mm512_loadu_si512((const void *)(in[i] + off + 64));
+    __m512i y0 = _mm512_loadu_si512((const void *)(in[i + 1] + off));
+    __m512i y1 = _mm512_loadu_si512((const void *)(in[i + 1] + off + 64));
     for (int r = 0; r < R; r++) {
-      _mm512_storeu_si512((void *)(out[r] + off), a0[r]);
-      _mm512_storeu_si512((void *)(out[r] + off + 64), a1[r]);
+      __m512i m = _mm512_set1_epi64((long long)aff[r * nin + i]);
+      __m512i n = _mm512_set1_epi64((long long)aff[r * nin + i + 1]);
+      a0[r] = _mm512_ternarylogic_epi64(a0[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0), _mm512_gf2p8affine_epi64_epi8(y0, n, 0), 0x96);
+      a1[r] = _mm512_ternarylogic_epi64(a1[r], _mm512_gf2p8affine_epi64_epi8(x1, m, 0), _mm512_gf2p8affine_epi64_epi8(y1, n, 0), 0x96);
     }
   }
-  for (; off < len; off += 64) {
-    size_t n = len - off < 64 ? len - off : 64;
-    __mmask64 k = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
-    __m512i a0[4];
-    for (int r = 0; r < R; r++) a0[r] = _mm512_setzero_si512();
-    for (int i = 0; i < nin; i++) {
-      __m512i x0 = _mm512_maskz_loadu_epi8(k, (const void *)(in[i] + off));
-      for (int r = 0; r < R; r++) {
-        __m512i m = _mm512_set1_epi64((long long)GF_AFFINE[coef[r * nin + i]]);
-        a0[r] = _mm512_xor_si512(a0[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0));
-      }
+  if (i < nin) {
+    __m512i x0 = _mm512_loadu_si512((const void *)(in[i] + off));
+    __m512i x1 = _mm512_loadu_si512((const void *)(in[i] + off + 64));
+    for (int r = 0; r < R; r++) {
+      __m512i m = _mm512_set1_epi64((long long)aff[r * nin + i]);
+      a0[r] = _mm512_xor_si512(a0[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0));
+      a1[r] = _mm512_xor_si512(a1[r], _mm512_gf2p8affine_epi64_epi8(x1, m, 0));
     }
-    for (int r = 0; r < R; r++) _mm512_mask_storeu_epi8((void *)(out[r] + off), k, a0[r]);
   }
+  for (int r = 0; r < R; r++) {
+    _mm512_storeu_si512((void *)(out[r] + off), a0[r]);
+    _mm512_storeu_si512((void *)(out[r] + off + 64), a1[r]);
+  }
+}
+
+T512 __attribute__((always_inline)) static inline void gfni512_masked(const uint8_t *const *in, int nin,
+                                                                      uint8_t *const *out,
+                                                                      const uint64_t *aff, size_t off,
+                                                                      __mmask64 k, int R) {
+  __m512i a0[4];
+  for (int r = 0; r < R; r++) a0[r] = _mm512_setzero_si512();
+  for (int i = 0; i < nin; i++) {
+    __m512i x0 = _mm512_maskz_loadu_epi8(k, (const void *)(in[i] + off));
+    for (int r = 0; r < R; r++) {
+      __m512i m = _mm512_set1_epi64((long long)aff[r * nin + i]);
+      a0[r] = _mm512_xor_si512(a0[r], _mm512_gf2p8affine_epi64_epi8(x0, m, 0));
+    }
+  }
+  for (int r = 0; r < R; r++) _mm512_mask_storeu_epi8((void *)(out[r] + off), k, a0[r]);
 }
 
 T512 static void kernel_gfni_avx512(const uint8_t *const *in, int nin, uint8_t *const *out, int nout,
-                                    const uint8_t *coef, size_t len) {
-  int r = 0;
-  for (; r + 4 <= nout; r += 4) gfni512_rows(in, nin, out + r, coef + r * nin, len, 4);
-  switch (nout - r) {
-    case 3: gfni512_rows(in, nin, out + r, coef + r * nin, len, 3); break;
-    case 2: gfni512_rows(in, nin, out + r, coef + r * nin, len, 2); break;
-    case 1: gfni512_rows(in, nin, out + r, coef + r * nin, len, 1); break;
-    default: break;
+                                    const uint8_t *coef8, size_t len) {
+  uint64_t stack_aff[2048];
+  size_t n = (size_t)nin * (size_t)nout;
+  uint64_t *coef = n <= 2048 ? stack_aff : malloc(n * sizeof(uint64_t));
+  if (coef == NULL) { /* no memory for the table: the scalar kernel needs none */
+    kernel_scalar(in, nin, out, nout, coef8, len);
+    return;
   }
+  for (size_t j = 0; j < n; j++) coef[j] = GF_AFFINE[coef8[j]];
+  size_t off = 0;
+  for (; off + 128 <= len; off += 128) ROW_GROUPS(gfni512_step, off);
+  for (; off < len; off += 64) {
+    size_t rest = len - off < 64 ? len - off : 64;
+    __mmask64 k = rest == 64 ? ~(__mmask64)0 : (((__mmask64)1 << rest) - 1);
+    ROW_GROUPS(gfni512_masked, off, k);
+  }
+  if (coef != stack_aff) free(coef);
 }
 
 /* ---- dispatch ---- */
