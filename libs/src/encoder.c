@@ -530,6 +530,7 @@ static int32_t open_ctx(Encoder *e, char *err, int32_t err_len) {
       break;
     case ENC_NVENC:
       c->gop_size = INT_MAX; /* libavcodec's nvenc maps gop_size to gopLength/idrPeriod: effectively infinite */
+      c->refs = 1;           /* one reference frame: no RFI is advertised, so nothing needs more */
       av_opt_set(c->priv_data, "preset", "p1", 0);
       av_opt_set(c->priv_data, "tune", "ull", 0);
       av_opt_set(c->priv_data, "rc", "cbr", 0);
