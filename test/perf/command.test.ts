@@ -3,31 +3,19 @@
  * Built first when dist/ is missing or older than the sources this test exercises.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RECORD_SIZE} from '../../src/perf/format.js'
-import {sortedPercentile, tempDir, writeLog} from './helpers.js'
+import {ensureBuilt, root, sortedPercentile, tempDir, writeLog} from './helpers.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const dir = tempDir()
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-function newest(paths: string[]): number {
-  return Math.max(...paths.map((p) => statSync(join(root, p)).mtimeMs))
-}
-
 beforeAll(() => {
-  const built = join(root, 'dist/src/commands/perf-report.js')
-  const sources = ['src/commands/perf-report.ts', 'src/perf/format.ts', 'src/perf/reader.ts', 'src/perf/stats.ts', 'src/perf/report.ts', 'src/perf/svg.ts']
-  if (!existsSync(built) || statSync(built).mtimeMs < newest(sources)) {
-    // tsc emits every file even when someone else's work in progress has type errors
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  }
-  expect(existsSync(built), 'the CLI could not be built').toBe(true)
+  expect(ensureBuilt(), 'the CLI could not be built').toBe(true)
 }, 120_000)
 
 function lumen(args: string[]): {status: number; stdout: string; stderr: string} {
