@@ -73,6 +73,10 @@ describe('libx264 access units', () => {
     expect(t.slice(0, 2)).toEqual([7, 8])
     expect(t.filter((x) => x === 1 || x === 5).every((x) => x === 5)).toBe(true)
     expect(isKeyFrameStart('h264', idr.data)).toBe(true)
+    // the IDR slice starts inside the first packet (1368 bytes after the frame header)
+    const slice = idr.data.findIndex((_, i) => i + 3 < idr.data.length && idr.data[i] === 0 && idr.data[i + 1] === 0 && idr.data[i + 2] === 1 && (idr.data[i + 3] & 0x1f) === 5)
+    expect(slice).toBeGreaterThan(0)
+    expect(slice).toBeLessThan(1368)
     for (let i = 0; i < 20; i++) {
       const p = encode()
       const types = nalTypes('h264', p.data)
@@ -153,6 +157,28 @@ describe('decoder', () => {
       expect(p!.keyFrame).toBe(i === 0 || i === 6)
     }
     expect(dec.drain()).toEqual([])
+  })
+
+  it('gives BGRx pictures with the source colours (BT.709 limited range both ways)', () => {
+    // four flat quadrants: red, green, blue, mid grey
+    const colours = [0xd02020, 0x20c040, 0x3040e0, 0x808080]
+    const data = Buffer.alloc(W * H * 4)
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) data.writeUInt32LE(colours[(y < H / 2 ? 0 : 2) + (x < W / 2 ? 0 : 1)], (y * W + x) * 4)
+    }
+    const enc = new VideoEncoder({encoder: 'libx264', width: W, height: H, fps: 60, bitrateKbps: 4000})
+    const dec = new VideoDecoder('h264', 'bgrx', {width: W, height: H})
+    open.push(enc, dec)
+    let picture: Buffer | undefined
+    for (let i = 0; i < 10; i++) picture = dec.decode(enc.encode({kind: 'cpu', width: W, height: H, stride: W * 4, data})!.data)?.data
+    expect(picture).toBeDefined()
+    // quadrant centres; a wrong matrix (BT.601 vs 709) or range (full vs limited) is off by 10+
+    for (const [x, y, c] of [[W / 4, H / 4, 0], [(3 * W) / 4, H / 4, 1], [W / 4, (3 * H) / 4, 2], [(3 * W) / 4, (3 * H) / 4, 3]]) {
+      const got = picture!.readUInt32LE((y * W + x) * 4)
+      for (const shift of [0, 8, 16]) {
+        expect(Math.abs(((got >> shift) & 255) - ((colours[c] >> shift) & 255)), `colour ${c} channel ${shift / 8}`).toBeLessThanOrEqual(4)
+      }
+    }
   })
 
   it('rejects an unknown codec with a clear error', () => {
