@@ -23,6 +23,11 @@
 #define LUMEN_ENET_EVENT_RECEIVE 3
 #define LUMEN_ENET_EVENT_DROPPED 4
 
+/* The largest packet a peer may send (larger ones are refused by libenet), and the most
+ * received-but-undelivered data libenet keeps per host; control messages are far smaller. */
+#define LUMEN_ENET_MAX_PACKET (64 * 1024)
+#define LUMEN_ENET_MAX_WAITING (1024 * 1024)
+
 #define LUMEN_ENET_SEND_RELIABLE 1
 #define LUMEN_ENET_SEND_UNSEQUENCED 2
 

@@ -81,6 +81,9 @@ LUMEN_API int32_t lumen_enet_host_create(const char *bind_addr, int32_t port, in
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot create an ENet host on UDP %s:%d (port in use or not permitted?)",
                       bind_addr != NULL && bind_addr[0] != '\0' ? bind_addr : "0.0.0.0", port);
   }
+  /* bound what a peer can make libenet allocate (defaults: 32 MiB each) */
+  host->maximumPacketSize = LUMEN_ENET_MAX_PACKET;
+  host->maximumWaitingData = LUMEN_ENET_MAX_WAITING;
   slots[handle].host = host;
   slots[handle].has_pending = 0;
   pthread_mutex_unlock(&slots_lock);

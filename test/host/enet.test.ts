@@ -81,6 +81,19 @@ describe('shim ENet (libenet 1.3.17)', () => {
     expect(ok).toBe('ok')
   })
 
+  it('carries packets up to 64 KiB and refuses larger ones (bounded allocation)', async () => {
+    const server = new EnetHost({bindAddress: '127.0.0.1', peerCount: 2, eventBufferBytes: 128 * 1024})
+    const client = new EnetHost({peerCount: 1})
+    open.push(server, client)
+    client.connect('127.0.0.1', server.port, 48, 1)
+    await until([server, client], (e, h) => (h === client && e.type === 'connect' ? true : undefined))
+    expect(() => client.send(0, 0, Buffer.alloc(64 * 1024 + 1))).toThrow(/refused/)
+    client.send(0, 0, Buffer.alloc(60 * 1024, 3))
+    client.flush()
+    const got = await until([server, client], (e, h) => (h === server && e.type === 'receive' ? e.data : undefined))
+    expect(got.length).toBe(60 * 1024)
+  })
+
   it('refuses a port that is taken and explains why', () => {
     const a = new EnetHost({bindAddress: '127.0.0.1'})
     open.push(a)
