@@ -185,6 +185,19 @@ describe('ANNOUNCE → StreamConfig (rtsp.md §3.4, §6)', () => {
     expect(deriveBitrateKbps({configuredBitrateKbps: 500, maximumBitrateKbps: 0, fecPercentage: 20, highQualityAudio: true, audioChannels: 2})).toBe(288)
   })
 
+  it('maps bitStreamFormat to the codec and reads surround audio', () => {
+    const hevc = body.replace('bitStreamFormat:0', 'bitStreamFormat:1').replace('numChannels:2', 'numChannels:6').replace('channelMask:3', 'channelMask:63')
+    const c = parseAnnounce(hevc.replace('AudioQuality:0', 'AudioQuality:1'), ctx)
+    expect(c.video.codec).toBe('hevc')
+    expect(c.audio).toEqual({channels: 6, channelMask: 63, packetDurationMs: 5, highQuality: true})
+    // 10000 → 8000 → 8000 − min(256·6, 1600) = 6464 → 6464 − 500 = 5964
+    expect(c.video.bitrateKbps).toBe(5964)
+    expect(parseAnnounce(body.replace('bitStreamFormat:0', 'bitStreamFormat:2'), ctx).video.codec).toBe('av1')
+    // audio encryption from the legacy NV feature flag alone (0x20)
+    expect(parseAnnounce(body.replace('encryptionEnabled:5', 'encryptionEnabled:1'), ctx).encryptionFlags).toBe(5)
+    expect(parseAnnounce(body.replace('encryptionEnabled:5', 'encryptionEnabled:1').replace('featureFlags:167', 'featureFlags:135'), ctx).encryptionFlags).toBe(1)
+  })
+
   it('defaults missing attributes and refuses malformed ones', () => {
     const c = parseAnnounce('a=x-nv-video[0].clientViewportWd:640\r\na=x-nv-video[0].clientViewportHt:480\r\na=x-nv-video[0].maxFPS:30\r\n', ctx)
     expect(c.video).toMatchObject({width: 640, height: 480, fps: 30, codec: 'h264', packetSize: 1024})
