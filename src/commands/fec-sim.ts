@@ -110,7 +110,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     'frame-bytes': Flags.string({description: 'every frame exactly this many bytes (instead of --bitrate)'}),
     'idr-every': Flags.string({description: 'an IDR every N frames; 0 = infinite GOP', default: '0'}),
     'idr-latency-frames': Flags.string({description: 'frames between the client reporting a loss and the IDR that answers it', default: '1'}),
-    'fec-percent': Flags.string({description: 'host FEC percentage F (parity = ceil(k·F/100) per block), 0..255', default: '20', env: 'LUMEN_FEC_PERCENT'}),
+    'fec-percent': Flags.string({description: 'host FEC percentage F (parity = ceil(k·F/100) per block), 0..255', default: '20'}),
     'min-parity': Flags.string({description: "the client's minRequiredFecPackets: parity floor per block", default: '2'}),
     'packet-size': Flags.string({description: 'x-nv-video[0].packetSize (multiple of 16)', default: '1392'}),
     seed: Flags.string({description: 'random seed (loss draws and frame contents)', default: '1'}),

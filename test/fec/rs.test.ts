@@ -3,10 +3,13 @@
  * Moonlight client's own nanors code), for every kernel level this CPU can run, plus property
  * tests of the decoder: every erasure pattern of up to m shards for random (k, m).
  */
+import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
+import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
 
+import {shimPath} from '../../src/native/library.js'
 import {RsBlocks, rsDecode, rsEncode, rsLevels, rsParityMatrix, rsSetLevel, type RsMatrixKind} from '../../src/native/fec.js'
 import {Rng, XorShift32} from '../../src/sim/random.js'
 import {loadVectors, type RsCase} from './vectors.js'
@@ -212,6 +215,30 @@ describe('decoder properties', () => {
       rsDecode(work, {offset: 0, stride: S, shardSize: S, k: 4, m: 2, matrix: 'audio'}, present)
       expect(work.equals(orig), erased.join(',')).toBe(true)
     }
+  })
+})
+
+describe('LUMEN_RS_ISA', () => {
+  /** The level the shim picks at load time in a fresh process with this environment. */
+  function activeAtLoad(env: string | undefined): string {
+    const script = `const {open, load, DataType} = require('ffi-rs'); open({library: 'l', path: ${JSON.stringify(shimPath())}});
+      const b = Buffer.alloc(64); load({library: 'l', funcName: 'lumen_rs_isa_active', retType: DataType.I32, paramsType: [DataType.U8Array, DataType.I32], paramsValue: [b, 64]});
+      process.stdout.write(b.toString('utf8', 0, b.indexOf(0)))`
+    const e = {...process.env}
+    delete e.LUMEN_RS_ISA
+    if (env !== undefined) e.LUMEN_RS_ISA = env
+    const r = spawnSync(process.execPath, ['-e', script], {env: e, encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..')})
+    expect(r.status, r.stderr).toBe(0)
+    return r.stdout
+  }
+
+  it('picks the best level by default and each level the CPU has when asked', () => {
+    expect(activeAtLoad(undefined)).toBe(available[available.length - 1])
+    for (const level of available) expect(activeAtLoad(level)).toBe(level)
+  })
+
+  it('keeps the best level for an unknown name (the wrapper then reports it)', () => {
+    expect(activeAtLoad('sse9')).toBe(available[available.length - 1])
   })
 })
 
