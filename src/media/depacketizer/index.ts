@@ -1,1 +1,2 @@
 export * from './video.js'
+export * from './audio.js'
