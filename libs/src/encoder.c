@@ -103,8 +103,9 @@ __attribute__((target_clones("avx2", "default"))) void lumen_bgrx_to_i420(const 
   }
 }
 
-/* A second thread for the conversion of large frames: the calling thread converts the top
- * half while this one converts the bottom half (the encoder is idle during conversion). */
+/* A second thread for the conversion of large frames (LUMEN_CONVERT_THREADS=2): the calling
+ * thread converts the top half while this one converts the bottom half (the encoder is idle
+ * during conversion). */
 typedef struct Converter {
   pthread_t thread;
   pthread_mutex_t lock;
@@ -633,10 +634,12 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     e->frame->height = height;
     if (av_frame_get_buffer(e->frame, 0) < 0) goto nomem;
   }
-  if (e->in_fmt == AV_PIX_FMT_YUV420P && (int64_t)width * height >= 640 * 480 && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
-    const char *threads = getenv("LUMEN_CONVERT_THREADS");
-    if (!threads || strcmp(threads, "1") != 0) e->converter = converter_start(); /* NULL: convert on one thread */
-  }
+  /* opt-in: on the 2-core dev box, where the encoder's own threads already fill the cores, the
+   * helper did not pay for its wake-ups (bench/encode.ts); hosts with idle cores may gain */
+  const char *threads = getenv("LUMEN_CONVERT_THREADS");
+  if (e->in_fmt == AV_PIX_FMT_YUV420P && threads && strcmp(threads, "2") == 0 && (int64_t)width * height >= 640 * 480 &&
+      sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+    e->converter = converter_start(); /* NULL: convert on the calling thread */
   if (pool && kind != ENC_NVENC) {
     e->download = av_frame_alloc();
     if (!e->download) goto nomem;
@@ -791,9 +794,9 @@ int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
                  e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->slices, e->pool >= 0 ? "CUDA" : "BGRx host");
   else
     n = snprintf((char *)out, (size_t)out_len,
-                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → I420 BT.709 limited",
+                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → I420 BT.709 limited%s",
                  e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->preset, e->slices,
-                 e->pool >= 0 ? "CUDA (downloaded)" : "BGRx host");
+                 e->pool >= 0 ? "CUDA (downloaded)" : "BGRx host", e->converter ? " on 2 threads" : "");
   return n >= out_len ? out_len - 1 : n;
 }
 

@@ -8,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {SyntheticSource} from '../../src/media/capture/synthetic.js'
 import {isKeyFrameStart, VideoDecoder} from '../../src/media/decoder.js'
 import {type EncodedVideoFrame, type EncoderName, VideoEncoder} from '../../src/media/encoder.js'
+import {psnrBgrxI420} from '../../src/native/codec.js'
 import {ShimError} from '../../src/native/errors.js'
 import {nalTypes} from './helpers.js'
 
@@ -183,6 +184,38 @@ describe('decoder', () => {
 
   it('rejects an unknown codec with a clear error', () => {
     expect(() => new VideoDecoder('vp9' as 'h264')).toThrow(/no decoder for codec 'vp9'/)
+  })
+})
+
+describe('conversion helper thread (LUMEN_CONVERT_THREADS=2)', () => {
+  it('converts the whole frame: the decoded pictures match the source as well as with one thread', () => {
+    const run = (threads: string | undefined): number[] => {
+      const saved = process.env.LUMEN_CONVERT_THREADS
+      if (threads === undefined) delete process.env.LUMEN_CONVERT_THREADS
+      else process.env.LUMEN_CONVERT_THREADS = threads
+      try {
+        const source = new SyntheticSource({width: 640, height: 480, clock: 'frame'})
+        const enc = new VideoEncoder({encoder: 'libx264', width: 640, height: 480, fps: 60, bitrateKbps: 8000})
+        const dec = new VideoDecoder('h264', 'i420', {width: 640, height: 480})
+        open.push(source, enc, dec)
+        expect(enc.describe().endsWith(' on 2 threads')).toBe(threads === '2')
+        return Array.from({length: 20}, () => {
+          const frame = source.grab().payload as {data: Buffer; stride: number}
+          const picture = dec.decode(enc.encode(frame as never)!.data)!
+          return psnrBgrxI420(frame.data, frame.stride, picture.data, 640, 480).all
+        })
+      } finally {
+        if (saved === undefined) delete process.env.LUMEN_CONVERT_THREADS
+        else process.env.LUMEN_CONVERT_THREADS = saved
+      }
+    }
+    const one = run(undefined)
+    const two = run('2')
+    // a half left unconverted would be garbage (≈10 dB) in every frame
+    for (let i = 5; i < 20; i++) {
+      expect(two[i]).toBeGreaterThan(30)
+      expect(Math.abs(two[i] - one[i])).toBeLessThan(2)
+    }
   })
 })
 
