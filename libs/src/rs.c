@@ -162,14 +162,14 @@ __attribute__((target("avx2"))) static void kernel_avx2(const uint8_t *const *in
 
 /* GFNI on 256-bit vectors: c*x = GF2P8AFFINEQB(x, A_c); 64 bytes (two vectors) per step. */
 __attribute__((target("avx2,gfni"), always_inline)) static inline void gfni256_step(
-    const uint8_t *const *in, int nin, uint8_t *const *out, const uint8_t *coef, size_t off, int R) {
+    const uint8_t *const *in, int nin, uint8_t *const *out, const uint64_t *coef, size_t off, int R) {
   __m256i a0[4], a1[4];
   for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm256_setzero_si256();
   for (int i = 0; i < nin; i++) {
     __m256i x0 = _mm256_loadu_si256((const __m256i *)(in[i] + off));
     __m256i x1 = _mm256_loadu_si256((const __m256i *)(in[i] + off + 32));
     for (int r = 0; r < R; r++) {
-      __m256i a = _mm256_set1_epi64x((long long)GF_AFFINE[coef[r * nin + i]]);
+      __m256i a = _mm256_set1_epi64x((long long)coef[r * nin + i]);
       a0[r] = _mm256_xor_si256(a0[r], _mm256_gf2p8affine_epi64_epi8(x0, a, 0));
       a1[r] = _mm256_xor_si256(a1[r], _mm256_gf2p8affine_epi64_epi8(x1, a, 0));
     }
@@ -180,18 +180,31 @@ __attribute__((target("avx2,gfni"), always_inline)) static inline void gfni256_s
   }
 }
 
+/* coef8 here is really the affine table (uint64_t[nout * nin]) that kernel_gfni_avx2 built */
 __attribute__((target("avx2,gfni"))) static void gfni256_body(const uint8_t *const *in, int nin,
                                                               uint8_t *const *out, int nout,
-                                                              const uint8_t *coef, size_t len,
+                                                              const uint8_t *coef8, size_t len,
                                                               int unused) {
   (void)unused;
+  const uint64_t *coef = (const uint64_t *)(const void *)coef8;
   for (size_t off = 0; off < len; off += 64) ROW_GROUPS(gfni256_step, off);
 }
 
 __attribute__((target("avx2,gfni"))) static void kernel_gfni_avx2(const uint8_t *const *in, int nin,
                                                                   uint8_t *const *out, int nout,
-                                                                  const uint8_t *coef, size_t len) {
+                                                                  const uint8_t *coef8, size_t len) {
+  /* the affine matrices of the call's coefficients, looked up once */
+  uint64_t stack_aff[2048];
+  size_t n = (size_t)nin * (size_t)nout;
+  uint64_t *aff = n <= 2048 ? stack_aff : malloc(n * sizeof(uint64_t));
+  if (aff == NULL) {
+    kernel_scalar(in, nin, out, nout, coef8, len);
+    return;
+  }
+  for (size_t j = 0; j < n; j++) aff[j] = GF_AFFINE[coef8[j]];
+  const uint8_t *coef = (const uint8_t *)aff;
   TAIL_VIA_COPIES(64, gfni256_body);
+  if (aff != stack_aff) free(aff);
 }
 
 /* GFNI on 512-bit vectors: 128 bytes (two vectors) per step, masked loads/stores for the tail.
