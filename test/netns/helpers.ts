@@ -84,7 +84,12 @@ export function createLink(): NetnsLink {
     nsAddr,
     exec,
     dropFromPort: (sport, percent) => {
-      exec(['nft', 'add', 'rule', 'inet', 'lumen', 'output', 'udp', 'sport', String(sport), 'numgen', 'random', 'mod', '100', '<', String(percent), 'counter', 'drop'])
+      // on the veth's egress hook, not the output hook: a drop in the output hook fails the
+      // sender's system call (EPERM), so a batching sender would simply send that datagram again;
+      // at egress the datagram vanishes silently, as on a lossy link
+      exec(['nft', 'add', 'table', 'netdev', 'lumenloss'])
+      exec(['nft', 'add', 'chain', 'netdev', 'lumenloss', 'egress', `{ type filter hook egress device "${nsIf}" priority 0 ; }`])
+      exec(['nft', 'add', 'rule', 'netdev', 'lumenloss', 'egress', 'udp', 'sport', String(sport), 'numgen', 'random', 'mod', '100', '<', String(percent), 'counter', 'drop'])
     },
     dropToPort: (dport, percent) => {
       exec(['nft', 'add', 'rule', 'inet', 'lumen', 'input', 'udp', 'dport', String(dport), 'numgen', 'random', 'mod', '100', '<', String(percent), 'counter', 'drop'])

@@ -3,6 +3,7 @@
  * (worker threads, encoder, packetizer, send thread), and the test client paired, launched,
  * through RTSP and the control stream, receiving and decoding video and audio.
  */
+import {createSocket, type Socket} from 'node:dgram'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -38,23 +39,41 @@ export interface ServeSession {
 
 export const DEFAULT_MEDIA: MediaOptions = {source: 'synthetic', pacing: 'line', burstPackets: 32, burstSpread: 0.5, audio: 'tone', toneHz: 1000}
 
-export async function startServeSession(o: ServeSessionOptions = {}): Promise<ServeSession> {
-  const dir = mkdtempSync(join(tmpdir(), 'lumen-serve-'))
-  const streams: MediaStream[] = []
-  const hostAddress = o.hostAddress ?? '127.0.0.1'
-  const host = await GameStreamHost.create({
-    configDir: dir,
-    bindAddress: hostAddress,
-    ports: {http: 0, https: 0, rtsp: 0, control: 0, video: 0, audio: 0},
-    hostname: 'lumen-serve-test',
-    pinSource: new FixedPinSource('1234'),
-    startStream: createStartStream({...DEFAULT_MEDIA, ...o.media}, {onStream: (s) => streams.push(s)}),
-    mdns: false,
-    codecModeSupport: 0x101,
-    encryptionSupported: 0x07,
-  })
-  await host.start()
-  const client = new MoonlightTestClient({host: hostAddress, httpPort: host.ports.http, identity: await createClientIdentity()})
+/** A UDP socket bound to `bindAddress` that pings the host's port every 500 ms (README §2). */
+export async function pingSocket(bindAddress: string, host: string, port: number, payload: string): Promise<{socket: Socket; stop(): void}> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((r) => socket.bind(0, bindAddress, () => r()))
+  socket.setRecvBufferSize(8 << 20)
+  let n = 0
+  const send = (): void => {
+    const b = Buffer.alloc(20)
+    b.write(payload.slice(0, 16), 0, 'latin1')
+    b.writeUInt32BE(++n, 16)
+    socket.send(b, port, host)
+  }
+  send()
+  const timer = setInterval(send, 500)
+  return {
+    socket,
+    stop: () => {
+      clearInterval(timer)
+      socket.close()
+    },
+  }
+}
+
+export interface ClientSession {
+  client: MoonlightTestClient
+  control: ControlClient
+  video: VideoReceiver
+  audio: AudioReceiver
+  idrRequestsSent: number
+  close(): Promise<void>
+}
+
+/** The test client against a host at hostAddress:httpPort (PIN 1234), streaming until close(). */
+export async function connectClient(hostAddress: string, httpPort: number, o: ServeSessionOptions = {}): Promise<ClientSession> {
+  const client = new MoonlightTestClient({host: hostAddress, httpPort, identity: await createClientIdentity()})
   const paired = await client.pair('1234')
   if (paired.outcome !== 'paired') throw new Error(`pairing failed: ${paired.outcome}`)
   const announce = {...DEFAULT_ANNOUNCE, codec: 1 as const, encryptionEnabled: 7, ...o.announce}
@@ -63,14 +82,12 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
   const packetSize = encryptVideo ? announce.packetSize - 32 : announce.packetSize
   const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`})
   const hs = await client.rtsp(launch, {...announce, packetSize})
-  const audioPing = await client.pingSocket(hs.audioPort, hs.pingPayload)
+  const bindAddress = o.clientAddress ?? '127.0.0.1'
+  const audioPing = await pingSocket(bindAddress, hostAddress, hs.audioPort, hs.pingPayload)
   const audio = new AudioReceiver(audioPing.socket, {encryption: (announce.encryptionEnabled & 0x04) !== 0 ? {key: launch.riKey, keyId: launch.riKeyId} : undefined})
   const control = await client.connectControl(launch, hs)
-  const videoPing = await client.pingSocket(hs.videoPort, hs.pingPayload)
-  videoPing.socket.setRecvBufferSize(8 << 20)
-  const session: ServeSession = {
-    host,
-    streams,
+  const videoPing = await pingSocket(bindAddress, hostAddress, hs.videoPort, hs.pingPayload)
+  const session: ClientSession = {
     client,
     control,
     audio,
@@ -91,12 +108,42 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
       await control.close()
       videoPing.stop()
       audioPing.stop()
+    },
+  }
+  return session
+}
+
+export async function startServeSession(o: ServeSessionOptions = {}): Promise<ServeSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'lumen-serve-'))
+  const streams: MediaStream[] = []
+  const hostAddress = o.hostAddress ?? '127.0.0.1'
+  const host = await GameStreamHost.create({
+    configDir: dir,
+    bindAddress: hostAddress,
+    ports: {http: 0, https: 0, rtsp: 0, control: 0, video: 0, audio: 0},
+    hostname: 'lumen-serve-test',
+    pinSource: new FixedPinSource('1234'),
+    startStream: createStartStream({...DEFAULT_MEDIA, ...o.media}, {onStream: (s) => streams.push(s)}),
+    mdns: false,
+    codecModeSupport: 0x101,
+    encryptionSupported: 0x07,
+  })
+  await host.start()
+  const c = await connectClient(hostAddress, host.ports.http, o)
+  return {
+    ...c,
+    get idrRequestsSent() {
+      return c.idrRequestsSent
+    },
+    host,
+    streams,
+    close: async () => {
+      await c.close()
       await host.stop()
       await Promise.all(streams.map((s) => s.stop()))
       rmSync(dir, {recursive: true, force: true})
     },
   }
-  return session
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
