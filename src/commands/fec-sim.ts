@@ -75,11 +75,10 @@ export default class FecSim extends Command {
 
   static override description = `Makes a synthetic encoded video stream, cuts every frame into Moonlight video packets with Lumen's packetizer (FEC blocks, parity from the native Reed-Solomon encoder), drops packets with a loss model, and feeds the rest to the client-side depacketizer, which rebuilds missing packets from parity exactly as the Moonlight client does. Every frame that comes out is compared byte for byte with the frame sent.
 
-Loss models:
-  --loss P                          independent loss with probability P per packet (default 0.02)
-  --model ge --p-gb --p-bg --loss-good --loss-bad
-                                    Gilbert–Elliott bursts: a good and a bad state, P(good→bad) and P(bad→good) per packet, a loss probability in each
-  --trace FILE                      a recorded pattern. ${TRACE_FORMAT}
+Loss models (pick one):
+• --loss P: independent loss with probability P per packet (the default, 0.02).
+• --model ge with --p-gb, --p-bg, --loss-good, --loss-bad: Gilbert–Elliott bursts — a good and a bad state, P(good→bad) and P(bad→good) per packet, and a loss probability in each state.
+• --trace FILE: a recorded pattern. ${TRACE_FORMAT}
 
 Stream: --frames frames at --fps; each frame's size comes from --bitrate (mean bytes = bitrate / 8 / fps; an IDR is about 4 P-frames, P-frames vary ±30 %) or is exactly --frame-bytes. The first frame is an IDR; --idr-every N adds one every N frames, 0 = infinite GOP (the default: only IDRs that answer a loss). Like a Moonlight client without reference-frame invalidation, after a lost frame the client drops every frame until an IDR arrives and asks for one; the host sends it --idr-latency-frames frames later.
 
