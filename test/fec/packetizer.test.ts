@@ -139,3 +139,25 @@ describe('audio packets', () => {
     })
   }
 })
+
+describe('packetizers from a StreamConfig', () => {
+  it('take packet size, FEC settings and the launch key from the config', async () => {
+    const {videoPacketizerForStream, audioPacketizerForStream} = await import('../../src/media/packetizer/index.js')
+    const f = video.frames.find((x) => x.name === 'hevc_idr_encrypted') as VideoVectorFrame
+    const a = audio.streams.find((x) => x.encrypted) as (typeof audio.streams)[number]
+    const config = {
+      video: {packetSize: f.negotiated_packet_size, fecPercentage: 20, minRequiredFecPackets: 2},
+      audio: {packetDurationMs: 5},
+      encryptionFlags: 0x07,
+      riKey: Buffer.from(video.keys.video_aes_gcm_key_hex, 'hex'),
+      riKeyId: a.rikeyid,
+    } as unknown as Parameters<typeof videoPacketizerForStream>[0]
+    const batch = videoPacketizerForStream(config).packetize({data: vectorFrame(f), frameIndex: 1, frameType: 2, latencyTenthMs: 25, rtpTimestamp: 1500})
+    expect(videoPacket(batch, 0).toString('hex')).toBe(f.packets[0].hex)
+    const plain = videoPacketizerForStream({...config, encryptionFlags: 0x05})
+    expect(plain.stride).toBe(f.negotiated_packet_size + 16)
+    // audio: encrypted with rikeyid-based IVs (the key differs from the vector's, so compare lengths and header)
+    const ap = audioPacketizerForStream(config).packetize(Buffer.alloc(60, 1))
+    expect(ap.lengths[0]).toBe(12 + 64)
+  })
+})
