@@ -108,7 +108,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     fps: Flags.string({description: 'frames per second', default: '60'}),
     'frame-bytes': Flags.string({description: 'every frame exactly this many bytes (instead of --bitrate)'}),
     'idr-every': Flags.string({description: 'an IDR every N frames; 0 = infinite GOP', default: '0'}),
-    'idr-latency-frames': Flags.string({description: 'frames between the client reporting a loss and the IDR that answers it', default: '1'}),
+    'idr-latency-frames': Flags.string({description: 'frames from the one being sent when the client notices a loss to the IDR that answers it (1 = the next frame)', default: '1'}),
     'fec-percent': Flags.string({description: 'host FEC percentage F (parity = ceil(k·F/100) per block), 0..255', default: '20'}),
     'min-parity': Flags.string({description: "the client's minRequiredFecPackets: parity floor per block", default: '2'}),
     'packet-size': Flags.string({description: 'x-nv-video[0].packetSize (multiple of 16)', default: '1392'}),
@@ -173,7 +173,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     const fps = num(flags.fps, '--fps', {min: 0, minExclusive: true, max: 1000}) as number
     const frameBytes = num(flags['frame-bytes'], '--frame-bytes', {min: 1, max: 100_000_000, integer: true})
     const idrEvery = num(flags['idr-every'], '--idr-every', {min: 0, integer: true}) as number
-    const idrLatencyFrames = num(flags['idr-latency-frames'], '--idr-latency-frames', {min: 0, max: 10_000, integer: true}) as number
+    const idrLatencyFrames = num(flags['idr-latency-frames'], '--idr-latency-frames', {min: 1, max: 10_000, integer: true}) as number
     const fecPercent = num(flags['fec-percent'], '--fec-percent', {min: 0, max: 255, integer: true}) as number
     const minParity = num(flags['min-parity'], '--min-parity', {min: 0, max: 254, integer: true}) as number
     const packetSize = num(flags['packet-size'], '--packet-size', {min: 0, integer: true}) as number

@@ -25,7 +25,7 @@ export interface StreamShape {
   fixedSize: boolean
   /** 0 = infinite GOP */
   idrEvery: number
-  /** frames between a loss report and the IDR that answers it */
+  /** frames from the one being sent when the client notices a loss to the IDR answering it (>= 1) */
   idrLatencyFrames: number
 }
 
