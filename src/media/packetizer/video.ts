@@ -107,7 +107,8 @@ export class VideoPacketizer {
     const total = plan.dataPackets + plan.parityPackets
     if (this.buffer.length < total * T) this.buffer = Buffer.alloc(Math.ceil(total * 1.25) * T)
     const buf = this.buffer
-    const data = frame.data
+    // one Buffer view per frame, so packets copy by offsets without a view each
+    const data = Buffer.isBuffer(frame.data) ? frame.data : Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength)
     const frameIndex = frame.frameIndex >>> 0
     const B = plan.blocks.length
     const ts = frame.rtpTimestamp >>> 0
@@ -124,7 +125,7 @@ export class VideoPacketizer {
       const firstSlot = slot
       for (let x = 0; x < bp.k; x++, slot++, dataPacket++) {
         const o = slot * T + pre
-        buf.fill(0, o, o + 16)
+        for (let z = o; z < o + 16; z++) buf[z] = 0
         const spi = ((this.sequence + slot) << 8) >>> 0
         buf[o + 16] = spi & 0xff
         buf[o + 17] = (spi >>> 8) & 0xff
@@ -154,7 +155,7 @@ export class VideoPacketizer {
           room -= FRAME_HEADER_BYTES
         }
         const n = Math.min(room, data.length - src)
-        buf.set(data.subarray(src, src + n), p)
+        data.copy(buf, p, src, src + n)
         src += n
         if (n < room) buf.fill(0, p + n, o + S)
       }
