@@ -46,6 +46,8 @@ export interface HostTimeouts {
   pingMs: number
   /** end a stream after this long without control traffic (10 s) */
   controlIdleMs: number
+  /** after the first video ping, wait at most this long for the first audio ping (1.5 s) */
+  audioGraceMs: number
 }
 
 export interface GameStreamHostOptions {
@@ -159,7 +161,7 @@ export class GameStreamHost extends EventEmitter {
     this.options = options
     this.hostname = options.hostname ?? osHostname()
     this.log = options.logger ?? {info() {}, warn() {}}
-    this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, ...options.timeouts}
+    this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, audioGraceMs: 1500, ...options.timeouts}
     this.pairing = new PairingManager(store, options.pinSource, (pem) => {
       const client = store.addClient(pem, `client ${store.clients().length + 1}`)
       this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
@@ -440,7 +442,10 @@ export class GameStreamHost extends EventEmitter {
       return
     }
     stream.video = video
-    stream.audio = this.pings.peer(s.pingPayload, 'audio')
+    // audio pings start at the audio SETUP on current clients, after the video stream on older
+    // ones: give them a moment (they come every 500 ms), but never hold video back for long
+    stream.audio = await this.pings.waitFor(s.pingPayload, 'audio', Math.min(this.timeouts.audioGraceMs, this.timeouts.pingMs))
+    if (stream.ended) return
     this.emit('stream-start', this.streamInfo(stream))
     const start = this.options.startStream
     if (start === undefined || s.config === undefined) return
