@@ -33,12 +33,12 @@ LUMEN_API int32_t lumen_rs_isa_active(char *out, int32_t out_len);
 /* Forces a level by name ("" or "auto" = the best this CPU has); LUMEN_E_UNAVAILABLE when the
  * CPU lacks it, LUMEN_E_INVALID for an unknown name. Returns 0. */
 LUMEN_API int32_t lumen_rs_isa_set(const char *name, char *err, int32_t err_len);
-/* Encodes nblocks blocks of one buffer. blocks holds nblocks descriptors of
+/* Encodes nblocks blocks of one buffer. blocks (blocks_len bytes) holds nblocks descriptors of
  * LUMEN_RS_BLOCK_INTS little-endian int32 each: data shard i of a block is
  * buf[data_off + i*data_stride .. + shard_size), parity shard j is written to
  * buf[parity_off + j*parity_stride .. + shard_size). A block with m = 0 is skipped.
  * Returns the number of parity shards written. */
-LUMEN_API int32_t lumen_rs_encode(uint8_t *buf, int32_t buf_len, int32_t shard_size, int32_t matrix, const uint8_t *blocks, int32_t nblocks, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_rs_encode(uint8_t *buf, int32_t buf_len, int32_t shard_size, int32_t matrix, const uint8_t *blocks, int32_t blocks_len, int32_t nblocks, char *err, int32_t err_len);
 /* Rebuilds the missing shards of one block in place. Shard s (0..k+m-1: data then parity) is
  * buf[offset + s*stride .. + shard_size); present[s] != 0 marks the shards received. Missing
  * data shards are decoded from any k present ones; missing parity shards are re-encoded too when

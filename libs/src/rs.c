@@ -385,9 +385,12 @@ static int in_bounds(int64_t off, int64_t stride, int count, int64_t size, int64
 static int32_t rd32(const uint8_t *p) { return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24); }
 
 int32_t lumen_rs_encode(uint8_t *buf, int32_t buf_len, int32_t shard_size, int32_t matrix,
-                        const uint8_t *blocks, int32_t nblocks, char *err, int32_t err_len) {
+                        const uint8_t *blocks, int32_t blocks_len, int32_t nblocks, char *err, int32_t err_len) {
   if (buf == NULL || blocks == NULL || nblocks < 0 || shard_size <= 0)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "lumen_rs_encode: missing buffer or bad shard size %d", shard_size);
+  if ((int64_t)nblocks * LUMEN_RS_BLOCK_INTS * 4 > blocks_len)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "lumen_rs_encode: %d block descriptors need %d bytes, the buffer has %d", nblocks,
+                      nblocks * LUMEN_RS_BLOCK_INTS * 4, blocks_len);
   uint8_t coef[16384];
   const uint8_t *in[255];
   uint8_t *out[255];

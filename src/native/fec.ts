@@ -87,7 +87,7 @@ export class RsBlocks {
 export function rsEncode(buf: Buffer, shardSize: number, matrix: RsMatrixKind, blocks: RsBlocks): number {
   return check(
     'lumen_rs_encode',
-    lib().lumen_rs_encode([buf, buf.length, shardSize, RsMatrix[matrix], blocks.bytes, blocks.count, ...err.args()]),
+    lib().lumen_rs_encode([buf, buf.length, shardSize, RsMatrix[matrix], blocks.bytes, blocks.bytes.length, blocks.count, ...err.args()]),
     err,
   )
 }
@@ -113,6 +113,7 @@ export interface RsBlockLayout {
  */
 export function rsDecode(buf: Buffer, layout: RsBlockLayout, present: Buffer): number {
   const {offset, stride, shardSize, k, m, matrix} = layout
+  if (present.length < k + m) throw new RangeError(`rsDecode: present has ${present.length} flags, a ${k}+${m} block needs ${k + m}`)
   return check(
     'lumen_rs_decode',
     lib().lumen_rs_decode([buf, buf.length, offset, stride, shardSize, k, m, RsMatrix[matrix], layout.rebuildParity === false ? 0 : 1, present, ...err.args()]),
