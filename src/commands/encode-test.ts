@@ -21,7 +21,7 @@ export default class EncodeTest extends Command {
 
   - frame count: every frame encoded comes back as a picture;
   - IDR frames: exactly frame 0 plus the --force-idr frames (plus frames where a --bitrate-change had to reopen the encoder: libx265), as the encoder flags them, as the decoder sees them, and as the Moonlight client would recognise them (parameter sets then the IDR slice at the start of the access unit);
-  - PSNR of every decoded frame against its source: the mean must reach --min-psnr, every frame --min-frame-psnr (a one-frame VBV legitimately starves some frames: the IDR, and now and then the last slice of a libx264 P-frame, seen down to ~13 dB at 720p; a broken or misplaced picture scores lower still).
+  - PSNR of every decoded frame against its source: the mean must reach --min-psnr, every frame --min-frame-psnr (a one-frame VBV legitimately starves some frames: the IDR, and now and then the last slice of a libx264 P-frame, seen down to ~13 dB at 720p; the floor is there to catch garbage pictures).
 
 Prints per-frame timing percentiles (convert = BGRx → encoder format inside the shim, encode = inside avcodec_send_frame/avcodec_receive_packet, total = the whole encode call seen from JavaScript), bytes per frame for IDR and P frames, and the verdict. Exit 1 when a check fails or the encoder/path cannot run here (one line says why), 2 on bad input.
 
