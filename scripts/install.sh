@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libenet-dev libegl-dev libgl-dev libgles-dev libgbm-dev libdrm-dev
   libx11-dev libxext-dev libpipewire-0.3-dev
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
-  nftables iproute2 librsvg2-bin
+  nftables iproute2 librsvg2-bin libssl-dev
 )
 
 stamp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/lumen"

@@ -88,6 +88,13 @@ LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_pac
  * deadline_ns; interval_ns is the frame interval (burst spreading). Copies the packets and
  * returns at once. LUMEN_E_AGAIN when the ring is full (the frame is not queued). */
 LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len);
+/* Encrypts every packet submitted from now on with AES-128-GCM (media-encryption.md §3): the
+ * datagram becomes a 32-byte prefix (12-byte IV: iv_counter little-endian in bytes 0-7, 0x56 in
+ * byte 11; the packet's frameIndex; the 16-byte tag) and the ciphertext, 32 bytes longer than the
+ * plaintext packet. The counter then advances by one per packet. key_len 0 turns it off. */
+LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len);
+/* The next GCM IV counter value. */
+LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer);
 /* Copies completion records of sent frames into out (whole records only). Returns the count. */
 LUMEN_API int32_t lumen_pacer_poll(int32_t pacer, uint8_t *out, int32_t out_len);
 /* Waits until every queued frame is sent or timeout_ms passes. Returns frames still queued. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -403,6 +404,7 @@ LUMEN_API int32_t lumen_audio_capture_read(int32_t capture, uint8_t *pcm, int32_
   int64_t deadline = c->t0 + c->due * 1000000000LL / RATE;
   int64_t now = now_ns();
   if (deadline > now) {
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     struct timespec ts = {.tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }

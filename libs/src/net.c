@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,10 +59,43 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The kernel may defer a timer by the thread's timer slack (50 µs by default): deadline sleeps
+ * ask for 1 ns, once per thread. */
+static __thread int slack_set;
+static void tight_timers(void) {
+  if (!slack_set) {
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    slack_set = 1;
+  }
+}
+
+/* LUMEN_SPIN_US: the send thread wakes this long before a deadline and spins to it (0 = off),
+ * trading a little CPU for the wake-up latency of the scheduler */
+static int64_t spin_ns = -1;
+
 static void sleep_until(int64_t deadline) {
+  tight_timers();
   struct timespec ts = {.tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL};
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
   }
+}
+
+static void pacer_wait(int64_t deadline) {
+  if (spin_ns < 0) {
+    const char *v = getenv("LUMEN_SPIN_US");
+    spin_ns = v ? atoll(v) * 1000LL : 0;
+    if (spin_ns < 0 || spin_ns > 2000000) spin_ns = 0;
+  }
+  if (spin_ns > 0) {
+    sleep_until(deadline - spin_ns);
+    while (now_ns() < deadline) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    return;
+  }
+  sleep_until(deadline);
 }
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -494,9 +529,13 @@ typedef struct {
   int jhead, jtail, jcount;
   uint8_t done[MAX_DONE][LUMEN_PACER_RECORD_LEN];
   int dhead, dcount;
+  /* AES-128-GCM of every packet at submit (media-encryption.md §3), when a key is set */
+  EVP_CIPHER_CTX *gcm;
+  uint64_t iv_counter;
 } Pacer;
 
 static Pacer pacers[MAX_PACERS];
+static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst);
 static pthread_mutex_t pacers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static Pacer *pacer_of(int32_t h) {
@@ -513,7 +552,7 @@ static void pacer_send(Pacer *p, Job *j) {
   int64_t start = now_ns();
   int late = start > j->deadline + 0 && j->submit > j->deadline;
   if (start < j->deadline) {
-    sleep_until(j->deadline);
+    pacer_wait(j->deadline);
     start = now_ns();
   }
   if (s && s->peer_len != 0 && j->count > 0) {
@@ -525,7 +564,7 @@ static void pacer_send(Pacer *p, Job *j) {
       for (int b = 0; b < bursts; b++) {
         int first = b * p->burst;
         int n = j->count - first < p->burst ? j->count - first : p->burst;
-        if (b > 0) sleep_until(base + step * b);
+        if (b > 0) pacer_wait(base + step * b);
         send_range(s, data + (size_t)first * j->stride, lens + 4 * first, n, j->stride, &calls, &dropped);
         if ((uint32_t)n > largest) largest = (uint32_t)n;
       }
@@ -636,7 +675,12 @@ LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t d
     int l = get32(lens + 4 * i);
     if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
   }
-  size_t need = (size_t)count * stride + 4 * (size_t)count;
+  int out_stride = p->gcm ? stride + 32 : stride;
+  if (p->gcm) {
+    for (int i = 0; i < count; i++)
+      if (get32(lens + 4 * i) < 32) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d is shorter than a video header", i);
+  }
+  size_t need = (size_t)count * out_stride + 4 * (size_t)count;
   int64_t submit = now_ns();
   pthread_mutex_lock(&p->lock);
   if (p->jcount == MAX_JOBS) {
@@ -668,13 +712,23 @@ LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t d
   }
   pthread_mutex_unlock(&p->lock);
   /* the region [off, off+need) is free and only this (single producer) thread writes it */
-  memcpy(p->ring + off, data, (size_t)count * stride);
-  memcpy(p->ring + off + (size_t)count * stride, lens, 4 * (size_t)count);
+  if (p->gcm) {
+    uint8_t *olens = p->ring + off + (size_t)count * out_stride;
+    for (int i = 0; i < count; i++) {
+      int l = get32(lens + 4 * i);
+      if (gcm_packet(p, data + (size_t)i * stride, l, p->ring + off + (size_t)i * out_stride) != 0)
+        return lumen_fail(err, err_len, LUMEN_E_FAILED, "AES-GCM encryption of datagram %d failed", i);
+      put32(olens + 4 * i, (uint32_t)(l + 32));
+    }
+  } else {
+    memcpy(p->ring + off, data, (size_t)count * stride);
+    memcpy(p->ring + off + (size_t)count * stride, lens, 4 * (size_t)count);
+  }
   pthread_mutex_lock(&p->lock);
   Job *j = &p->jobs[p->jhead];
   j->frame_id = frame_id;
   j->count = count;
-  j->stride = stride;
+  j->stride = out_stride;
   j->deadline = deadline_ns;
   j->interval = interval_ns;
   j->submit = submit;
@@ -738,7 +792,53 @@ LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
   pthread_cond_destroy(&p->idle);
   free(p->ring);
   p->ring = NULL;
+  if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
+  p->gcm = NULL;
   p->used = 0;
   pthread_mutex_unlock(&pacers_lock);
   return 0;
+}
+
+LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
+  if (key_len == 0) {
+    if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
+    p->gcm = NULL;
+    return 0;
+  }
+  if (key_len != 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the video key must be 16 bytes, got %d", key_len);
+  if (iv_counter < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the GCM IV counter must be >= 0");
+  EVP_CIPHER_CTX *c = p->gcm ? p->gcm : EVP_CIPHER_CTX_new();
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "cannot allocate an AES-GCM context");
+  if (EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+      EVP_EncryptInit_ex(c, NULL, NULL, key, NULL) != 1) {
+    if (!p->gcm) EVP_CIPHER_CTX_free(c);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
+  }
+  p->gcm = c;
+  p->iv_counter = (uint64_t)iv_counter;
+  return 0;
+}
+
+/* Encrypts one plaintext packet into dst: 12-byte IV, LE32 frameIndex, 16-byte tag, ciphertext. */
+static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst) {
+  uint8_t iv[12] = {0};
+  uint64_t ctr = p->iv_counter++;
+  memcpy(iv, &ctr, 8); /* little-endian host */
+  iv[11] = 0x56;
+  int outl = 0, fin = 0;
+  if (EVP_EncryptInit_ex(p->gcm, NULL, NULL, NULL, iv) != 1) return -1;
+  if (EVP_EncryptUpdate(p->gcm, dst + 32, &outl, src, len) != 1) return -1;
+  if (EVP_EncryptFinal_ex(p->gcm, dst + 32 + outl, &fin) != 1) return -1;
+  if (EVP_CIPHER_CTX_ctrl(p->gcm, EVP_CTRL_GCM_GET_TAG, 16, dst + 16) != 1) return -1;
+  memcpy(dst, iv, 12);
+  memcpy(dst + 12, src + 20, 4); /* frameNumber = the packet's frameIndex (LE32 at offset 20) */
+  return 0;
+}
+
+LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return LUMEN_E_INVALID;
+  return (int64_t)p->iv_counter;
 }

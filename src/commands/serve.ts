@@ -41,6 +41,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
   LUMEN_UDP_GSO=0          send video with sendmmsg only, no UDP GSO (packet filters then see every datagram)
+  LUMEN_SPIN_US=N          the send thread wakes N µs before each deadline and spins to it (sharper deadlines for a little CPU; default 0)
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
 

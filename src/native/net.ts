@@ -204,6 +204,18 @@ export class Pacer {
     this.handle = check('lumen_pacer_open', shim().lumen_pacer_open([socket.handle, mode, burst, spread, options.ringBytes ?? 16 << 20, ...this.err.args()]), this.err)
   }
 
+  /** AES-128-GCM for every packet submitted from now on (media-encryption.md §3), done in the
+   * shim while the packets are copied to the send thread; undefined turns it off. */
+  setGcm(key: Buffer | undefined, ivCounter = 0): void {
+    const k = key ?? Buffer.alloc(0)
+    check('lumen_pacer_set_gcm', shim().lumen_pacer_set_gcm([this.handle, k, k.length, ivCounter, ...this.err.args()]), this.err)
+  }
+
+  /** The next GCM IV counter. */
+  get gcmCounter(): number {
+    return shim().lumen_pacer_gcm_counter([this.handle])
+  }
+
   /** Queues a frame to go out at deadlineNs. False when the send thread's queue is full (frame dropped). */
   submit(frameId: number, deadlineNs: number, intervalNs: number, batch: PacketBatch): boolean {
     const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, batch.data, batch.lens, batch.count, batch.stride, ...this.err.args()])

@@ -1,0 +1,174 @@
+/**
+ * The stream's hot path without the encoder: synthetic 5120x1440 frames, encoded ONCE up front
+ * (libx264, the first an IDR, then P-frames, looped), go through the real frame loop at 240 fps
+ * for 60 s — absolute deadline per frame, packetize + FEC + AES-GCM encrypt, the send thread
+ * sending at the deadline to a loopback sink — with the process pinned to one core.
+ *
+ * Figures, per frame:
+ *   hostUs   packetize + FEC + encrypt + hand-off to the send thread (frame loop) plus the send
+ *            thread's time from first to last datagram handed to the kernel
+ *   slackUs  how late the first datagram left after the frame's deadline (wake-up error of the
+ *            absolute sleep; 0 = exactly on time)
+ *   readyUs  deadline − the moment the frame was ready (the perf log's "slack"; negative = late)
+ *   lateFrames  frames ready after their deadline (sent at once, grid kept)
+ *
+ *   npm run bench -- pipeline [--json] [--seconds 60] [--fps 240] [--bitrate 200000]
+ *                             [--width 5120 --height 1440] [--no-encrypt] [--pacing line|burst]
+ *                             [--core N] [--lead-us 1000]
+ */
+import {spawnSync} from 'node:child_process'
+import {loadavg} from 'node:os'
+
+import {VideoPacketizer} from '../src/media/packetizer/index.js'
+import {SHARED_BYTES, sharedViews} from '../src/media/stream/shared.js'
+import {runVideoLoop, type FrameProducer, type ProducedFrame} from '../src/media/stream/video-loop.js'
+import {drawPattern} from '../src/native/capture.js'
+import {NativeEncoder} from '../src/native/codec.js'
+import {Pacer, UdpSocket} from '../src/native/net.js'
+
+export const summary = 'stream hot path at 5120x1440 240 fps, encoder excluded: host time per frame, deadline slack, late frames'
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : def
+}
+
+function pct(values: Float64Array, p: number): number {
+  const s = Float64Array.from(values).sort()
+  if (s.length === 0) return 0
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
+}
+
+function stats(values: Float64Array): {p50: number; p99: number; max: number} {
+  const r = (v: number): number => Math.round(v * 10) / 10
+  return {p50: r(pct(values, 50)), p99: r(pct(values, 99)), max: r(pct(values, 100))}
+}
+
+class PreEncoded implements FrameProducer {
+  private i = 0
+  private readonly out: ProducedFrame
+
+  constructor(private readonly frames: Array<{data: Buffer; idr: boolean}>) {
+    this.out = {data: frames[0].data, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
+  }
+
+  next(forceIdr: boolean): ProducedFrame {
+    // frame 0 is the IDR; afterwards the P-frames loop (an infinite GOP)
+    const f = forceIdr || this.i === 0 ? this.frames[0] : this.frames[1 + ((this.i - 1) % (this.frames.length - 1))]
+    this.i++
+    const o = this.out
+    o.data = f.data
+    o.length = f.data.length
+    o.idr = f.idr
+    o.captureStartNs = Number(process.hrtime.bigint())
+    return o
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json')
+  const seconds = arg(args, 'seconds', 60)
+  const fps = arg(args, 'fps', 240)
+  const width = arg(args, 'width', 5120)
+  const height = arg(args, 'height', 1440)
+  const bitrate = arg(args, 'bitrate', 200_000)
+  const core = arg(args, 'core', 1)
+  const leadUs = arg(args, 'lead-us', 1000)
+  const encrypt = !args.includes('--no-encrypt')
+  const pacingArg = args.indexOf('--pacing')
+  const pacing = pacingArg >= 0 && args[pacingArg + 1] === 'burst' ? 'burst' : 'line'
+  const log = (m: string): void => {
+    if (!json) process.stderr.write(`${m}\n`)
+  }
+
+  // one core for every thread of this process (the send thread inherits it when created)
+  const pin = spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], {encoding: 'utf8'})
+  const pinned = pin.status === 0
+  if (!pinned) log(`could not pin to core ${core} (${pin.stderr.trim() || 'taskset missing'}); running unpinned`)
+
+  log(`encoding 48 synthetic ${width}x${height} frames once (libx264, ${bitrate} kbit/s)…`)
+  const enc = NativeEncoder.open({encoder: 'libx264', width, height, fps, bitrateKbps: bitrate})
+  const bgrx = Buffer.alloc(width * height * 4)
+  const out = Buffer.alloc(enc.maxFrameBytes)
+  const frames: Array<{data: Buffer; idr: boolean}> = []
+  for (let i = 0; i < 48; i++) {
+    drawPattern(bgrx, width, height, width * 4, i, Math.round((i * 1000) / fps))
+    const r = enc.encodeCpu(bgrx, width * 4, i === 0, out)
+    if (r.length > 0) frames.push({data: Buffer.from(out.subarray(0, r.length)), idr: r.idr})
+  }
+  enc.close()
+  const sizes = frames.slice(1).map((f) => f.data.length)
+  log(`IDR ${frames[0].data.length} B, P-frames ${Math.min(...sizes)}–${Math.max(...sizes)} B`)
+
+  const sink = UdpSocket.open('127.0.0.1', 0)
+  const sock = UdpSocket.open('127.0.0.1', 0)
+  sock.setPeer('127.0.0.1', sink.port)
+  const pacer = new Pacer(sock, {mode: pacing, burstPackets: 32, spread: 0.5})
+  // as the stream worker does: AES-GCM in the shim while packets are handed to the send thread
+  const packetizer = new VideoPacketizer({packetSize: encrypt ? 1360 : 1392, fecPercentage: 20, minParity: 2})
+  if (encrypt) pacer.setGcm(Buffer.alloc(16, 7), 0)
+  const {flags, counters} = sharedViews(new SharedArrayBuffer(SHARED_BYTES))
+  const load0 = loadavg()
+  log(`running ${seconds} s at ${fps} fps (${pacing} pacing, ${encrypt ? 'AES-GCM on' : 'no encryption'}, ${pinned ? `pinned to core ${core}` : 'unpinned'})…`)
+  const total = Math.round(seconds * fps)
+  const r = await runVideoLoop({
+    fps,
+    producer: new PreEncoded(frames),
+    packetizer,
+    pacer,
+    flags,
+    counters,
+    maxFrames: total,
+    leadNs: leadUs * 1000,
+    yieldEvery: () => new Promise((resolve) => setImmediate(resolve)),
+  })
+  const load1 = loadavg()
+  pacer.close()
+  const udp = sock.stats()
+  sock.close()
+  sink.close()
+
+  const host = new Float64Array(r.frames)
+  for (let i = 0; i < r.frames; i++) host[i] = r.packetizeUs[i] + r.sendUs[i]
+  const result = {
+    frames: r.frames,
+    lateFrames: r.lateFrames,
+    hostUs: stats(host),
+    slackUs: stats(r.wakeLateUs),
+    packetizeUs: stats(r.packetizeUs),
+    sendUs: stats(r.sendUs),
+    readyUs: stats(r.slackUs),
+    packetsPerFrame: Math.round((r.packets / Math.max(1, r.frames)) * 10) / 10,
+    mbps: Math.round(((r.bytes * 8) / seconds / 1e6) * 10) / 10,
+    largestBurst: r.largestBurst,
+    sendCalls: udp.sendCalls,
+    gsoMessages: udp.gsoMessages,
+    width,
+    height,
+    fps,
+    seconds,
+    encrypt,
+    pacing,
+    pinnedCore: pinned ? core : null,
+    loadavg1: {before: Math.round(load0[0] * 100) / 100, after: Math.round(load1[0] * 100) / 100},
+    goals: {lateFrames: 0, hostUsP99: 300, slackUsP99: 100},
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+    return
+  }
+  const row = (name: string, s: {p50: number; p99: number; max: number}, goal = ''): string =>
+    `  ${name.padEnd(24)} p50 ${String(s.p50).padStart(8)}  p99 ${String(s.p99).padStart(8)}  max ${String(s.max).padStart(9)} ${goal}`
+  process.stdout.write(
+    [
+      `pipeline: ${width}x${height} ${fps} fps for ${seconds} s, ${result.frames} frames, ${result.packetsPerFrame} packets/frame, ${result.mbps} Mbit/s, ${pacing} pacing`,
+      row('host µs (pkt+FEC+enc+send)', result.hostUs, '(goal p99 ≤ 300)'),
+      row('  packetize+FEC+enc µs', result.packetizeUs),
+      row('  send µs', result.sendUs),
+      row('deadline slack µs', result.slackUs, '(goal p99 ≤ 100)'),
+      row('ready before deadline µs', result.readyUs),
+      `  late frames ${result.lateFrames} (goal 0); send calls ${udp.sendCalls}, GSO messages ${udp.gsoMessages}; load average ${result.loadavg1.before} → ${result.loadavg1.after}`,
+      '',
+    ].join('\n'),
+  )
+}
