@@ -321,7 +321,6 @@ export class GameStreamHost extends EventEmitter {
       cancel: async (client) => {
         this.log.info(`client ${client.fingerprint.slice(0, 16)} quit the app`)
         await this.endAllStreams('app cancelled', true)
-        this.launches.length = 0
       },
       malformed: (what, detail) => this.malformed(what, detail),
       log: (m) => this.log.info(m),
@@ -376,6 +375,8 @@ export class GameStreamHost extends EventEmitter {
     const app = this.runningApp
     if (app === undefined) return
     this.runningApp = undefined
+    // launch sessions of a stopped app must not start streams any more
+    for (const s of this.launches.splice(0)) this.pings.forget(s.pingPayload)
     const child = this.appProcess
     this.appProcess = undefined
     if (child?.pid !== undefined && child.exitCode === null) {
