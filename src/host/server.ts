@@ -462,9 +462,11 @@ export class GameStreamHost extends EventEmitter {
         return
       }
       stream.pipeline = pipeline
+      // an IDR request that came before the pipeline existed (the client's Start A) is the
+      // stream's start: the pipeline's first frame answers it
       if (stream.idrPending) {
         stream.idrPending = false
-        pipeline.requestIdr('client-request')
+        pipeline.requestIdr('start')
       }
     } catch (error) {
       this.log.warn(`session ${s.id}: the media pipeline failed to start: ${(error as Error).message}`)
