@@ -72,25 +72,52 @@ interface StageFigures {
   mapCopyUs: number
   poolCopyUs: number
   totalUs: number
+  /** parts: cuGraphicsMapResources alone, taking the pooled frame */
+  mapUs: number
+  frameGetUs: number
+}
+
+type DrawMode = 'triangle' | 'compute' | 'compute+reimport'
+const MODES: DrawMode[] = ['triangle', 'compute', 'compute+reimport']
+
+interface ModeFigures {
+  mode: DrawMode
+  pixelExact: boolean
+  mismatches: number
+  first?: string
+  /** stage-synchronised frames: each stage's own time (median µs) */
+  stagesMedian: StageFigures
+  /** the unsynchronised frames' stage times (median µs): where the time goes as the pipeline runs */
+  unsyncedMedian: StageFigures
+  /** frames as the pipeline runs them (no extra syncs): total per frame inside the shim */
+  totalUs: {median: number; p99: number; max: number}
+  /** the same frames measured around the TypeScript calls (capture + release: two ffi calls) */
+  jsCallUs: {median: number; p99: number}
+  speedup: number
 }
 
 interface SizeResult {
   size: string
   gpu: string
-  pixelExact: {chain: boolean; chainMismatches: number; cpuPath: boolean; cpuMismatches: number; afterUpdate: boolean; first?: string}
-  /** stage-synchronised frames: each stage's own time (median µs) */
-  stagesMedian: StageFigures
-  /** frames as the pipeline runs them (no extra syncs): total per frame inside the shim */
-  totalUs: {median: number; p99: number; max: number}
-  /** the same frames measured around the TypeScript call (capture + release: two ffi calls) */
-  jsCallUs: {median: number; p99: number}
+  cpuPathExact: boolean
+  afterUpdateExact: boolean
+  modes: ModeFigures[]
   cpuPath: {readBackUs: number; uploadUs: number; totalUs: number}
-  speedup: number
+  /** the machine's floor: an empty stream wait, one frame copy + wait, that copy's GPU time (median µs) */
+  baseline: {emptyWaitUs: number; copyWaitUs: number; copyGpuUs: number}
 }
 
 function stageMedians(samples: ChainTimings[]): StageFigures {
   const m = (k: keyof ChainTimings) => us(pct(samples.map((s) => s[k]), 50))
-  return {importUs: m('importNs'), drawUs: m('drawNs'), mapCopyUs: m('mapCopyNs'), poolCopyUs: m('poolCopyNs'), totalUs: m('totalNs')}
+  return {
+    importUs: m('importNs'),
+    drawUs: m('drawNs'),
+    mapCopyUs: m('mapCopyNs'),
+    poolCopyUs: m('poolCopyNs'),
+    totalUs: m('totalNs'),
+    mapUs: m('mapNs'),
+    frameGetUs: m('frameGetNs'),
+  }
 }
 
 function measureSize(width: number, height: number, frames: number): SizeResult {
@@ -101,40 +128,25 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
     const source = chain.textureSource(picture)
     const host = Buffer.alloc(width * height * 4)
 
-    // pixel-exact: the pooled frame (downloaded) vs the CPU reference (the BGRx picture)
-    let f = chain.capture(source, pool.handle)
-    pool.download(f, host, width * 4)
-    pool.release(f)
-    const viaChain = mismatches(host, picture, width, height)
+    const grab = (compute: boolean, expect: Buffer, reimport = false) => {
+      host.fill(0)
+      const f = chain.capture(source, pool.handle, {compute, reimport})
+      pool.download(f, host, width * 4)
+      pool.release(f)
+      return mismatches(host, expect, width, height)
+    }
+    // the CPU path (read back + upload) must give the reference too
     host.fill(0)
-    f = chain.cpuPath(source, pool.handle, Buffer.alloc(width * height * 4))
+    let f = chain.cpuPath(source, pool.handle, Buffer.alloc(width * height * 4))
     pool.download(f, host, width * 4)
     pool.release(f)
     const viaCpu = mismatches(host, picture, width, height)
     // a new picture in the same source must come through (no stale texture or registration)
     const picture2 = testPicture(width, height, 7)
     chain.updateTextureSource(source, picture2)
-    f = chain.capture(source, pool.handle)
-    pool.download(f, host, width * 4)
-    pool.release(f)
-    const afterUpdate = mismatches(host, picture2, width, height)
+    const afterUpdate = grab(false, picture2)
     chain.updateTextureSource(source, picture)
 
-    for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle))
-    const staged: ChainTimings[] = []
-    for (let i = 0; i < frames; i++) {
-      pool.release(chain.capture(source, pool.handle, {stageSync: true}))
-      staged.push(chain.lastTimings())
-    }
-    const totals: number[] = []
-    const calls: number[] = []
-    for (let i = 0; i < frames; i++) {
-      const t0 = process.hrtime.bigint()
-      const frame = chain.capture(source, pool.handle)
-      pool.release(frame)
-      calls.push(Number(process.hrtime.bigint() - t0))
-      totals.push(chain.lastTimings().totalNs)
-    }
     const cpu: ChainTimings[] = []
     const cpuHost = Buffer.alloc(width * height * 4)
     for (let i = 0; i < Math.max(10, Math.floor(frames / 10)); i++) {
@@ -142,23 +154,52 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
       cpu.push(chain.lastTimings())
     }
     const cpuTotal = us(pct(cpu.map((t) => t.totalNs), 50))
-    const total = {median: us(pct(totals, 50)), p99: us(pct(totals, 99)), max: us(Math.max(...totals))}
+
+    const modes: ModeFigures[] = []
+    for (const mode of MODES) {
+      const compute = mode !== 'triangle'
+      const reimport = mode === 'compute+reimport'
+      // pixel-exact: the pooled frame (downloaded) vs the CPU reference (the BGRx picture)
+      const exact = grab(compute, picture, reimport)
+      for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle, {compute, reimport}))
+      const staged: ChainTimings[] = []
+      for (let i = 0; i < frames; i++) {
+        pool.release(chain.capture(source, pool.handle, {stageSync: true, compute, reimport}))
+        staged.push(chain.lastTimings())
+      }
+      const totals: number[] = []
+      const calls: number[] = []
+      const unsynced: ChainTimings[] = []
+      for (let i = 0; i < frames; i++) {
+        const t0 = process.hrtime.bigint()
+        const frame = chain.capture(source, pool.handle, {compute, reimport})
+        pool.release(frame)
+        calls.push(Number(process.hrtime.bigint() - t0))
+        unsynced.push(chain.lastTimings())
+        totals.push(chain.lastTimings().totalNs)
+      }
+      const total = {median: us(pct(totals, 50)), p99: us(pct(totals, 99)), max: us(Math.max(...totals))}
+      modes.push({
+        mode,
+        pixelExact: exact.count === 0,
+        mismatches: exact.count,
+        first: exact.first,
+        stagesMedian: stageMedians(staged),
+        unsyncedMedian: stageMedians(unsynced),
+        totalUs: total,
+        jsCallUs: {median: us(pct(calls, 50)), p99: us(pct(calls, 99))},
+        speedup: cpuTotal / total.median,
+      })
+    }
+    const b = chain.baseline(pool.handle, 300)
     return {
+      baseline: {emptyWaitUs: us(b.emptyWaitNs), copyWaitUs: us(b.copyWaitNs), copyGpuUs: us(b.copyGpuNs)},
       size: `${width}x${height}`,
       gpu: chain.describe(),
-      pixelExact: {
-        chain: viaChain.count === 0,
-        chainMismatches: viaChain.count,
-        cpuPath: viaCpu.count === 0,
-        cpuMismatches: viaCpu.count,
-        afterUpdate: afterUpdate.count === 0,
-        first: viaChain.first ?? viaCpu.first ?? afterUpdate.first,
-      },
-      stagesMedian: stageMedians(staged),
-      totalUs: total,
-      jsCallUs: {median: us(pct(calls, 50)), p99: us(pct(calls, 99))},
+      cpuPathExact: viaCpu.count === 0,
+      afterUpdateExact: afterUpdate.count === 0,
+      modes,
       cpuPath: {readBackUs: us(pct(cpu.map((t) => t.drawNs), 50)), uploadUs: us(pct(cpu.map((t) => t.poolCopyNs), 50)), totalUs: cpuTotal},
-      speedup: cpuTotal / total.median,
     }
   } finally {
     pool.close()
@@ -174,7 +215,7 @@ interface SoakSample {
   liveImages: number
 }
 
-function soak(width: number, height: number, frames: number): {size: string; frames: number; samples: SoakSample[]; flat: boolean; freeSpreadMiB: number; seconds: number} {
+function soak(width: number, height: number, frames: number, compute: boolean): {mode: DrawMode; size: string; frames: number; samples: SoakSample[]; flat: boolean; freeSpreadMiB: number; seconds: number} {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   try {
@@ -187,7 +228,7 @@ function soak(width: number, height: number, frames: number): {size: string; fra
     const t0 = process.hrtime.bigint()
     for (let i = 0; i < frames; i++) {
       if (i % 1000 === 0) sample(i)
-      pool.release(chain.capture(source, pool.handle))
+      pool.release(chain.capture(source, pool.handle, {compute}))
     }
     sample(frames)
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
@@ -195,8 +236,8 @@ function soak(width: number, height: number, frames: number): {size: string; fra
     const later = samples.filter((s) => s.frame >= 1000)
     const free = later.map((s) => s.gpuFreeMiB)
     const spread = Math.max(...free) - Math.min(...free)
-    const flat = spread < 1 && samples.every((s) => s.registrations === 1 && s.registeredNow === 1 && s.liveImages === 0)
-    return {size: `${width}x${height}`, frames, samples, flat, freeSpreadMiB: spread, seconds}
+    const flat = spread < 1 && samples.every((s) => s.registrations === 1 && s.registeredNow === 1 && s.liveImages <= 1)
+    return {mode: compute ? 'compute' : 'triangle', size: `${width}x${height}`, frames, samples, flat, freeSpreadMiB: spread, seconds}
   } finally {
     pool.close()
     chain.close()
@@ -206,60 +247,78 @@ function soak(width: number, height: number, frames: number): {size: string; fra
 interface PsnrResult {
   size: string
   frames: number
+  /** mean PSNR (dB, all planes) of the pooled frames encoded by the encoder's CUDA path (downloaded inside the encoder) */
   chainPsnr: number
+  /** mean PSNR of the same BGRx pictures encoded by the CPU path */
   cpuPsnr: number
   same: boolean
+  /** every access unit of the chain lane equals the CPU lane's, byte for byte */
   identicalBitstream: boolean
+  /** a second CPU-path encoder on the same pictures gives the same bytes (the protocol is deterministic) */
+  cpuRepeatIdentical: boolean
 }
 
-/** libx265: the pooled frame (downloaded by the encoder) vs the CPU path (the BGRx picture). */
-function psnr(width: number, height: number, frames: number): PsnrResult {
+/**
+ * libx265: the pooled frame (downloaded by the encoder) vs the CPU path (the BGRx picture).
+ * Each picture is encoded as the first frame (an IDR) of a fresh encoder: the encoder's P-frames
+ * are not repeatable run to run (two CPU-path encoders fed identical pictures give different
+ * P-frames), its first frame is, so equal inputs must give equal bytes and equal PSNR.
+ */
+function psnr(width: number, height: number, frames: number, compute: boolean): PsnrResult {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   const bitrateKbps = 20_000
-  const encCuda = NativeEncoder.open({encoder: 'libx265', width, height, fps: 60, bitrateKbps, cudaPool: pool})
-  const encCpu = NativeEncoder.open({encoder: 'libx265', width, height, fps: 60, bitrateKbps})
-  const decCuda = NativeDecoder.open('hevc')
-  const decCpu = NativeDecoder.open('hevc')
+  const open = (cuda: boolean) => NativeEncoder.open({encoder: 'libx265', width, height, fps: 60, bitrateKbps, cudaPool: cuda ? pool : undefined})
   const pic = Buffer.alloc(pictureBytes(width, height, 'i420'))
-  const out = Buffer.alloc(encCpu.maxFrameBytes)
   const values = {cuda: [] as number[], cpu: [] as number[]}
   let identical = true
+  let repeatIdentical = true
+  const decodeOne = (au: Buffer, ref: Buffer): number => {
+    const dec = NativeDecoder.open('hevc')
+    try {
+      const p = dec.decode(au, 'i420', pic) ?? dec.drain('i420', pic)
+      return p === undefined ? Number.NaN : psnrBgrxI420(ref, width * 4, pic, width, height).all
+    } finally {
+      dec.close()
+    }
+  }
   try {
-    const pictures = Array.from({length: frames}, (_, i) => testPicture(width, height, 11 + i))
-    const source = chain.textureSource(pictures[0])
-    const decodeInto = (dec: NativeDecoder, au: Buffer, into: number[], ref: Buffer) => {
-      const p = au.length > 0 ? dec.decode(au, 'i420', pic) : dec.drain('i420', pic)
-      if (p !== undefined) into.push(psnrBgrxI420(ref, width * 4, pic, width, height).all)
-    }
-    const aus: {cuda: Buffer[]; cpu: Buffer[]} = {cuda: [], cpu: []}
+    const source = chain.textureSource(testPicture(width, height, 11))
     for (let i = 0; i < frames; i++) {
-      chain.updateTextureSource(source, pictures[i])
-      const frame = chain.capture(source, pool.handle)
-      const r1 = encCuda.encodeCuda(frame, i === 0, out)
-      pool.release(frame)
-      aus.cuda.push(Buffer.from(out.subarray(0, r1.length)))
-      const r2 = encCpu.encodeCpu(pictures[i], width * 4, i === 0, out)
-      aus.cpu.push(Buffer.from(out.subarray(0, r2.length)))
-    }
-    for (let i = 0; i < frames; i++) {
-      if (!aus.cuda[i].equals(aus.cpu[i])) identical = false
-      if (aus.cuda[i].length > 0) decodeInto(decCuda, aus.cuda[i], values.cuda, pictures[values.cuda.length])
-      if (aus.cpu[i].length > 0) decodeInto(decCpu, aus.cpu[i], values.cpu, pictures[values.cpu.length])
-    }
-    for (const [dec, into] of [[decCuda, values.cuda], [decCpu, values.cpu]] as const) {
-      for (let p = dec.drain('i420', pic); p !== undefined && into.length < frames; p = dec.drain('i420', pic))
-        into.push(psnrBgrxI420(pictures[into.length], width * 4, pic, width, height).all)
+      const picture = testPicture(width, height, 11 + i)
+      chain.updateTextureSource(source, picture)
+      const lanes = {cuda: open(true), cpu: open(false), repeat: open(false)}
+      try {
+        const out = Buffer.alloc(lanes.cpu.maxFrameBytes)
+        const frame = chain.capture(source, pool.handle, {compute})
+        let r = lanes.cuda.encodeCuda(frame, true, out)
+        pool.release(frame)
+        const auCuda = Buffer.from(out.subarray(0, r.length))
+        r = lanes.cpu.encodeCpu(picture, width * 4, true, out)
+        const auCpu = Buffer.from(out.subarray(0, r.length))
+        r = lanes.repeat.encodeCpu(picture, width * 4, true, out)
+        const auRepeat = Buffer.from(out.subarray(0, r.length))
+        if (!auCuda.equals(auCpu)) identical = false
+        if (!auRepeat.equals(auCpu)) repeatIdentical = false
+        values.cuda.push(decodeOne(auCuda, picture))
+        values.cpu.push(decodeOne(auCpu, picture))
+      } finally {
+        for (const lane of Object.values(lanes)) lane.close()
+      }
     }
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)
     const chainPsnr = mean(values.cuda)
     const cpuPsnr = mean(values.cpu)
-    return {size: `${width}x${height}`, frames: values.cuda.length, chainPsnr, cpuPsnr, same: Math.abs(chainPsnr - cpuPsnr) < 1e-9 && values.cuda.length > 0, identicalBitstream: identical}
+    return {
+      size: `${width}x${height}`,
+      frames: values.cuda.length,
+      chainPsnr,
+      cpuPsnr,
+      same: values.cuda.length > 0 && chainPsnr === cpuPsnr,
+      identicalBitstream: identical,
+      cpuRepeatIdentical: repeatIdentical,
+    }
   } finally {
-    decCuda.close()
-    decCpu.close()
-    encCuda.close()
-    encCpu.close()
     pool.close()
     chain.close()
   }
@@ -275,6 +334,7 @@ export async function run(args: string[]): Promise<void> {
   const frames = Number(flag(args, '--frames') ?? 300)
   const soakFrames = Number(flag(args, '--soak') ?? 10_000)
   const psnrFrames = Number(flag(args, '--psnr-frames') ?? 3)
+  const compute = (flag(args, '--mode') ?? 'compute') === 'compute' // soak and PSNR run in this mode
   const progress = (line: string) => {
     if (!json) process.stderr.write(`${line}\n`)
   }
@@ -292,12 +352,12 @@ export async function run(args: string[]): Promise<void> {
     results.push(measureSize(w, h, frames))
   }
   const largest = sizes.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b))
-  const soakResult = soakFrames > 0 ? (progress(`${soakFrames} frames at ${largest[0]}x${largest[1]} …`), soak(largest[0], largest[1], soakFrames)) : undefined
+  const soakResult = soakFrames > 0 ? (progress(`${soakFrames} frames at ${largest[0]}x${largest[1]} …`), soak(largest[0], largest[1], soakFrames, compute)) : undefined
   const psnrResults: PsnrResult[] = []
   if (psnrFrames > 0)
     for (const [w, h] of sizes) {
       progress(`libx265 PSNR at ${w}x${h} …`)
-      psnrResults.push(psnr(w, h, psnrFrames))
+      psnrResults.push(psnr(w, h, psnrFrames, compute))
     }
 
   const report = {gpu: results[0]?.gpu, sizes: results, soak: soakResult, psnr: psnrResults}
@@ -310,26 +370,37 @@ export async function run(args: string[]): Promise<void> {
   const f1 = (n: number) => n.toFixed(1)
   process.stdout.write(`zero-copy chain on ${report.gpu}\n`)
   process.stdout.write(
-    'size        exact(chain/cpu/update)  import  draw  map+copy  pool-copy  | total med  p99   | js call | CPU: read back  upload  total | speedup\n',
+    'size       mode      exact  import   draw  map+copy (map)  pool-copy (get) | total med    p99 | js call | CPU read back  upload   total | speedup\n',
   )
   for (const r of results) {
-    const s = r.stagesMedian
-    const exact = `${r.pixelExact.chain ? 'yes' : `NO(${r.pixelExact.chainMismatches})`}/${r.pixelExact.cpuPath ? 'yes' : `NO(${r.pixelExact.cpuMismatches})`}/${r.pixelExact.afterUpdate ? 'yes' : 'NO'}`
-    process.stdout.write(
-      `${r.size.padEnd(11)} ${exact.padEnd(24)} ${f1(s.importUs).padStart(6)} ${f1(s.drawUs).padStart(5)} ${f1(s.mapCopyUs).padStart(9)} ${f1(s.poolCopyUs).padStart(10)}  | ${f1(r.totalUs.median).padStart(9)} ${f1(r.totalUs.p99).padStart(5)} | ${f1(r.jsCallUs.median).padStart(7)} | ${f1(r.cpuPath.readBackUs).padStart(14)} ${f1(r.cpuPath.uploadUs).padStart(7)} ${f1(r.cpuPath.totalUs).padStart(6)} | ${r.speedup.toFixed(1)}x\n`,
-    )
-    if (r.pixelExact.first !== undefined) process.stdout.write(`  first mismatch: ${r.pixelExact.first}\n`)
+    for (const m of r.modes) {
+      const s = m.stagesMedian
+      process.stdout.write(
+        `${r.size.padEnd(10)} ${m.mode.padEnd(9)} ${(m.pixelExact ? 'yes' : `NO(${m.mismatches})`).padEnd(6)} ${f1(s.importUs).padStart(6)} ${f1(s.drawUs).padStart(6)} ${f1(s.mapCopyUs).padStart(9)} (${f1(s.mapUs)}) ${f1(s.poolCopyUs).padStart(10)} (${f1(s.frameGetUs)}) | ${f1(m.totalUs.median).padStart(9)} ${f1(m.totalUs.p99).padStart(6)} | ${f1(m.jsCallUs.median).padStart(7)} | ${f1(r.cpuPath.readBackUs).padStart(13)} ${f1(r.cpuPath.uploadUs).padStart(7)} ${f1(r.cpuPath.totalUs).padStart(7)} | ${m.speedup.toFixed(1)}x\n`,
+      )
+      if (m.first !== undefined) process.stdout.write(`  first mismatch: ${m.first}\n`)
+      const u = m.unsyncedMedian
+      process.stdout.write(`${''.padEnd(10)} ${''.padEnd(9)} as run (no stage waits): import ${f1(u.importUs)}  draw ${f1(u.drawUs)}  map+copy ${f1(u.mapCopyUs)} (map ${f1(u.mapUs)})  pool copy+wait ${f1(u.poolCopyUs)}\n`)
+    }
+    process.stdout.write(`${''.padEnd(10)} machine floor: empty stream wait ${f1(r.baseline.emptyWaitUs)} µs; one frame D2D copy + wait ${f1(r.baseline.copyWaitUs)} µs (GPU time ${f1(r.baseline.copyGpuUs)} µs)\n`)
+    process.stdout.write(`${''.padEnd(10)} CPU path (read back + upload) equals the reference: ${r.cpuPathExact ? 'yes' : 'NO'}; a refilled source comes through: ${r.afterUpdateExact ? 'yes' : 'NO'}\n`)
   }
-  process.stdout.write('(stage columns: median µs with a GPU wait after each stage; total: median/p99 µs per frame as the pipeline runs it, inside the shim; js call: capture + release from TypeScript)\n')
+  process.stdout.write(
+    '(stage columns: median µs with a GPU wait after each stage; (map) = cuGraphicsMapResources alone, (get) = taking the pooled frame; total: median/p99 µs per frame as the pipeline runs it, inside the shim; js call: capture + release from TypeScript)\n',
+  )
   if (soakResult !== undefined) {
-    process.stdout.write(`\n${soakResult.frames} frames at ${soakResult.size} in ${soakResult.seconds.toFixed(1)} s: ${soakResult.flat ? 'FLAT' : 'NOT FLAT'} (free GPU memory spread ${soakResult.freeSpreadMiB.toFixed(2)} MiB after frame 1000)\n`)
+    process.stdout.write(`\n${soakResult.frames} frames (${soakResult.mode}) at ${soakResult.size} in ${soakResult.seconds.toFixed(1)} s: ${soakResult.flat ? 'FLAT' : 'NOT FLAT'} (free GPU memory spread ${soakResult.freeSpreadMiB.toFixed(2)} MiB after frame 1000)\n`)
     process.stdout.write('frame   free MiB   registered(ever/now)  EGLImages alive\n')
     for (const s of soakResult.samples)
       process.stdout.write(`${String(s.frame).padStart(5)}  ${s.gpuFreeMiB.toFixed(1).padStart(9)}   ${String(s.registrations).padStart(8)}/${s.registeredNow}            ${s.liveImages}\n`)
   }
   if (psnrResults.length > 0) {
-    process.stdout.write('\nlibx265 (20 Mbit/s), decoded, PSNR vs the source picture (dB, all planes)\n')
+    process.stdout.write(
+      `\nlibx265 (20 Mbit/s; each picture the IDR of a fresh encoder), decoded, PSNR vs the source picture (dB, all planes); chain in ${compute ? 'compute' : 'triangle'} mode\n`,
+    )
     for (const p of psnrResults)
-      process.stdout.write(`${p.size.padEnd(11)} chain ${p.chainPsnr.toFixed(3)}  CPU path ${p.cpuPsnr.toFixed(3)}  ${p.same ? 'same' : 'DIFFERENT'}  bitstreams ${p.identicalBitstream ? 'identical' : 'differ'}  (${p.frames} frames)\n`)
+      process.stdout.write(
+        `${p.size.padEnd(11)} chain ${p.chainPsnr.toFixed(3)}  CPU path ${p.cpuPsnr.toFixed(3)}  ${p.same ? 'same' : 'DIFFERENT'}; bitstreams ${p.identicalBitstream ? 'identical' : 'differ'}; CPU path twice ${p.cpuRepeatIdentical ? 'identical' : 'differs'} (${p.frames} pictures)\n`,
+      )
   }
 }

@@ -67,6 +67,7 @@ fi
 tar -xJf "\$b/app.tar.xz"
 export PATH=/opt/lumen/bin:\$PATH
 export LD_LIBRARY_PATH=/opt/lumen/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "\$d" ] && LD_LIBRARY_PATH=\$LD_LIBRARY_PATH:\$d; done
 if [ -z "\${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ]; then
   for j in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
     [ -f "\$j" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=\$j && break

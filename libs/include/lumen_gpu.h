@@ -26,11 +26,15 @@
 
 /* flags for lumen_zc_capture */
 #define LUMEN_ZC_STAGE_SYNC 1 /* wait for the GPU after every stage, so the stage timings are each stage's own */
+#define LUMEN_ZC_COMPUTE 2    /* de-tile + swizzle with a compute pass instead of the full-screen triangle (GL 4.3+) */
+#define LUMEN_ZC_REIMPORT 4   /* make a new EGLImage this frame instead of the one kept for the source */
 
 /* The timings buffer lumen_zc_capture / lumen_zc_cpu_path fill: LUMEN_ZC_TIMINGS_LEN bytes,
- * int64 little-endian nanoseconds: import, draw, map+copy, pool copy, total. The CPU path
- * fills read back in [1], upload in [3] and total in [4]. */
-#define LUMEN_ZC_TIMINGS_LEN 40
+ * int64 little-endian nanoseconds: import, draw, map+copy, pool copy, total, then the parts
+ * map (cuGraphicsMapResources alone, inside map+copy) and frame get (taking the pooled frame,
+ * inside pool copy), and one reserved. The CPU path fills read back in [1], upload in [3] and
+ * total in [4]. */
+#define LUMEN_ZC_TIMINGS_LEN 64
 /* The stats buffer lumen_zc_stats fills: LUMEN_ZC_STATS_LEN bytes, int64 little-endian:
  * frames captured, GL textures registered with CUDA (ever), resources registered now, EGLImages
  * alive now, GPU memory free (bytes), GPU memory total (bytes), sources open. */
@@ -68,13 +72,19 @@ LUMEN_API int32_t lumen_zc_source_update(int32_t chain, int32_t source, const ui
 /* Closes a source. */
 LUMEN_API int32_t lumen_zc_source_close(int32_t chain, int32_t source);
 /* Runs the chain once: source → ... → a frame taken from the CUDA pool `pool` (lumen_codec.h,
- * same size). Returns the pooled frame's handle (the caller encodes and releases it); timings
+ * same size). The source's EGLImage is made on its first capture and kept (a dma-buf source is
+ * one buffer of the producer's small set), unless flags has LUMEN_ZC_REIMPORT. Returns the pooled frame's handle (the caller encodes and releases it); timings
  * gets LUMEN_ZC_TIMINGS_LEN bytes (may be empty). */
 LUMEN_API int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t flags, uint8_t *timings, int32_t timings_len, char *err, int32_t err_len);
 /* The CPU path the chain replaces, for comparison: reads the source back into host (BGRx,
  * width*4 per row, host_len >= width*height*4) and uploads it into a pooled frame. Returns the
  * frame handle. */
 LUMEN_API int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *host, int32_t host_len, uint8_t *timings, int32_t timings_len, char *err, int32_t err_len);
+/* What the machine gives at best, for reading the chain's figures: over `iterations` rounds, the
+ * median ns of (0) waiting on an empty CUDA stream, (1) one device-to-device copy of a frame
+ * (owned buffer → a pooled frame) plus the wait for it, (2) that copy's GPU time (CUDA events).
+ * Writes three int64 into out (24 bytes). */
+LUMEN_API int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterations, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Copies the chain's owned buffer (the last capture, BGRx) into out (width*4 per row). */
 LUMEN_API int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Writes LUMEN_ZC_STATS_LEN bytes of counters into out. */

@@ -169,6 +169,30 @@ static int32_t cuda_ready(char *err, int32_t err_len) {
   return 0;
 }
 
+/* Retains the device's primary context the way libavcodec's CUDA hwcontext (primary_ctx=1) wants
+ * it: it refuses a primary context already active with flags other than
+ * CU_CTX_SCHED_BLOCKING_SYNC, so an inactive one gets those flags before it is retained. */
+#define LUMEN_CU_CTX_SCHED_BLOCKING_SYNC 0x04
+static CUresult primary_retain(CUcontext *ctx, CUdevice dev) {
+  unsigned int flags = 0;
+  int active = 0;
+  if (cu->cuDevicePrimaryCtxGetState(dev, &flags, &active) == CUDA_SUCCESS && !active &&
+      flags != LUMEN_CU_CTX_SCHED_BLOCKING_SYNC)
+    cu->cuDevicePrimaryCtxSetFlags(dev, LUMEN_CU_CTX_SCHED_BLOCKING_SYNC);
+  return cu->cuDevicePrimaryCtxRetain(ctx, dev);
+}
+
+/* Waits for a stream by polling: the primary context blocks on an interrupt in
+ * cuStreamSynchronize (BLOCKING_SYNC), which costs tens of µs of wake-up per frame. */
+static CUresult stream_wait(CUstream stream) {
+  int64_t until = now_ns() + 50 * 1000000LL;
+  for (;;) {
+    CUresult r = cu->cuStreamQuery(stream);
+    if (r != CUDA_ERROR_NOT_READY) return r;
+    if (now_ns() > until) return cu->cuStreamSynchronize(stream);
+  }
+}
+
 int32_t lumen_probe_cuda(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   jbuf b = {0};
   char why[300];
@@ -384,8 +408,9 @@ static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
                       "GL: the EGL display lacks EGL_KHR_surfaceless_context, needed for a context without a window");
   char last[160] = "";
-  for (int attempt = 0; attempt < 2; attempt++) {
-    bool gles = attempt == 1;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    bool gles = attempt == 2;
+    int minor_core = attempt == 0 ? 5 : 3, major_core = attempt == 0 ? 4 : 3;
     if (!eglBindAPI(gles ? EGL_OPENGL_ES_API : EGL_OPENGL_API)) continue;
     EGLConfig cfg = EGL_NO_CONFIG_KHR;
     EGLint n = 0;
@@ -397,12 +422,12 @@ static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
       }
       cfg = EGL_NO_CONFIG_KHR;
     }
-    EGLint gl_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_CONTEXT_MINOR_VERSION, 3, EGL_CONTEXT_OPENGL_PROFILE_MASK,
+    EGLint gl_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, major_core, EGL_CONTEXT_MINOR_VERSION, minor_core, EGL_CONTEXT_OPENGL_PROFILE_MASK,
                          EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
     EGLint es_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_NONE};
     g->ctx = eglCreateContext(g->dpy, cfg, EGL_NO_CONTEXT, gles ? es_attrs : gl_attrs);
     if (g->ctx == EGL_NO_CONTEXT) {
-      snprintf(last, sizeof last, "eglCreateContext (%s): %s", gles ? "GLES 3.0" : "OpenGL 3.3 core",
+      snprintf(last, sizeof last, "eglCreateContext (%s): %s", gles ? "GLES 3.0" : attempt == 0 ? "OpenGL 4.5 core" : "OpenGL 3.3 core",
                egl_error_name(eglGetError()));
       continue;
     }
@@ -440,8 +465,26 @@ static const char *FS_BODY =
     "  color = vec4(c.bgr, 1.0);\n"
     "}\n";
 
+/* The same de-tile + swizzle as a compute pass (desktop GL 4.3+): on GPUs whose graphics
+ * pipeline has few units (the H100 has graphics in only a couple of TPCs) a fragment pass is
+ * far slower than a compute dispatch over every SM. */
+static const char *CS_BODY =
+    "layout(local_size_x = 16, local_size_y = 16) in;\n"
+    "uniform sampler2D src;\n"
+    "layout(rgba8) writeonly uniform image2D dst;\n"
+    "void main() {\n"
+    "  ivec2 p = ivec2(gl_GlobalInvocationID.xy);\n"
+    "  ivec2 size = imageSize(dst);\n"
+    "  if (p.x >= size.x || p.y >= size.y) return;\n"
+    "  vec4 c = texelFetch(src, p, 0);\n"
+    "  imageStore(dst, p, vec4(c.bgr, 1.0));\n"
+    "}\n";
+
 static GLuint gl_compile(bool gles, GLenum type, const char *body, char *log, size_t log_len) {
-  const char *src[2] = {gles ? "#version 300 es\nprecision highp float;\n" : "#version 330 core\n", body};
+  const char *src[2] = {type == GL_COMPUTE_SHADER ? "#version 430 core\n"
+                        : gles                    ? "#version 300 es\nprecision highp float;\n"
+                                                  : "#version 330 core\n",
+                        body};
   GLuint s = glCreateShader(type);
   glShaderSource(s, 2, src, NULL);
   glCompileShader(s);
@@ -480,6 +523,26 @@ static GLuint gl_program(bool gles, char *err, int32_t err_len) {
   }
   glUseProgram(p);
   glUniform1i(glGetUniformLocation(p, "src"), 0);
+  return p;
+}
+
+static GLuint gl_compute_program(void) {
+  char log[512] = "";
+  GLuint cs = gl_compile(false, GL_COMPUTE_SHADER, CS_BODY, log, sizeof log);
+  if (!cs) return 0;
+  GLuint p = glCreateProgram();
+  glAttachShader(p, cs);
+  glLinkProgram(p);
+  glDeleteShader(cs);
+  GLint ok = 0;
+  glGetProgramiv(p, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    glDeleteProgram(p);
+    return 0;
+  }
+  glUseProgram(p);
+  glUniform1i(glGetUniformLocation(p, "src"), 0);
+  glUniform1i(glGetUniformLocation(p, "dst"), 0);
   return p;
 }
 
@@ -684,7 +747,7 @@ static int32_t probe_gl_cuda(GLuint pattern_tex, const uint8_t *pattern, const c
                       "the GL context (%s) is not on a CUDA device%s%s", renderer,
                       r != CUDA_SUCCESS ? ": cuGLGetDevices: " : "", r != CUDA_SUCCESS ? cu_err(r, e, sizeof e) : "");
   CUcontext ctx = NULL, dummy;
-  if ((r = cu->cuDevicePrimaryCtxRetain(&ctx, devs[0])) != CUDA_SUCCESS)
+  if ((r = primary_retain(&ctx, devs[0])) != CUDA_SUCCESS)
     return lumen_fail(why, (int32_t)why_len, LUMEN_E_FAILED, "cuDevicePrimaryCtxRetain: %s", cu_err(r, e, sizeof e));
   cu->cuCtxPushCurrent(ctx);
   CUgraphicsResource res = NULL;
@@ -861,6 +924,35 @@ static void nv_log_cb(void *avcl, int level, const char *fmt, va_list vl) {
   snprintf(nv_log + used, sizeof nv_log - used, "%s%s", used ? "; " : "", line);
 }
 
+/* NVML (loaded at run time) tells whether the GPU has an encoder engine at all: 1 yes, 0 no,
+ * -1 unknown. */
+static int nvml_has_encoder(void) {
+  char bus[64] = "";
+  CUdevice dev;
+  if (!cu || cu->cuDeviceGet(&dev, 0) != CUDA_SUCCESS || !cu->cuDeviceGetPCIBusId ||
+      cu->cuDeviceGetPCIBusId(bus, sizeof bus, dev) != CUDA_SUCCESS)
+    return -1;
+  void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return -1;
+  int (*init)(void) = (int (*)(void))dlsym(lib, "nvmlInit_v2");
+  int (*shutdown)(void) = (int (*)(void))dlsym(lib, "nvmlShutdown");
+  int (*by_bus)(const char *, void **) = (int (*)(const char *, void **))dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2");
+  int (*capacity)(void *, int, unsigned int *) = (int (*)(void *, int, unsigned int *))dlsym(lib, "nvmlDeviceGetEncoderCapacity");
+  int result = -1;
+  if (init && shutdown && by_bus && capacity && init() == 0) {
+    void *d = NULL;
+    unsigned int cap = 0;
+    if (by_bus(bus, &d) == 0) {
+      int r = capacity(d, 1 /* NVML_ENCODER_QUERY_HEVC */, &cap);
+      if (r == 0) result = cap > 0;
+      else if (r == 3 /* NVML_ERROR_NOT_SUPPORTED */) result = 0;
+    }
+    shutdown();
+  }
+  dlclose(lib);
+  return result;
+}
+
 int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   jbuf b = {0};
   char why[600] = "";
@@ -903,6 +995,13 @@ int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, int32_t err_
       if (ret < 0) {
         if (strstr(nv_log, "no encode device") || strstr(nv_log, "NO_ENCODE_DEVICE"))
           snprintf(why, sizeof why, "this GPU has no NVENC engine (NV_ENC_ERR_NO_ENCODE_DEVICE)");
+        else if (strstr(nv_log, "unsupported device") && nvml_has_encoder() == 0)
+          snprintf(why, sizeof why,
+                   "this GPU has no NVENC engine (OpenEncodeSessionEx returned NV_ENC_ERR_UNSUPPORTED_DEVICE; NVML "
+                   "reports no encoder capacity)");
+        else if (strstr(nv_log, "unsupported device"))
+          snprintf(why, sizeof why, "the driver refused an NVENC session on this GPU (NV_ENC_ERR_UNSUPPORTED_DEVICE): %s",
+                   nv_log);
         else if (strstr(nv_log, "libnvidia-encode"))
           snprintf(why, sizeof why, "the NVENC library (libnvidia-encode.so.1) is missing: %s", nv_log);
         else
@@ -939,13 +1038,15 @@ typedef struct {
   uint32_t fourcc;
   int offset, pitch;
   uint64_t modifier;
+  EGLImageKHR image; /* the source's EGLImage, imported once and kept (PipeWire cycles a few buffers) */
+  GLuint image_tex;  /* a texture bound to that image */
 } zc_source;
 
 typedef struct {
   bool used;
   int w, h;
   gpu_gl g;
-  GLuint prog, vao, import_tex, out_tex, out_fbo, read_fbo;
+  GLuint prog, cprog, vao, import_tex, out_tex, out_fbo, read_fbo;
   CUdevice dev;
   CUcontext cuctx;
   CUstream stream;
@@ -958,6 +1059,16 @@ typedef struct {
 } zc_chain;
 
 static zc_chain chains[MAX_CHAINS];
+
+static void source_free(zc_chain *c, zc_source *s) {
+  if (s->image_tex) glDeleteTextures(1, &s->image_tex);
+  if (s->image != EGL_NO_IMAGE_KHR && s->image) c->g.destroy_image(c->g.dpy, s->image), c->live_images--;
+  if (s->tex) glDeleteTextures(1, &s->tex);
+  if (s->fbo) glDeleteFramebuffers(1, &s->fbo);
+  if (s->fd >= 0) close(s->fd);
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+}
 static pthread_mutex_t chains_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static zc_chain *chain_get(int32_t h) {
@@ -977,14 +1088,11 @@ static void chain_free(zc_chain *c) {
     cu->cuDevicePrimaryCtxRelease(c->dev);
   }
   for (int i = 0; i < MAX_SOURCES; i++) {
-    zc_source *s = &c->src[i];
-    if (!s->used) continue;
-    if (s->tex) glDeleteTextures(1, &s->tex);
-    if (s->fbo) glDeleteFramebuffers(1, &s->fbo);
-    if (s->fd >= 0) close(s->fd);
+    if (c->src[i].used) source_free(c, &c->src[i]);
   }
   if (c->g.ctx != EGL_NO_CONTEXT) {
     if (c->prog) glDeleteProgram(c->prog);
+    if (c->cprog) glDeleteProgram(c->cprog);
     if (c->vao) glDeleteVertexArrays(1, &c->vao);
     if (c->out_fbo) glDeleteFramebuffers(1, &c->out_fbo);
     if (c->read_fbo) glDeleteFramebuffers(1, &c->read_fbo);
@@ -1027,7 +1135,7 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
                     (const char *)glGetString(GL_RENDERER));
     goto fail;
   }
-  if ((r = cu->cuDevicePrimaryCtxRetain(&c->cuctx, c->dev)) != CUDA_SUCCESS) {
+  if ((r = primary_retain(&c->cuctx, c->dev)) != CUDA_SUCCESS) {
     c->cuctx = NULL;
     st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: cuDevicePrimaryCtxRetain: %s", cu_err(r, e, sizeof e));
     goto fail;
@@ -1038,7 +1146,17 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
     st = LUMEN_E_FAILED;
     goto fail;
   }
+  {
+    GLint major = 0, minor = 0;
+    glGetIntegerv(GL_MAJOR_VERSION, &major);
+    glGetIntegerv(GL_MINOR_VERSION, &minor);
+    if (!c->g.gles && (major > 4 || (major == 4 && minor >= 3))) c->cprog = gl_compute_program();
+    glGetError();
+  }
   glGenTextures(1, &c->import_tex);
+  glBindTexture(GL_TEXTURE_2D, c->import_tex);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST); /* one level: complete without mipmaps */
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
   c->out_tex = gl_texture(width, height);
   if (!(c->out_fbo = gl_fbo(c->out_tex, err, err_len))) {
     st = LUMEN_E_FAILED;
@@ -1157,13 +1275,8 @@ int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgr
 int32_t lumen_zc_source_close(int32_t chain, int32_t source) {
   zc_chain *c = chain_get(chain);
   if (!c || source < 0 || source >= MAX_SOURCES || !c->src[source].used) return LUMEN_E_INVALID;
-  zc_source *s = &c->src[source];
   gl_current(&c->g);
-  if (s->tex) glDeleteTextures(1, &s->tex);
-  if (s->fbo) glDeleteFramebuffers(1, &s->fbo);
-  if (s->fd >= 0) close(s->fd);
-  memset(s, 0, sizeof *s);
-  s->fd = -1;
+  source_free(c, &c->src[source]);
   return 0;
 }
 
@@ -1240,25 +1353,53 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   bool sync = flags & LUMEN_ZC_STAGE_SYNC;
   int64_t t0 = now_ns();
   if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent: %s", egl_error_name(eglGetError()));
-  /* import: source → EGLImage → texture */
-  EGLImageKHR img = import_image(c, &c->src[source], err, err_len);
-  if (img == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
+  /* import: source → EGLImage → texture; kept per source unless LUMEN_ZC_REIMPORT asks for a
+   * fresh import every frame (as with a producer that never repeats a buffer) */
+  zc_source *src = &c->src[source];
+  EGLImageKHR img = EGL_NO_IMAGE_KHR; /* a per-frame image, destroyed after the copy */
   glActiveTexture(GL_TEXTURE0);
-  glBindTexture(GL_TEXTURE_2D, c->import_tex);
-  c->g.image_target(GL_TEXTURE_2D, img);
+  if (flags & LUMEN_ZC_REIMPORT) {
+    if (src->image) { /* a texture may be the sibling of one EGLImage only: drop the kept one */
+      glDeleteTextures(1, &src->image_tex);
+      c->g.destroy_image(c->g.dpy, src->image), c->live_images--;
+      src->image = EGL_NO_IMAGE_KHR, src->image_tex = 0;
+    }
+    img = import_image(c, src, err, err_len);
+    if (img == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
+    glBindTexture(GL_TEXTURE_2D, c->import_tex);
+    c->g.image_target(GL_TEXTURE_2D, img);
+  } else {
+    if (!src->image) {
+      EGLImageKHR kept = import_image(c, src, err, err_len);
+      if (kept == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
+      src->image = kept;
+      glGenTextures(1, &src->image_tex);
+      glBindTexture(GL_TEXTURE_2D, src->image_tex);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+      c->g.image_target(GL_TEXTURE_2D, kept);
+    }
+    glBindTexture(GL_TEXTURE_2D, src->image_tex);
+  }
   int64_t t1 = now_ns();
-  /* draw: de-tile + swizzle into the RGBA8 texture */
-  glBindFramebuffer(GL_FRAMEBUFFER, c->out_fbo);
-  glViewport(0, 0, c->w, c->h);
-  glUseProgram(c->prog);
-  glBindVertexArray(c->vao);
-  glDrawArrays(GL_TRIANGLES, 0, 3);
+  /* draw: de-tile + swizzle into the RGBA8 texture (full-screen triangle, or the compute pass) */
+  if ((flags & LUMEN_ZC_COMPUTE) && c->cprog) {
+    glUseProgram(c->cprog);
+    glBindImageTexture(0, c->out_tex, 0, GL_FALSE, 0, GL_WRITE_ONLY, GL_RGBA8);
+    glDispatchCompute((GLuint)(c->w + 15) / 16, (GLuint)(c->h + 15) / 16, 1);
+  } else {
+    glBindFramebuffer(GL_FRAMEBUFFER, c->out_fbo);
+    glViewport(0, 0, c->w, c->h);
+    glUseProgram(c->prog);
+    glBindVertexArray(c->vao);
+    glDrawArrays(GL_TRIANGLES, 0, 3);
+  }
   if (sync) glFinish();
   else glFlush();
   GLenum ge = glGetError();
   int64_t t2 = now_ns();
   if (ge != GL_NO_ERROR) {
-    c->g.destroy_image(c->g.dpy, img), c->live_images--;
+    if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x while drawing the imported image", ge);
   }
   /* map + copy into the owned buffer; the source image goes back right after */
@@ -1268,6 +1409,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   CUarray arr = NULL;
   const char *step = "cuGraphicsMapResources";
   CUresult r = cu->cuGraphicsMapResources(1, &c->res, c->stream);
+  int64_t t_map = now_ns();
   if (r == CUDA_SUCCESS) {
     step = "cuGraphicsSubResourceGetMappedArray";
     r = cu->cuGraphicsSubResourceGetMappedArray(&arr, c->res, 0, 0);
@@ -1282,8 +1424,8 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, c->stream);
     if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
   }
-  if (r == CUDA_SUCCESS && sync) step = "cuStreamSynchronize", r = cu->cuStreamSynchronize(c->stream);
-  c->g.destroy_image(c->g.dpy, img), c->live_images--;
+  if (r == CUDA_SUCCESS && sync) step = "cuStreamSynchronize", r = stream_wait(c->stream);
+  if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
   int64_t t3 = now_ns();
   if (r != CUDA_SUCCESS) {
     cu->cuCtxPopCurrent(&d);
@@ -1293,6 +1435,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   CUdeviceptr fptr = 0;
   size_t fpitch = 0;
   int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  int64_t t_get = now_ns();
   if (f < 0) {
     cu->cuStreamSynchronize(c->stream);
     cu->cuCtxPopCurrent(&d);
@@ -1304,7 +1447,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
   step = "cuMemcpy2DAsync (owned buffer to pooled frame)";
   r = cu->cuMemcpy2DAsync(&m, c->stream);
-  if (r == CUDA_SUCCESS) step = "cuStreamSynchronize", r = cu->cuStreamSynchronize(c->stream);
+  if (r == CUDA_SUCCESS) step = "cuStreamSynchronize", r = stream_wait(c->stream);
   cu->cuCtxPopCurrent(&d);
   int64_t t4 = now_ns();
   if (r != CUDA_SUCCESS) {
@@ -1312,7 +1455,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
   }
   c->frames++;
-  int64_t t[5] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0};
+  int64_t t[8] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, t_map - t2, t_get - t3, 0};
   put_timings(timings, timings_len, t);
   return f;
 }
@@ -1359,9 +1502,75 @@ int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *
     lumen_cuda_frame_release(f);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: upload (cuMemcpy2D host to device): %s", cu_err(r, e, sizeof e));
   }
-  int64_t t[5] = {0, t1 - t0, 0, t2 - t1, t2 - t0};
+  int64_t t[8] = {0, t1 - t0, 0, t2 - t1, t2 - t0, 0, 0, 0};
   put_timings(timings, timings_len, t);
   return f;
+}
+
+typedef CUresult CUDAAPI tcuEventElapsedTime(float *ms, CUevent start, CUevent end);
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterations, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (iterations < 1 || iterations > 100000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: iterations %d outside 1..100000", iterations);
+  if (!out || out_len < 24) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: the baseline needs 24 bytes");
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  if (f < 0) return f;
+  tcuEventElapsedTime *elapsed = (tcuEventElapsedTime *)dlsym(cu->lib, "cuEventElapsedTime_v2");
+  if (!elapsed) elapsed = (tcuEventElapsedTime *)dlsym(cu->lib, "cuEventElapsedTime");
+  int64_t *a = malloc(sizeof(int64_t) * (size_t)iterations * 3);
+  if (!a) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: out of memory");
+  }
+  int64_t *wait = a, *copy = a + iterations, *gpu = a + 2 * iterations;
+  CUcontext d;
+  CUevent e0 = NULL, e1 = NULL;
+  cu->cuCtxPushCurrent(c->cuctx);
+  cu->cuEventCreate(&e0, 0);
+  cu->cuEventCreate(&e1, 0);
+  CUDA_MEMCPY2D m = {0};
+  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = c->owned, m.srcPitch = c->owned_pitch;
+  m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
+  m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+  CUresult r = CUDA_SUCCESS;
+  for (int i = 0; i < iterations && r == CUDA_SUCCESS; i++) {
+    int64_t t0 = now_ns();
+    r = stream_wait(c->stream); /* nothing queued: the cost of asking */
+    int64_t t1 = now_ns();
+    cu->cuEventRecord(e0, c->stream);
+    if (r == CUDA_SUCCESS) r = cu->cuMemcpy2DAsync(&m, c->stream);
+    cu->cuEventRecord(e1, c->stream);
+    if (r == CUDA_SUCCESS) r = stream_wait(c->stream);
+    int64_t t2 = now_ns();
+    float ms = 0;
+    if (elapsed) elapsed(&ms, e0, e1);
+    wait[i] = t1 - t0, copy[i] = t2 - t1, gpu[i] = (int64_t)(ms * 1e6f);
+  }
+  cu->cuEventDestroy(e0);
+  cu->cuEventDestroy(e1);
+  cu->cuCtxPopCurrent(&d);
+  lumen_cuda_frame_release(f);
+  if (r != CUDA_SUCCESS) {
+    char e[160];
+    free(a);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: baseline copy: %s", cu_err(r, e, sizeof e));
+  }
+  int64_t med[3];
+  for (int k = 0; k < 3; k++) {
+    qsort(a + (size_t)k * iterations, (size_t)iterations, sizeof(int64_t), cmp_i64);
+    med[k] = a[(size_t)k * iterations + iterations / 2];
+  }
+  free(a);
+  memcpy(out, med, sizeof med);
+  return 24;
 }
 
 int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {

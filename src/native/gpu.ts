@@ -5,10 +5,14 @@
 import {cString, check, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
 
-const TIMINGS_LEN = 40
+const TIMINGS_LEN = 64
 const STATS_LEN = 56
 /** LUMEN_ZC_STAGE_SYNC */
 const STAGE_SYNC = 1
+/** LUMEN_ZC_COMPUTE */
+const COMPUTE = 2
+/** LUMEN_ZC_REIMPORT */
+const REIMPORT = 4
 /** DRM_FORMAT_MOD_INVALID: "no modifier" */
 export const DRM_FORMAT_MOD_INVALID = 0x00ff_ffff_ffff_ffffn
 
@@ -98,6 +102,10 @@ export interface ChainTimings {
   mapCopyNs: number
   poolCopyNs: number
   totalNs: number
+  /** cuGraphicsMapResources alone (part of mapCopyNs) */
+  mapNs: number
+  /** taking the pooled frame (part of poolCopyNs) */
+  frameGetNs: number
 }
 
 export interface ChainStats {
@@ -161,14 +169,14 @@ export class ZeroCopyChain {
   }
 
   /** One frame through the chain into a frame of `pool` (a CudaFramePool handle); returns the frame handle. */
-  capture(source: number, pool: number, options: {stageSync?: boolean} = {}): number {
+  capture(source: number, pool: number, options: {stageSync?: boolean; compute?: boolean; reimport?: boolean} = {}): number {
     return check(
       'lumen_zc_capture',
       shim().lumen_zc_capture([
         this.handle,
         source,
         pool,
-        options.stageSync === true ? STAGE_SYNC : 0,
+        (options.stageSync === true ? STAGE_SYNC : 0) | (options.compute === true ? COMPUTE : 0) | (options.reimport === true ? REIMPORT : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),
@@ -195,7 +203,16 @@ export class ZeroCopyChain {
       mapCopyNs: Number(t.readBigInt64LE(16)),
       poolCopyNs: Number(t.readBigInt64LE(24)),
       totalNs: Number(t.readBigInt64LE(32)),
+      mapNs: Number(t.readBigInt64LE(40)),
+      frameGetNs: Number(t.readBigInt64LE(48)),
     }
+  }
+
+  /** The machine's floor: median ns of an empty stream wait, a frame copy + wait, and that copy's GPU time. */
+  baseline(pool: number, iterations: number): {emptyWaitNs: number; copyWaitNs: number; copyGpuNs: number} {
+    const b = Buffer.alloc(24)
+    check('lumen_zc_baseline', shim().lumen_zc_baseline([this.handle, pool, iterations, b, b.length, ...this.err.args()]), this.err)
+    return {emptyWaitNs: Number(b.readBigInt64LE(0)), copyWaitNs: Number(b.readBigInt64LE(8)), copyGpuNs: Number(b.readBigInt64LE(16))}
   }
 
   /** The owned buffer (the last capture) as BGRx, width*4 per row. */

@@ -16,6 +16,16 @@ export function zeroCopyRequested(env: NodeJS.ProcessEnv = process.env): boolean
   return env.LUMEN_ZEROCOPY === '1'
 }
 
+/** The chain's de-tile + swizzle pass: the full-screen triangle (the design) or a compute dispatch. */
+export type ChainPass = 'triangle' | 'compute'
+
+/** LUMEN_ZEROCOPY_PASS picks the pass; compute by default (on the H100, whose graphics pipeline
+ * has few units, it measured 3.4x faster than the triangle at 5120x1440). A GL without compute
+ * shaders (< 4.3) always runs the triangle. */
+export function chainPass(env: NodeJS.ProcessEnv = process.env): ChainPass {
+  return env.LUMEN_ZEROCOPY_PASS === 'triangle' ? 'triangle' : 'compute'
+}
+
 /** Where the chain's EGLImage comes from. */
 export type GpuImageSource =
   /** a dma-buf per frame (PipeWire): the plane of the newest buffer, undefined when none is new */
@@ -34,6 +44,8 @@ export interface ZeroCopyCaptureOptions {
   /** where the one fallback line goes (default: stderr) */
   log?: (line: string) => void
   now?: () => number
+  /** default: chainPass() */
+  pass?: ChainPass
 }
 
 function reason(error: unknown): string {
@@ -112,7 +124,7 @@ export class ZeroCopyCapture implements CaptureSource {
         }
       }
       const captureNs = this.now()
-      const handle = chain.capture(this.source, this.options.pool)
+      const handle = chain.capture(this.source, this.options.pool, {compute: (this.options.pass ?? chainPass()) === 'compute'})
       return {payload: {kind: 'cuda', width: this.width, height: this.height, handle}, captureNs, fresh: true}
     } catch (error) {
       this.fallBack(error)

@@ -14,6 +14,7 @@ export const gpuBindings = {
   lumen_zc_source_close: fn(DataType.I32, DataType.I32, DataType.I32),
   lumen_zc_capture: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_cpu_path: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...OUT, ...ERR),
+  lumen_zc_baseline: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_read_owned: fn(DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_stats: fn(DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_describe: fn(DataType.I32, DataType.I32, ...OUT),
