@@ -40,8 +40,10 @@ export interface ControlHandlers {
 export interface ControlServerOptions {
   bindAddress: string
   port: number
-  /** poll period of the ENet service timer */
+  /** poll period of the ENet service timer while a peer is connected (4 ms) */
   tickMs?: number
+  /** poll period while no peer is connected (25 ms) */
+  idleTickMs?: number
   /** end a session after this long without control traffic (README §5: 10 s) */
   idleTimeoutMs?: number
 }
@@ -64,8 +66,7 @@ export class ControlServer {
   listen(): number {
     const bind = /^\d+\.\d+\.\d+\.\d+$/.test(this.options.bindAddress) ? this.options.bindAddress : ''
     this.host = new EnetHost({bindAddress: bind, port: this.options.port, peerCount: 32, channelLimit: 0, eventBufferBytes: 256 * 1024})
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 4)
-    this.timer.unref?.()
+    this.schedule()
     return this.host.port
   }
 
@@ -98,6 +99,18 @@ export class ControlServer {
 
   peerStats(peerId: number) {
     return this.host?.stats(peerId)
+  }
+
+  /** Polls every tickMs (4) while a peer is connected, every idleTickMs (25) otherwise: a new
+   * CONNECT waits at most that long for its VERIFY_CONNECT (the client allows 10 s). */
+  private schedule(): void {
+    if (this.host === undefined) return
+    const delay = this.peers.size > 0 ? (this.options.tickMs ?? 4) : (this.options.idleTickMs ?? 25)
+    this.timer = setTimeout(() => {
+      this.tick()
+      this.schedule()
+    }, delay)
+    this.timer.unref?.()
   }
 
   tick(): void {
@@ -171,7 +184,7 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.timer !== undefined) clearTimeout(this.timer)
     const host = this.host
     this.host = undefined
     if (host === undefined) return
