@@ -924,35 +924,6 @@ static void nv_log_cb(void *avcl, int level, const char *fmt, va_list vl) {
   snprintf(nv_log + used, sizeof nv_log - used, "%s%s", used ? "; " : "", line);
 }
 
-/* NVML (loaded at run time) tells whether the GPU has an encoder engine at all: 1 yes, 0 no,
- * -1 unknown. */
-static int nvml_has_encoder(void) {
-  char bus[64] = "";
-  CUdevice dev;
-  if (!cu || cu->cuDeviceGet(&dev, 0) != CUDA_SUCCESS || !cu->cuDeviceGetPCIBusId ||
-      cu->cuDeviceGetPCIBusId(bus, sizeof bus, dev) != CUDA_SUCCESS)
-    return -1;
-  void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return -1;
-  int (*init)(void) = (int (*)(void))dlsym(lib, "nvmlInit_v2");
-  int (*shutdown)(void) = (int (*)(void))dlsym(lib, "nvmlShutdown");
-  int (*by_bus)(const char *, void **) = (int (*)(const char *, void **))dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2");
-  int (*capacity)(void *, int, unsigned int *) = (int (*)(void *, int, unsigned int *))dlsym(lib, "nvmlDeviceGetEncoderCapacity");
-  int result = -1;
-  if (init && shutdown && by_bus && capacity && init() == 0) {
-    void *d = NULL;
-    unsigned int cap = 0;
-    if (by_bus(bus, &d) == 0) {
-      int r = capacity(d, 1 /* NVML_ENCODER_QUERY_HEVC */, &cap);
-      if (r == 0) result = cap > 0;
-      else if (r == 3 /* NVML_ERROR_NOT_SUPPORTED */) result = 0;
-    }
-    shutdown();
-  }
-  dlclose(lib);
-  return result;
-}
-
 int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   jbuf b = {0};
   char why[600] = "";
@@ -995,13 +966,10 @@ int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, int32_t err_
       if (ret < 0) {
         if (strstr(nv_log, "no encode device") || strstr(nv_log, "NO_ENCODE_DEVICE"))
           snprintf(why, sizeof why, "this GPU has no NVENC engine (NV_ENC_ERR_NO_ENCODE_DEVICE)");
-        else if (strstr(nv_log, "unsupported device") && nvml_has_encoder() == 0)
-          snprintf(why, sizeof why,
-                   "this GPU has no NVENC engine (OpenEncodeSessionEx returned NV_ENC_ERR_UNSUPPORTED_DEVICE; NVML "
-                   "reports no encoder capacity)");
         else if (strstr(nv_log, "unsupported device"))
-          snprintf(why, sizeof why, "the driver refused an NVENC session on this GPU (NV_ENC_ERR_UNSUPPORTED_DEVICE): %s",
-                   nv_log);
+          snprintf(why, sizeof why,
+                   "the driver refused an NVENC session on this GPU (OpenEncodeSessionEx: NV_ENC_ERR_UNSUPPORTED_DEVICE); "
+                   "an H100 answers this way: it has no NVENC engine");
         else if (strstr(nv_log, "libnvidia-encode"))
           snprintf(why, sizeof why, "the NVENC library (libnvidia-encode.so.1) is missing: %s", nv_log);
         else
@@ -1394,8 +1362,21 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     glBindVertexArray(c->vao);
     glDrawArrays(GL_TRIANGLES, 0, 3);
   }
-  if (sync) glFinish();
-  else glFlush();
+  /* wait for the pass by polling a fence: glFinish (and the implicit wait inside
+   * cuGraphicsMapResources) sleeps until the driver wakes it, which costs far more than the
+   * pass itself on a mostly idle GPU */
+  GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+  glFlush();
+  if (fence) {
+    int64_t until = now_ns() + 50 * 1000000LL;
+    GLenum w;
+    while ((w = glClientWaitSync(fence, 0, 0)) == GL_TIMEOUT_EXPIRED && now_ns() < until) {
+    }
+    if (w == GL_TIMEOUT_EXPIRED) glFinish();
+    glDeleteSync(fence);
+  } else if (sync) {
+    glFinish();
+  }
   GLenum ge = glGetError();
   int64_t t2 = now_ns();
   if (ge != GL_NO_ERROR) {
