@@ -77,8 +77,15 @@ interface StageFigures {
   frameGetUs: number
 }
 
-type DrawMode = 'triangle' | 'compute' | 'compute+reimport'
-const MODES: DrawMode[] = ['triangle', 'compute', 'compute+reimport']
+/** triangle / compute: the de-tile pass; +event: return once the pooled frame is copied (the
+ * texture's hand-back to GL finishes behind it); +reimport: a new EGLImage every frame */
+type DrawMode = 'triangle' | 'compute' | 'triangle+event' | 'compute+event' | 'compute+event+reimport'
+const MODES: DrawMode[] = ['triangle', 'compute', 'triangle+event', 'compute+event', 'compute+event+reimport']
+const modeOptions = (mode: DrawMode) => ({
+  compute: mode.startsWith('compute'),
+  reimport: mode.includes('reimport'),
+  frameEvent: mode.includes('event'),
+})
 
 interface ModeFigures {
   mode: DrawMode
@@ -128,9 +135,9 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
     const source = chain.textureSource(picture)
     const host = Buffer.alloc(width * height * 4)
 
-    const grab = (compute: boolean, expect: Buffer, reimport = false) => {
+    const grab = (options: ReturnType<typeof modeOptions>, expect: Buffer) => {
       host.fill(0)
-      const f = chain.capture(source, pool.handle, {compute, reimport})
+      const f = chain.capture(source, pool.handle, options)
       pool.download(f, host, width * 4)
       pool.release(f)
       return mismatches(host, expect, width, height)
@@ -144,7 +151,7 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
     // a new picture in the same source must come through (no stale texture or registration)
     const picture2 = testPicture(width, height, 7)
     chain.updateTextureSource(source, picture2)
-    const afterUpdate = grab(false, picture2)
+    const afterUpdate = grab(modeOptions('compute+event'), picture2)
     chain.updateTextureSource(source, picture)
 
     const cpu: ChainTimings[] = []
@@ -157,14 +164,13 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
 
     const modes: ModeFigures[] = []
     for (const mode of MODES) {
-      const compute = mode !== 'triangle'
-      const reimport = mode === 'compute+reimport'
+      const options = modeOptions(mode)
       // pixel-exact: the pooled frame (downloaded) vs the CPU reference (the BGRx picture)
-      const exact = grab(compute, picture, reimport)
-      for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle, {compute, reimport}))
+      const exact = grab(options, picture)
+      for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle, options))
       const staged: ChainTimings[] = []
       for (let i = 0; i < frames; i++) {
-        pool.release(chain.capture(source, pool.handle, {stageSync: true, compute, reimport}))
+        pool.release(chain.capture(source, pool.handle, {...options, stageSync: true}))
         staged.push(chain.lastTimings())
       }
       const totals: number[] = []
@@ -172,7 +178,7 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
       const unsynced: ChainTimings[] = []
       for (let i = 0; i < frames; i++) {
         const t0 = process.hrtime.bigint()
-        const frame = chain.capture(source, pool.handle, {compute, reimport})
+        const frame = chain.capture(source, pool.handle, options)
         pool.release(frame)
         calls.push(Number(process.hrtime.bigint() - t0))
         unsynced.push(chain.lastTimings())
@@ -228,7 +234,7 @@ function soak(width: number, height: number, frames: number, compute: boolean): 
     const t0 = process.hrtime.bigint()
     for (let i = 0; i < frames; i++) {
       if (i % 1000 === 0) sample(i)
-      pool.release(chain.capture(source, pool.handle, {compute}))
+      pool.release(chain.capture(source, pool.handle, {compute, frameEvent: true}))
     }
     sample(frames)
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
@@ -296,7 +302,7 @@ function psnr(width: number, height: number, frames: number, compute: boolean): 
       const lanes = {cuda: open(true), cpu: open(false), repeat: open(false)}
       try {
         const out = Buffer.alloc(lanes.cpu.maxFrameBytes)
-        const frame = chain.capture(source, pool.handle, {compute})
+        const frame = chain.capture(source, pool.handle, {compute, frameEvent: true})
         let r = lanes.cuda.encodeCuda(frame, true, out)
         pool.release(frame)
         const auCuda = Buffer.from(out.subarray(0, r.length))

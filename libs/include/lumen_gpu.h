@@ -28,6 +28,8 @@
 #define LUMEN_ZC_STAGE_SYNC 1 /* wait for the GPU after every stage, so the stage timings are each stage's own */
 #define LUMEN_ZC_COMPUTE 2    /* de-tile + swizzle with a compute pass instead of the full-screen triangle (GL 4.3+) */
 #define LUMEN_ZC_REIMPORT 4   /* make a new EGLImage this frame instead of the one kept for the source */
+#define LUMEN_ZC_LATE_UNMAP 8 /* unmap the registered texture after the pool copy is queued, not before */
+#define LUMEN_ZC_FRAME_EVENT 16 /* unmap late and return once the pooled frame's copy is done, not the unmap */
 
 /* The timings buffer lumen_zc_capture / lumen_zc_cpu_path fill: LUMEN_ZC_TIMINGS_LEN bytes,
  * int64 little-endian nanoseconds: import, draw, map+copy, pool copy, total, then the parts

@@ -1018,6 +1018,7 @@ typedef struct {
   CUdevice dev;
   CUcontext cuctx;
   CUstream stream;
+  CUevent copied; /* recorded after the pool copy (LUMEN_ZC_FRAME_EVENT) */
   CUgraphicsResource res;
   CUdeviceptr owned;
   size_t owned_pitch;
@@ -1051,7 +1052,8 @@ static void chain_free(zc_chain *c) {
     cu->cuCtxPushCurrent(c->cuctx);
     if (c->res) cu->cuGraphicsUnregisterResource(c->res);
     if (c->owned) cu->cuMemFree(c->owned);
-    if (c->stream) cu->cuStreamDestroy(c->stream);
+    if (c->stream) cu->cuStreamSynchronize(c->stream), cu->cuStreamDestroy(c->stream);
+    if (c->copied) cu->cuEventDestroy(c->copied);
     cu->cuCtxPopCurrent(&d);
     cu->cuDevicePrimaryCtxRelease(c->dev);
   }
@@ -1140,6 +1142,7 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
   cu->cuCtxPushCurrent(c->cuctx);
   const char *step = "cuStreamCreate";
   r = cu->cuStreamCreate(&c->stream, 1 /* CU_STREAM_NON_BLOCKING */);
+  if (r == CUDA_SUCCESS) step = "cuEventCreate", r = cu->cuEventCreate(&c->copied, 2 /* CU_EVENT_DISABLE_TIMING */);
   if (r == CUDA_SUCCESS) {
     step = "cuGraphicsGLRegisterImage";
     r = cu->cuGraphicsGLRegisterImage(&c->res, c->out_tex, GL_TEXTURE_2D, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY);
@@ -1387,9 +1390,12 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   char e[160];
   CUcontext d;
   cu->cuCtxPushCurrent(c->cuctx);
+  CUstream stream = c->stream;
+  bool frame_event = flags & LUMEN_ZC_FRAME_EVENT;
+  bool late_unmap = (flags & LUMEN_ZC_LATE_UNMAP) || frame_event, mapped = false;
   CUarray arr = NULL;
   const char *step = "cuGraphicsMapResources";
-  CUresult r = cu->cuGraphicsMapResources(1, &c->res, c->stream);
+  CUresult r = cu->cuGraphicsMapResources(1, &c->res, stream);
   int64_t t_map = now_ns();
   if (r == CUDA_SUCCESS) {
     step = "cuGraphicsSubResourceGetMappedArray";
@@ -1400,12 +1406,16 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
       m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = c->owned, m.dstPitch = c->owned_pitch;
       m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
       step = "cuMemcpy2DAsync (texture to owned buffer)";
-      r = cu->cuMemcpy2DAsync(&m, c->stream);
+      r = cu->cuMemcpy2DAsync(&m, stream);
     }
-    CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, c->stream);
-    if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+    mapped = true;
+    if (!late_unmap || r != CUDA_SUCCESS) {
+      CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, stream);
+      mapped = false;
+      if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+    }
   }
-  if (r == CUDA_SUCCESS && sync) step = "cuStreamSynchronize", r = stream_wait(c->stream);
+  if (r == CUDA_SUCCESS && sync) step = "cuStreamSynchronize", r = stream_wait(stream);
   if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
   int64_t t3 = now_ns();
   if (r != CUDA_SUCCESS) {
@@ -1418,7 +1428,8 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
   int64_t t_get = now_ns();
   if (f < 0) {
-    cu->cuStreamSynchronize(c->stream);
+    if (mapped) cu->cuGraphicsUnmapResources(1, &c->res, stream);
+    cu->cuStreamSynchronize(stream);
     cu->cuCtxPopCurrent(&d);
     return f;
   }
@@ -1427,8 +1438,23 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
   m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
   step = "cuMemcpy2DAsync (owned buffer to pooled frame)";
-  r = cu->cuMemcpy2DAsync(&m, c->stream);
-  if (r == CUDA_SUCCESS) step = "cuStreamSynchronize", r = stream_wait(c->stream);
+  r = cu->cuMemcpy2DAsync(&m, stream);
+  if (r == CUDA_SUCCESS && frame_event) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, stream);
+  if (mapped) {
+    CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, stream);
+    if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+  }
+  /* the frame is ready when its copy is done; with FRAME_EVENT the texture's hand-back to GL
+   * (the unmap, queued behind it) finishes on its own, and GL waits for it before the next pass */
+  if (r == CUDA_SUCCESS && frame_event) {
+    step = "cuEventQuery";
+    int64_t until = now_ns() + 50 * 1000000LL;
+    while ((r = cu->cuEventQuery(c->copied)) == CUDA_ERROR_NOT_READY && now_ns() < until) {
+    }
+    if (r == CUDA_ERROR_NOT_READY) step = "cuEventSynchronize", r = cu->cuEventSynchronize(c->copied);
+  } else if (r == CUDA_SUCCESS) {
+    step = "cuStreamSynchronize", r = stream_wait(stream);
+  }
   cu->cuCtxPopCurrent(&d);
   int64_t t4 = now_ns();
   if (r != CUDA_SUCCESS) {

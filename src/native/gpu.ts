@@ -13,6 +13,10 @@ const STAGE_SYNC = 1
 const COMPUTE = 2
 /** LUMEN_ZC_REIMPORT */
 const REIMPORT = 4
+/** LUMEN_ZC_LATE_UNMAP */
+const LATE_UNMAP = 8
+/** LUMEN_ZC_FRAME_EVENT */
+const FRAME_EVENT = 16
 /** DRM_FORMAT_MOD_INVALID: "no modifier" */
 export const DRM_FORMAT_MOD_INVALID = 0x00ff_ffff_ffff_ffffn
 
@@ -169,14 +173,20 @@ export class ZeroCopyChain {
   }
 
   /** One frame through the chain into a frame of `pool` (a CudaFramePool handle); returns the frame handle. */
-  capture(source: number, pool: number, options: {stageSync?: boolean; compute?: boolean; reimport?: boolean} = {}): number {
+  capture(
+    source: number,
+    pool: number,
+    options: {stageSync?: boolean; compute?: boolean; reimport?: boolean; lateUnmap?: boolean; frameEvent?: boolean} = {},
+  ): number {
     return check(
       'lumen_zc_capture',
       shim().lumen_zc_capture([
         this.handle,
         source,
         pool,
-        (options.stageSync === true ? STAGE_SYNC : 0) | (options.compute === true ? COMPUTE : 0) | (options.reimport === true ? REIMPORT : 0),
+        (options.stageSync === true ? STAGE_SYNC : 0) | (options.compute === true ? COMPUTE : 0) | (options.reimport === true ? REIMPORT : 0) |
+          (options.lateUnmap === true ? LATE_UNMAP : 0) |
+          (options.frameEvent === true ? FRAME_EVENT : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),

@@ -10,7 +10,8 @@ import {describe, expect, it} from 'vitest'
 
 import {ShimError} from '../../src/native/errors.js'
 import {ZeroCopyChain} from '../../src/native/gpu.js'
-import {ZeroCopyCapture, zeroCopyRequested} from '../../src/media/zerocopy/chain.js'
+import {chainPass, ZeroCopyCapture, zeroCopyRequested} from '../../src/media/zerocopy/chain.js'
+import {ChainFrames} from '../../src/media/zerocopy/encode-source.js'
 import type {CapturedFrame, CaptureSource} from '../../src/media/types.js'
 
 const nvidia = existsSync('/proc/driver/nvidia/version')
@@ -77,6 +78,16 @@ describe.skipIf(nvidia)('zero-copy chain without an NVIDIA driver', () => {
     expect(fallback.grabs).toBe(5)
     capture.close()
     expect(fallback.closed).toBe(true)
+  })
+
+  it('the encode-test chain source fails with the same sentence', () => {
+    expect(() => ChainFrames.open(640, 360, 0)).toThrow('CUDA: no NVIDIA driver (libcuda.so.1 not found)')
+  })
+
+  it('picks the compute pass unless LUMEN_ZEROCOPY_PASS=triangle', () => {
+    expect(chainPass({})).toBe('compute')
+    expect(chainPass({LUMEN_ZEROCOPY_PASS: 'triangle'})).toBe('triangle')
+    expect(chainPass({LUMEN_ZEROCOPY_PASS: 'compute'})).toBe('compute')
   })
 
   it('is opt-in: only LUMEN_ZEROCOPY=1 asks for it', () => {

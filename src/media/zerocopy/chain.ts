@@ -124,7 +124,7 @@ export class ZeroCopyCapture implements CaptureSource {
         }
       }
       const captureNs = this.now()
-      const handle = chain.capture(this.source, this.options.pool, {compute: (this.options.pass ?? chainPass()) === 'compute'})
+      const handle = chain.capture(this.source, this.options.pool, {compute: (this.options.pass ?? chainPass()) === 'compute', frameEvent: true})
       return {payload: {kind: 'cuda', width: this.width, height: this.height, handle}, captureNs, fresh: true}
     } catch (error) {
       this.fallBack(error)

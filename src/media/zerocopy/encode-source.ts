@@ -49,7 +49,7 @@ export class ChainFrames {
     this.chain.updateTextureSource(this.source, cpu.data, cpu.stride)
     const sourceUs = Number(process.hrtime.bigint() - t0) / 1000
     // a fresh EGLImage every frame, as a producer handing over a new buffer would
-    const handle = this.chain.capture(this.source, this.pool, {compute: this.pass === 'compute', reimport: true})
+    const handle = this.chain.capture(this.source, this.pool, {compute: this.pass === 'compute', reimport: true, frameEvent: true})
     return {handle, sourceUs, chainUs: this.chain.lastTimings().totalNs / 1000}
   }
 
