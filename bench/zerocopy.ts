@@ -11,10 +11,10 @@
  * because GPU machines without a DRM device cannot import a dma-buf; everything after
  * eglCreateImage is the dma-buf path's code.
  */
-import {writeFileSync} from 'node:fs'
+import {closeSync, writeFileSync} from 'node:fs'
 
 import {CudaFramePool, NativeDecoder, NativeEncoder, pictureBytes, psnrBgrxI420} from '../src/native/codec.js'
-import {type ChainTimings, ZeroCopyChain} from '../src/native/gpu.js'
+import {type ChainTimings, DRM_FORMAT_MOD_INVALID, ZeroCopyChain} from '../src/native/gpu.js'
 
 export const summary = 'zero-copy chain (GPU box): pixel check, per-stage µs, CPU-path ratio, 10k-frame flatness, libx265 PSNR'
 
@@ -213,6 +213,47 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
   }
 }
 
+/**
+ * The dma-buf import step with a real dma-buf where no producer exists: CUDA exports a linear
+ * BGRx buffer as a dma-buf, the chain imports it (linear modifier, then no modifier) and runs.
+ * On a GPU without a DRM device the import fails: the sentence is what a user would read.
+ */
+function tryDmabufImport(): {exported: boolean; attempts: {modifier: string; ok: boolean; result: string}[]; error?: string} {
+  const width = 1920
+  const height = 1080
+  const chain = ZeroCopyChain.open(width, height)
+  const pool = CudaFramePool.open(width, height, {size: 2})
+  try {
+    let buf: {fd: number; pitch: number; size: number}
+    try {
+      buf = chain.cudaDmabuf()
+    } catch (error) {
+      return {exported: false, attempts: [], error: (error as Error).message}
+    }
+    const attempts: {modifier: string; ok: boolean; result: string}[] = []
+    try {
+      for (const [name, modifier] of [['LINEAR (0)', 0n], ['none (DRM_FORMAT_MOD_INVALID)', DRM_FORMAT_MOD_INVALID]] as const) {
+        let source = -1
+        try {
+          source = chain.dmabufSource({fd: buf.fd, fourcc: 0x34325258 /* XR24 */, offset: 0, pitch: buf.pitch, modifier})
+          pool.release(chain.capture(source, pool.handle, {compute: true, frameEvent: true}))
+          attempts.push({modifier: name, ok: true, result: 'imported, drawn and copied into a pooled frame'})
+        } catch (error) {
+          attempts.push({modifier: name, ok: false, result: (error as Error).message})
+        } finally {
+          if (source >= 0) chain.closeSource(source)
+        }
+      }
+    } finally {
+      closeSync(buf.fd)
+    }
+    return {exported: true, attempts}
+  } finally {
+    pool.close()
+    chain.close()
+  }
+}
+
 interface SoakSample {
   frame: number
   gpuFreeMiB: number
@@ -362,6 +403,7 @@ export async function run(args: string[]): Promise<void> {
     process.exitCode = 1
     return
   }
+  const dmabufImport = tryDmabufImport()
   const results: SizeResult[] = []
   for (const [w, h] of sizes) {
     progress(`measuring ${w}x${h} …`)
@@ -376,7 +418,7 @@ export async function run(args: string[]): Promise<void> {
       psnrResults.push(psnr(w, h, psnrFrames, compute))
     }
 
-  const report = {gpu: results[0]?.gpu, sizes: results, soak: soakResult, psnr: psnrResults}
+  const report = {gpu: results[0]?.gpu, sizes: results, soak: soakResult, psnr: psnrResults, dmabufImport}
   const jsonOut = flag(args, '--json-out')
   if (jsonOut !== undefined) writeFileSync(jsonOut, `${JSON.stringify(report, null, 1)}\n`)
   if (json) {
@@ -410,6 +452,9 @@ export async function run(args: string[]): Promise<void> {
     for (const s of soakResult.samples)
       process.stdout.write(`${String(s.frame).padStart(5)}  ${s.gpuFreeMiB.toFixed(1).padStart(9)}   ${String(s.registrations).padStart(8)}/${s.registeredNow}            ${s.liveImages}\n`)
   }
+  process.stdout.write('\ndma-buf import of a CUDA-exported linear BGRx buffer (1920x1080):\n')
+  if (!dmabufImport.exported) process.stdout.write(`  export: ${dmabufImport.error}\n`)
+  for (const a of dmabufImport.attempts) process.stdout.write(`  modifier ${a.modifier}: ${a.ok ? 'ok' : 'failed'}: ${a.result}\n`)
   if (psnrResults.length > 0) {
     process.stdout.write(
       `\nlibx265 (20 Mbit/s; each picture the IDR of a fresh encoder), decoded, PSNR vs the source picture (dB, all planes); chain in ${compute ? 'compute' : 'triangle'} mode\n`,

@@ -87,6 +87,10 @@ LUMEN_API int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool,
  * (owned buffer → a pooled frame) plus the wait for it, (2) that copy's GPU time (CUDA events).
  * Writes three int64 into out (24 bytes). */
 LUMEN_API int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterations, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+/* For testing the dma-buf import where no producer exists: exports the chain's owned buffer (linear,
+ * BGRx) as a dma-buf through CUDA (cuMemGetHandleForAddressRange). Returns the fd (the caller
+ * closes it); out gets int32 pitch at 0 and int64 size at 8 (16 bytes). */
+LUMEN_API int32_t lumen_zc_cuda_dmabuf(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Copies the chain's owned buffer (the last capture, BGRx) into out (width*4 per row). */
 LUMEN_API int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Writes LUMEN_ZC_STATS_LEN bytes of counters into out. */

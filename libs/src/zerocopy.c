@@ -1580,6 +1580,35 @@ int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterations, uint8
   return 24;
 }
 
+typedef CUresult CUDAAPI tcuMemGetHandleForAddressRange(void *handle, CUdeviceptr dptr, size_t size, int type,
+                                                         unsigned long long flags);
+
+int32_t lumen_zc_cuda_dmabuf(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (!out || out_len < 16) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: the dma-buf info needs 16 bytes");
+  tcuMemGetHandleForAddressRange *get =
+      (tcuMemGetHandleForAddressRange *)dlsym(cu->lib, "cuMemGetHandleForAddressRange");
+  if (!get)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: this CUDA driver cannot export dma-bufs (no cuMemGetHandleForAddressRange)");
+  size_t size = (c->owned_pitch * (size_t)c->h + 4095) & ~(size_t)4095;
+  int fd = -1;
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  CUresult r = get(&fd, c->owned, size, 1 /* CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD */, 0);
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) {
+    char e[160];
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: CUDA could not export its buffer as a dma-buf: %s", cu_err(r, e, sizeof e));
+  }
+  int32_t pitch = (int32_t)c->owned_pitch;
+  int64_t sz = (int64_t)size;
+  memcpy(out, &pitch, 4);
+  memset(out + 4, 0, 4);
+  memcpy(out + 8, &sz, 8);
+  return fd;
+}
+
 int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   zc_chain *c = chain_get(chain);
   if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);

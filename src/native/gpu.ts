@@ -225,6 +225,13 @@ export class ZeroCopyChain {
     return {emptyWaitNs: Number(b.readBigInt64LE(0)), copyWaitNs: Number(b.readBigInt64LE(8)), copyGpuNs: Number(b.readBigInt64LE(16))}
   }
 
+  /** Exports the owned buffer (linear BGRx) as a dma-buf through CUDA, to test the dma-buf import without a producer. The caller closes the fd. */
+  cudaDmabuf(): {fd: number; pitch: number; size: number} {
+    const b = Buffer.alloc(16)
+    const fd = check('lumen_zc_cuda_dmabuf', shim().lumen_zc_cuda_dmabuf([this.handle, b, b.length, ...this.err.args()]), this.err)
+    return {fd, pitch: b.readInt32LE(0), size: Number(b.readBigInt64LE(8))}
+  }
+
   /** The owned buffer (the last capture) as BGRx, width*4 per row. */
   readOwned(out: Buffer): void {
     check('lumen_zc_read_owned', shim().lumen_zc_read_owned([this.handle, out, out.length, ...this.err.args()]), this.err)
