@@ -11,5 +11,6 @@
 #include "lumen_gpu.h"
 #include "lumen_net.h"
 #include "lumen_audio.h"
+#include "lumen_pipewire.h"
 
 #endif

@@ -11,6 +11,7 @@ import {fecBindings} from './bindings/fec.js'
 import {gpuBindings} from './bindings/gpu.js'
 import {netBindings} from './bindings/net.js'
 import {audioBindings} from './bindings/audio.js'
+import {pipewireBindings} from './bindings/pipewire.js'
 
 export const bindings = {
   ...captureBindings,
@@ -21,6 +22,7 @@ export const bindings = {
   ...gpuBindings,
   ...netBindings,
   ...audioBindings,
+  ...pipewireBindings,
 }
 
 export type Bindings = typeof bindings
