@@ -1,11 +1,12 @@
 /**
  * The capture sources a stream can use, behind CaptureSource (../types.ts): `synthetic` (the
- * shim's test pattern, with the frame counter stamped machine-readably), `x11` (XShm grab) and
- * `pipewire` (a PipeWire video node, ../capture/pipewire.ts).
+ * shim's test pattern, with the frame counter stamped machine-readably), `x11` (XShm grab,
+ * ../capture/x11.ts) and `pipewire` (a PipeWire video node, ../capture/pipewire.ts).
  */
 import {existsSync} from 'node:fs'
 
-import {drawPattern, X11Grabber} from '../../native/capture.js'
+import {drawPattern} from '../../native/capture.js'
+import {X11Source} from '../capture/x11.js'
 import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
 import type {SourceName} from './shared.js'
 import {writeStamp} from './stamp.js'
@@ -39,32 +40,6 @@ export class SyntheticSource implements CaptureSource {
   close(): void {}
 }
 
-export class X11Source implements CaptureSource {
-  readonly name = 'x11'
-  readonly width: number
-  readonly height: number
-  private readonly grabber: X11Grabber
-  private readonly frame: CpuFrame
-
-  constructor(display: string | undefined) {
-    this.grabber = X11Grabber.open(display)
-    const {width, height, stride} = this.grabber.info
-    this.width = width
-    this.height = height
-    this.frame = {kind: 'cpu', width, height, stride, data: Buffer.alloc(stride * height)}
-  }
-
-  grab(): CapturedFrame {
-    const captureNs = now()
-    this.grabber.grab(this.frame.data)
-    return {payload: this.frame, captureNs, fresh: true}
-  }
-
-  close(): void {
-    this.grabber.close()
-  }
-}
-
 /** Which source `auto` means on this box: x11 when $DISPLAY names a live display, else synthetic. */
 export function detectSource(env: NodeJS.ProcessEnv = process.env): SourceName {
   const display = env.DISPLAY
@@ -84,7 +59,7 @@ export async function openSource(
     case 'synthetic':
       return new SyntheticSource(want.width, want.height, options.stamp ?? true)
     case 'x11':
-      return new X11Source(options.display)
+      return new X11Source({display: options.display})
     case 'pipewire': {
       const {PipeWireSource} = await import('../capture/pipewire.js')
       return PipeWireSource.open(options.pipewireTarget ?? '')

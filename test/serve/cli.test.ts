@@ -1,0 +1,91 @@
+/**
+ * The `lumen serve` command itself (the built CLI, as a user runs it): --help documents every
+ * flag and every LUMEN_* variable the code reads; a stream from the CLI on loopback writes a
+ * LUMEN_PERF log that the perf reader accepts, and SIGINT stops it cleanly.
+ */
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterEach, describe, expect, it} from 'vitest'
+
+import Serve from '../../src/commands/serve.js'
+import {readPerfLog} from '../../src/perf/reader.js'
+import {connectClient, sleep, type ClientSession} from './helpers.js'
+
+const root = join(import.meta.dirname, '..', '..')
+const run = join(root, 'bin', 'run.js')
+
+/** Every LUMEN_* variable named in the sources (TypeScript and the shim). */
+function variablesInCode(): Set<string> {
+  const found = new Set<string>()
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e)
+      if (statSync(p).isDirectory()) walk(p)
+      else if (/\.(ts|c|h)$/.test(e)) for (const m of readFileSync(p, 'utf8').matchAll(/(?:process\.env\.|getenv\("|env: ')(LUMEN_[A-Z0-9_]+)/g)) found.add(m[1])
+    }
+  }
+  walk(join(root, 'src'))
+  walk(join(root, 'libs', 'src'))
+  return found
+}
+
+let child: ChildProcess | undefined
+let client: ClientSession | undefined
+let dir: string | undefined
+afterEach(async () => {
+  await client?.close()
+  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL')
+  if (dir !== undefined) rmSync(dir, {recursive: true, force: true})
+  client = undefined
+  child = undefined
+  dir = undefined
+})
+
+describe('lumen serve (CLI)', () => {
+  it('--help documents every flag and every LUMEN_* variable', () => {
+    const help = execFileSync(process.execPath, [run, 'serve', '--help'], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+    for (const flag of Object.keys(Serve.flags)) expect(help, `--${flag}`).toContain(`--${flag}`)
+    expect(help).toContain('--no-mdns')
+    const vars = variablesInCode()
+    expect(vars.size).toBeGreaterThan(10)
+    for (const v of vars) expect(help, v).toContain(v)
+  })
+
+  it('streams from the CLI, writes the perf log, and stops on SIGINT', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lumen-cli-'))
+    const perf = join(dir, 'serve.perf')
+    const base = 30000 + Math.floor(Math.random() * 20000)
+    child = spawn(process.execPath, [run, 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config')], {
+      env: {...process.env, LUMEN_PERF: perf},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let err = ''
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+    const t0 = Date.now()
+    while (!err.includes('lumen serve: HTTP') && Date.now() - t0 < 20_000) await sleep(50)
+    expect(err).toContain(`HTTP ${base}, HTTPS ${base - 5}, RTSP ${base + 21}, control ${base + 10}, video ${base + 9}, audio ${base + 11}`)
+    client = await connectClient('127.0.0.1', base, {announce: {width: 320, height: 240, fps: 30, codec: 0, encryptionEnabled: 5}})
+    await sleep(2000)
+    expect(client.video.frames.length).toBeGreaterThan(20)
+    expect(client.video.frames.every((f) => f.decoded)).toBe(true)
+    await client.close()
+    client = undefined
+    const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)))
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(err).toContain('lumen serve: stopped')
+    let records = 0
+    let idr = 0
+    readPerfLog(perf, (r) => {
+      records++
+      if (r.idr) idr++
+      expect(r.packets).toBeGreaterThan(0)
+      expect(r.encodeUs).toBeGreaterThan(0)
+    })
+    expect(records).toBeGreaterThan(20)
+    expect(idr).toBe(1)
+  }, 60_000)
+})

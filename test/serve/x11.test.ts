@@ -1,0 +1,37 @@
+/** `--source x11`: the stream grabs an Xvfb display (XShm) and the client decodes it at its size. */
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {sleep, startServeSession} from './helpers.js'
+
+const missing = spawnSync('which', ['Xvfb']).status !== 0
+const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
+
+describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
+  let xvfb: ChildProcess
+  beforeAll(async () => {
+    xvfb = spawn('Xvfb', [DISPLAY, '-screen', '0', '640x360x24', '-nolisten', 'tcp'], {stdio: 'ignore'})
+    const t0 = Date.now()
+    while (!existsSync(`/tmp/.X11-unix/X${DISPLAY.slice(1)}`) && Date.now() - t0 < 5000) await sleep(50)
+  })
+  afterAll(() => {
+    xvfb?.kill('SIGTERM')
+  })
+
+  it('streams the display: every frame decodes at the screen size', async () => {
+    const s = await startServeSession({media: {source: 'x11', display: DISPLAY}, announce: {width: 1280, height: 720, fps: 30, codec: 0, encryptionEnabled: 5}})
+    try {
+      await sleep(2000)
+      expect(s.video.frames.length).toBeGreaterThan(20)
+      expect(s.video.decodeErrors).toEqual([])
+      expect(s.video.frames.every((f) => f.decoded)).toBe(true)
+      // the encoder runs at the captured screen's size
+      expect([s.video.frames[0].width, s.video.frames[0].height]).toEqual([640, 360])
+      expect(s.streams[0].stats().uniqueFrames).toBeGreaterThan(20)
+    } finally {
+      await s.close()
+    }
+  }, 30_000)
+})
