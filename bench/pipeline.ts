@@ -14,7 +14,7 @@
  *
  *   npm run bench -- pipeline [--json] [--seconds 60] [--fps 240] [--bitrate 200000]
  *                             [--width 5120 --height 1440] [--no-encrypt] [--pacing line|burst]
- *                             [--core N] [--lead-us 1000]
+ *                             [--core N] [--lead-us 2000]
  */
 import {spawnSync} from 'node:child_process'
 import {loadavg} from 'node:os'
@@ -73,7 +73,7 @@ export async function run(args: string[]): Promise<void> {
   const height = arg(args, 'height', 1440)
   const bitrate = arg(args, 'bitrate', 200_000)
   const core = arg(args, 'core', 1)
-  const leadUs = arg(args, 'lead-us', 1000)
+  const leadUs = arg(args, 'lead-us', 2000)
   const encrypt = !args.includes('--no-encrypt')
   const pacingArg = args.indexOf('--pacing')
   const pacing = pacingArg >= 0 && args[pacingArg + 1] === 'burst' ? 'burst' : 'line'

@@ -13,7 +13,8 @@
  *
  * The pacer is one thread per stream. lumen_pacer_submit() copies a frame's packets into the
  * pacer's ring and returns at once; the thread sleeps (clock_nanosleep CLOCK_MONOTONIC
- * TIMER_ABSTIME) until the frame's deadline and then sends it:
+ * TIMER_ABSTIME; the last LUMEN_SPIN_US µs, default 100, spinning) until the frame's deadline
+ * and then sends it:
  *   LUMEN_PACING_LINE:  all packets at once, at line rate, in batches (no sleeps between them);
  *   LUMEN_PACING_BURST: bursts of at most `burst_packets` packets spread evenly over
  *                       spread_permille/1000 of the frame interval (absolute sleeps between bursts).

@@ -41,7 +41,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
   LUMEN_UDP_GSO=0          send video with sendmmsg only, no UDP GSO (packet filters then see every datagram)
-  LUMEN_SPIN_US=N          the send thread wakes N µs before each deadline and spins to it (sharper deadlines for a little CPU; default 0)
+  LUMEN_SPIN_US=N          the send thread wakes N µs before each frame deadline and spins to it (sharper deadlines for a little CPU; default 100, 0 = off)
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
   LUMEN_X264_PRESET, LUMEN_X265_PRESET  the software encoders' preset (default superfast / ultrafast)
   LUMEN_CONVERT_THREADS=2  split the BGRx → I420 conversion of large frames over a helper thread
