@@ -3,7 +3,7 @@
  * and wireplumber, and GStreamer's pipewiresink providing a 640x360 BGRx Video/Source node at
  * 30 fps (shared-memory buffers). Skips with the reason when those programs are missing.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,9 +13,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {PipeWireSource} from '../../src/media/capture/pipewire.js'
 import {AudioCapture} from '../../src/native/audio.js'
 import {sleep, startServeSession} from './helpers.js'
+import {tonePower} from './tone.js'
 
 const NODE = 'lumen-test-src'
-const missing = ['dbus-daemon', 'pipewire', 'wireplumber', 'gst-launch-1.0'].find((p) => spawnSync('which', [p]).status !== 0)
+const missing = ['dbus-daemon', 'pipewire', 'wireplumber', 'gst-launch-1.0', 'pw-cli'].find((p) => spawnSync('which', [p]).status !== 0)
 
 describe.skipIf(missing !== undefined)(`pipewire capture${missing !== undefined ? ` (skipped: ${missing} is not installed)` : ''}`, () => {
   let dir: string
@@ -119,14 +120,26 @@ describe.skipIf(missing !== undefined)(`pipewire capture${missing !== undefined 
     }
   }, 30_000)
 
-  it('audio capture from the PipeWire monitor opens against the daemon', () => {
-    const cap = new AudioCapture('pipewire', 2)
+  it('audio capture hears what the desktop plays: the default sink monitor carries a 1 kHz tone', async () => {
+    // a null sink as the desktop's output, and a tone played into it
+    execFileSync('pw-cli', ['create-node', 'adapter', '{ factory.name=support.null-audio-sink node.name=lumen-null media.class=Audio/Sink object.linger=true audio.position=[FL FR] }'], {env: {...process.env}})
+    await sleep(500)
+    children.push(spawn('gst-launch-1.0', ['audiotestsrc', 'freq=1000', 'is-live=true', '!', 'audio/x-raw,rate=48000,channels=2', '!', 'pipewiresink', 'target-object=lumen-null'], {env: {...process.env}, stdio: 'ignore'}))
+    await sleep(1500)
+    const cap = new AudioCapture('auto', 2)
     try {
       expect(cap.kind).toBe('pipewire')
       const pcm = Buffer.alloc(240 * 4)
-      expect(cap.read(pcm, 240)).toBe(240)
+      const left: number[] = []
+      for (let i = 0; i < 200; i++) {
+        expect(cap.read(pcm, 240)).toBe(240)
+        for (let k = 0; k < 240; k++) left.push(pcm.readInt16LE(k * 4))
+      }
+      const tail = Int16Array.from(left.slice(-9600))
+      expect(tonePower(tail, 1000)).toBeGreaterThan(1000 * tonePower(tail, 1300))
+      expect(cap.stats().delivered).toBeGreaterThan(40_000)
     } finally {
       cap.close()
     }
-  })
+  }, 20_000)
 })
