@@ -123,8 +123,13 @@ ${ENV_HELP}`
     const base = flags['port-base']
     const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}
     const streams = new Map<MediaStream, number | undefined>()
+    const tty = process.stderr.isTTY && !this.jsonEnabled()
+    let statusShown = false
     const say = (m: string): void => {
-      if (!this.jsonEnabled()) process.stderr.write(`${m}\n`)
+      if (this.jsonEnabled()) return
+      // a log line replaces the status line, which the next tick redraws
+      process.stderr.write(`${statusShown ? '\r\x1b[2K' : ''}${m}\n`)
+      statusShown = false
     }
     let host: GameStreamHost
     try {
@@ -155,10 +160,14 @@ ${ENV_HELP}`
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
     else say('pairing: enter the PIN the client shows here when it pairs')
 
-    const tty = process.stderr.isTTY && !this.jsonEnabled()
     const status = setInterval(() => {
-      const live = [...streams.keys()].filter((s) => s.stats().framesSent > 0)
-      if (!tty || live.length === 0) return
+      const live = [...streams.keys()].filter((s) => s.active && s.stats().framesSent > 0)
+      if (!tty) return
+      if (live.length === 0) {
+        if (statusShown) process.stderr.write('\r\x1b[2K')
+        statusShown = false
+        return
+      }
       const hostStreams = host.stats().streams
       const line = live
         .map((s) => {
@@ -169,6 +178,7 @@ ${ENV_HELP}`
         })
         .join(' | ')
       process.stderr.write(`\r\x1b[2K${line}`)
+      statusShown = true
     }, 1000)
 
     await new Promise<void>((resolve) => {
@@ -178,7 +188,8 @@ ${ENV_HELP}`
       if (flags.duration !== undefined) setTimeout(done, flags.duration * 1000)
     })
     clearInterval(status)
-    if (tty) process.stderr.write('\n')
+    if (statusShown) process.stderr.write('\r\x1b[2K')
+    statusShown = false
     const summary = [...streams.entries()].map(([s, sessionId]) => ({sessionId, ...s.stats()}))
     await host.stop()
     await Promise.all([...streams.keys()].map((s) => s.stop()))

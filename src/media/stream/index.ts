@@ -107,6 +107,11 @@ export class MediaStream implements StreamPipeline {
     return w
   }
 
+  /** false once stop() was called */
+  get active(): boolean {
+    return this.stopping === undefined
+  }
+
   requestIdr(reason: 'client-request' | 'rfi' | 'start'): void {
     // the stream starts with an IDR: a request made before that first frame has left (the
     // client's "Start A" at connection) is answered by it, not by a second IDR
