@@ -46,7 +46,11 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     bitrate: Flags.string({description: 'CBR bitrate in kbit/s ("20000", "20M"); default 0.16 bit per pixel per frame, at least 2000'}),
     slices: Flags.integer({description: 'slices per frame, 1..64 (libx264 may use more: one per thread)', default: 1}),
     path: Flags.string({description: 'frame path: cpu (BGRx host frames) or cuda (pooled CUDA frames)', options: ['cpu', 'cuda'], default: 'cpu'}),
-    source: Flags.string({description: 'frame source', options: ['synthetic', 'x11'], default: 'synthetic'}),
+    source: Flags.string({
+      description: 'frame source; dmabuf: synthetic frames through the zero-copy chain (EGLImage → GL de-tile + swizzle → CUDA → pooled frame), needs --path cuda',
+      options: ['synthetic', 'x11', 'dmabuf'],
+      default: 'synthetic',
+    }),
     display: Flags.string({description: 'X display for --source x11', env: 'DISPLAY'}),
     'force-idr': Flags.string({description: 'frame indices to encode as IDR, comma-separated ("100,200")'}),
     'bitrate-change': Flags.string({description: 'change the bitrate before frame N: "N:KBPS[,N:KBPS…]" ("150:2M")'}),
@@ -64,6 +68,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
   async run(): Promise<EncodeCheckResult> {
     const {flags} = await this.parse(EncodeTest)
     const bad = (message: string): never => this.error(message, {exit: 2})
+    if (flags.source === 'dmabuf' && flags.path !== 'cuda') bad('--source dmabuf runs the zero-copy chain into pooled CUDA frames: add --path cuda')
 
     // encoder and codec
     if (flags.encoder !== undefined && !isEncoderName(flags.encoder)) {
@@ -124,7 +129,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
         bitrateKbps,
         slices: flags.slices,
         path: flags.path as 'cpu' | 'cuda',
-        source: flags.source as 'synthetic' | 'x11',
+        source: flags.source as 'synthetic' | 'x11' | 'dmabuf',
         display: flags.display,
         forceIdr: [...new Set(forceIdr)].sort((a, b) => a - b),
         bitrateChanges,

@@ -11,6 +11,7 @@ import type {VideoCodec} from '../host/stream-config.js'
 import {CudaFramePool, psnrBgrxI420} from '../native/codec.js'
 import {SyntheticSource} from './capture/synthetic.js'
 import {X11Source} from './capture/x11.js'
+import {ChainFrames} from './zerocopy/encode-source.js'
 import {isKeyFrameStart, VideoDecoder} from './decoder.js'
 import {ENCODER_CODEC, type EncoderName, VideoEncoder} from './encoder.js'
 import type {CaptureSource, CpuFrame, FramePayload} from './types.js'
@@ -24,7 +25,8 @@ export interface EncodeCheckOptions {
   bitrateKbps: number
   slices: number
   path: 'cpu' | 'cuda'
-  source: 'synthetic' | 'x11'
+  /** dmabuf: synthetic frames through the zero-copy chain (src/media/zerocopy), with --path cuda */
+  source: 'synthetic' | 'x11' | 'dmabuf'
   /** X display for the x11 source (default $DISPLAY) */
   display?: string
   /** frame indices to force as IDR */
@@ -61,7 +63,8 @@ export interface EncodeCheckResult {
   fps: number
   bitrateKbps: number
   path: 'cpu' | 'cuda'
-  source: 'synthetic' | 'x11'
+  /** dmabuf: synthetic frames through the zero-copy chain (src/media/zerocopy), with --path cuda */
+  source: 'synthetic' | 'x11' | 'dmabuf'
   /** frames decoded back */
   frames: number
   framesEncoded: number
@@ -96,7 +99,7 @@ const sameList = (a: number[], b: number[]) => a.length === b.length && a.every(
 const listText = (a: number[]) => (a.length > 12 ? `${a.slice(0, 12).join(',')},… (${a.length})` : a.join(',') || 'none')
 
 function openSource(o: EncodeCheckOptions): CaptureSource {
-  if (o.source === 'synthetic') return new SyntheticSource({width: o.width, height: o.height, clock: 'frame', fps: o.fps})
+  if (o.source === 'synthetic' || o.source === 'dmabuf') return new SyntheticSource({width: o.width, height: o.height, clock: 'frame', fps: o.fps})
   return new X11Source({display: o.display, x: 0, y: 0, width: o.width, height: o.height})
 }
 
@@ -104,11 +107,13 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
   const codec = ENCODER_CODEC[o.encoder]
   const source = openSource(o)
   let pool: CudaFramePool | undefined
+  let chain: ChainFrames | undefined
   let encoder: VideoEncoder | undefined
   let decoder: VideoDecoder | undefined
   let fd: number | undefined
   try {
     if (o.path === 'cuda') pool = CudaFramePool.open(o.width, o.height, {size: 4})
+    if (o.source === 'dmabuf' && pool !== undefined) chain = ChainFrames.open(o.width, o.height, pool.handle)
     encoder = new VideoEncoder({
       encoder: o.encoder,
       width: o.width,
@@ -149,10 +154,17 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       let payload: FramePayload = cpu
       let cudaFrame: number | undefined
       if (pool !== undefined) {
-        cudaFrame = pool.get()
-        const t0 = process.hrtime.bigint()
-        pool.upload(cudaFrame, cpu.data, cpu.stride)
-        upload.push(Number(process.hrtime.bigint() - t0) / 1000)
+        if (chain !== undefined) {
+          // the zero-copy chain: EGLImage → GL de-tile + swizzle → CUDA → pooled frame
+          const made = chain.frame(cpu)
+          cudaFrame = made.handle
+          upload.push(made.chainUs)
+        } else {
+          cudaFrame = pool.get()
+          const t0 = process.hrtime.bigint()
+          pool.upload(cudaFrame, cpu.data, cpu.stride)
+          upload.push(Number(process.hrtime.bigint() - t0) / 1000)
+        }
         payload = {kind: 'cuda', width: o.width, height: o.height, handle: cudaFrame}
       }
       const frame = (() => {
@@ -257,6 +269,7 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
     if (fd !== undefined) closeSync(fd)
     decoder?.close()
     encoder?.close()
+    chain?.close()
     pool?.close()
     source.close()
   }
