@@ -9,7 +9,8 @@
  *
  * Two frame paths:
  *  - CPU: a BGRx frame in host memory goes into lumen_encoder_encode(); the shim converts it
- *    (swscale) to the encoder's input format, or passes it as is where the encoder takes BGRx.
+ *    to the encoder's input format, or passes it as is where the encoder takes BGRx. A frame of
+ *    another size than the encoder's is scaled to it (swscale, bilinear) in the same pass.
  *  - CUDA: frames come from a pool (lumen_cuda_pool_open: an AV_HWDEVICE_TYPE_CUDA device on
  *    the device's PRIMARY context + an AV_PIX_FMT_CUDA frames context, sw_format BGR0) and are
  *    taken with lumen_cuda_frame_get() (av_hwframe_get_buffer). Fill one on the device (see
@@ -58,12 +59,16 @@
  * will take (NVENC: required for lumen_encoder_encode_cuda; the pool must have the same size).
  * Returns the encoder handle. */
 LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, char *err, int32_t err_len);
-/* Encodes one BGRx frame (stride bytes per row) and writes the access unit into out; info gets
- * LUMEN_ENC_INFO_LEN bytes (flags, timings). Returns the access unit's length (0: the encoder
+/* Encodes one BGRx frame of width x height (stride bytes per row) and writes the access unit
+ * into out; info gets LUMEN_ENC_INFO_LEN bytes (flags, timings). A frame of the encoder's size
+ * (or one more in an odd dimension, whose last column/row is left out) is converted as is; any
+ * other size is scaled to the encoder's size (swscale bilinear; the scaler is kept per input
+ * size and rebuilt when it changes). Returns the access unit's length (0: the encoder
  * produced nothing for this frame). LUMEN_E_BUFFER when out is too small (info says how much
- * was needed; that packet is lost: size out to width*height*4). */
-LUMEN_API int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
-/* Encodes a pooled CUDA frame (lumen_cuda_frame_get), like lumen_encoder_encode. The caller
+ * was needed; that packet is lost: size out to the encoder's width*height*4). */
+LUMEN_API int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t width, int32_t height, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
+/* Encodes a pooled CUDA frame (lumen_cuda_frame_get), like lumen_encoder_encode, but without
+ * scaling: the frame must have the encoder's size (LUMEN_E_INVALID otherwise). The caller
  * still owns the frame handle and releases it afterwards; the encoder keeps its own
  * reference while it needs one. */
 LUMEN_API int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);

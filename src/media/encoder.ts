@@ -122,11 +122,14 @@ export class VideoEncoder {
     const t0 = process.hrtime.bigint()
     let r: EncodeResult
     if (payload.kind === 'cpu') {
-      if (payload.width !== this.options.width || payload.height !== this.options.height) {
-        throw new RangeError(`frame is ${payload.width}x${payload.height}, the encoder ${this.options.width}x${this.options.height}`)
-      }
-      r = this.native.encodeCpu(payload.data, payload.stride, force, this.out)
+      // a frame of another size is scaled to the encoder's in the shim
+      r = this.native.encodeCpu(payload.data, payload.stride, force, this.out, payload)
     } else {
+      if (payload.width !== this.options.width || payload.height !== this.options.height) {
+        throw new RangeError(
+          `CUDA frame is ${payload.width}x${payload.height}, the encoder ${this.options.width}x${this.options.height}: CUDA frames are not scaled`,
+        )
+      }
       r = this.native.encodeCuda(payload.handle, force, this.out)
     }
     const totalUs = Number(process.hrtime.bigint() - t0) / 1000

@@ -69,11 +69,17 @@ export class NativeEncoder {
     return this.options.width * this.options.height * 4
   }
 
-  /** Encodes one BGRx host frame into `out` (see maxFrameBytes). */
-  encodeCpu(bgrx: Buffer, stride: number, forceIdr: boolean, out: Buffer): EncodeResult {
+  /**
+   * Encodes one BGRx host frame into `out` (see maxFrameBytes). `size` is the frame's own size
+   * (default: the encoder's); a frame of another size is scaled to the encoder's in the shim
+   * (swscale bilinear, in the same pass as the colour conversion).
+   */
+  encodeCpu(bgrx: Buffer, stride: number, forceIdr: boolean, out: Buffer, size?: {width: number; height: number}): EncodeResult {
     const status = shim().lumen_encoder_encode([
       this.handle,
       bgrx,
+      size?.width ?? this.options.width,
+      size?.height ?? this.options.height,
       stride,
       forceIdr ? FORCE_IDR : 0,
       out,

@@ -20,11 +20,12 @@ export class CaptureEncodeProducer implements FrameProducer {
 
   constructor(
     private readonly source: CaptureSource,
-    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number},
+    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number},
   ) {
-    // the encoder runs at the source's size (even dimensions)
-    const width = source.width & ~1
-    const height = source.height & ~1
+    // the encoder runs at the size the client asked for (default: the source's), even
+    // dimensions; the shim scales captured frames of another size to it
+    const width = (options.width ?? source.width) & ~1
+    const height = (options.height ?? source.height) & ~1
     this.encoder = NativeEncoder.open({encoder: options.encoder, width, height, fps: options.fps, bitrateKbps: options.bitrateKbps, slices: options.slices})
     this.out = Buffer.alloc(this.encoder.maxFrameBytes)
     this.produced = {data: this.out, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
@@ -35,7 +36,7 @@ export class CaptureEncodeProducer implements FrameProducer {
     const frame = this.source.grab()
     const c1 = now()
     if (frame.payload.kind !== 'cpu') throw new Error('CUDA frames are not wired into the stream pipeline yet')
-    const r = this.encoder.encodeCpu(frame.payload.data, frame.payload.stride, forceIdr, this.out)
+    const r = this.encoder.encodeCpu(frame.payload.data, frame.payload.stride, forceIdr, this.out, frame.payload)
     const p = this.produced
     p.length = r.length
     p.idr = r.idr

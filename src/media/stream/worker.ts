@@ -33,7 +33,8 @@ try {
   const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp})
   closers.push(() => source.close())
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
-  const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame)})
+  // the encoder runs at the client's size; captured frames of another size are scaled to it
+  const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame), width: cfg.width, height: cfg.height})
   closers.unshift(() => producer.encoder.close())
   const key = (data.config.encryptionFlags & 0x02) !== 0 ? Buffer.from(data.config.riKey) : undefined
   // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
@@ -49,8 +50,8 @@ try {
   let perf: PerfLogWriter | undefined
   if (opts.perfPath !== undefined && opts.perfPath !== '') {
     perf = PerfLogWriter.open(opts.perfPath, {
-      width: source.width,
-      height: source.height,
+      width: producer.encoder.options.width,
+      height: producer.encoder.options.height,
       fps,
       codec: cfg.codec,
       bitrateKbps: cfg.bitrateKbps,
@@ -63,7 +64,7 @@ try {
       encrypted: key !== undefined,
     })
   }
-  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: source.width, height: source.height, fps, source: source.name})
+  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: producer.encoder.options.width, height: producer.encoder.options.height, capture: `${source.width}x${source.height}`, fps, source: source.name})
   await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
   parentPort?.postMessage({type: 'stopped', udp: socket.stats(), perf: perf?.stats()})

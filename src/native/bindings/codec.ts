@@ -5,7 +5,7 @@ const {I32, String: Str, U8Array: Buf} = DataType
 
 export const codecBindings = {
   lumen_encoder_open: fn(I32, Str, I32, I32, I32, I32, I32, I32, ...ERR),
-  lumen_encoder_encode: fn(I32, I32, Buf, I32, I32, Buf, I32, Buf, I32, ...ERR),
+  lumen_encoder_encode: fn(I32, I32, Buf, I32, I32, I32, I32, Buf, I32, Buf, I32, ...ERR),
   lumen_encoder_encode_cuda: fn(I32, I32, I32, I32, Buf, I32, Buf, I32, ...ERR),
   lumen_encoder_set_bitrate: fn(I32, I32, I32, ...ERR),
   lumen_encoder_describe: fn(I32, I32, Buf, I32),
