@@ -6,7 +6,7 @@
  * requestIdr() was called (or the shared IDR flag was raised) before the frame.
  */
 import type {VideoCodec} from '../host/stream-config.js'
-import {type CudaFramePool, type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder} from '../native/codec.js'
+import {type CudaFramePool, type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder, type NativeEncoderOptions} from '../native/codec.js'
 import type {EncodedFrame, FramePayload} from './types.js'
 
 export type {EncoderName} from '../native/codec.js'
@@ -40,16 +40,7 @@ export function defaultBitrateKbps(width: number, height: number, fps: number): 
   return Math.max(2000, Math.round((width * height * fps * 0.16) / 1000))
 }
 
-export interface VideoEncoderOptions {
-  encoder: EncoderName
-  width: number
-  height: number
-  fps: number
-  bitrateKbps: number
-  /** slices per frame (the client's videoEncoderSlicesPerFrame), default 1 */
-  slices?: number
-  /** encode CudaFrame payloads from this pool (the CUDA path); omit for CpuFrame payloads */
-  cudaPool?: CudaFramePool
+export interface VideoEncoderOptions extends NativeEncoderOptions {
   /**
    * A shared IDR-request flag (Int32Array over a SharedArrayBuffer, index 0): when another
    * thread sets it to non-zero, the next frame is an IDR and the flag goes back to 0.
