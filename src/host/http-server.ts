@@ -8,6 +8,7 @@ import {createServer as createHttpsServer} from 'node:https'
 import type {TLSSocket} from 'node:tls'
 
 import type {HttpRequestInfo, NvHttpApi} from './http-api.js'
+import {listenOn} from './listen.js'
 
 export class NvHttpServers {
   private http?: Server
@@ -35,8 +36,8 @@ export class NvHttpServers {
       s.maxHeadersCount = 64
       s.on('clientError', (_err, socket) => socket.destroy())
     }
-    this.httpPort = await listen(this.http, httpPort, bindAddress)
-    this.httpsPort = await listen(this.https, httpsPort, bindAddress)
+    this.httpPort = await listenOn(this.http, httpPort, bindAddress)
+    this.httpsPort = await listenOn(this.https, httpsPort, bindAddress)
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
@@ -74,16 +75,4 @@ export class NvHttpServers {
       await new Promise<void>((r) => s.close(() => r()))
     }
   }
-}
-
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const addr = server.address()
-  return typeof addr === 'object' && addr !== null ? addr.port : port
 }

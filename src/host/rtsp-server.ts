@@ -4,6 +4,8 @@
  */
 import {createServer, type Server, type Socket} from 'node:net'
 
+import {listenOn} from './listen.js'
+
 import {
   ENCRYPTED_RTSP_HEADER,
   looksEncrypted,
@@ -45,15 +47,7 @@ export class RtspServer {
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((sock) => this.onConnection(sock))
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    const addr = server.address()
-    return typeof addr === 'object' && addr !== null ? addr.port : port
+    return listenOn(server, port, host)
   }
 
   async close(): Promise<void> {
