@@ -38,10 +38,19 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int32_t codec_slot(void) {
-  for (int i = 0; i < MAX_CODECS; i++)
-    if (!codecs[i].used) return i;
-  return -1;
+/* Takes a free codec slot, zeroed and marked used; -1 (with err filled) when all are taken. */
+static int32_t codec_acquire(char *err, int32_t err_len) {
+  pthread_mutex_lock(&codecs_lock);
+  int h = -1;
+  for (int i = 0; i < MAX_CODECS && h < 0; i++)
+    if (!codecs[i].used) h = i;
+  if (h >= 0) {
+    memset(&codecs[h], 0, sizeof codecs[h]);
+    codecs[h].used = 1;
+  }
+  pthread_mutex_unlock(&codecs_lock);
+  if (h < 0) lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d audio codec slots are in use", MAX_CODECS);
+  return h;
 }
 
 static void codec_free(Codec *c) {
@@ -58,16 +67,9 @@ LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t bitrate_bps,
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus frame duration %d µs is not one of 2500, 5000, 10000, 20000", frame_us);
   const AVCodec *codec = avcodec_find_encoder_by_name("libopus");
   if (!codec) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "libavcodec has no libopus encoder: rebuild FFmpeg with --enable-libopus (scripts/ffmpeg.sh)");
-  pthread_mutex_lock(&codecs_lock);
-  int h = codec_slot();
-  if (h < 0) {
-    pthread_mutex_unlock(&codecs_lock);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d audio codec slots are in use", MAX_CODECS);
-  }
+  int h = codec_acquire(err, err_len);
+  if (h < 0) return LUMEN_E_NOMEM;
   Codec *c = &codecs[h];
-  memset(c, 0, sizeof *c);
-  c->used = 1;
-  pthread_mutex_unlock(&codecs_lock);
   c->encoder = 1;
   c->channels = channels;
   c->ctx = avcodec_alloc_context3(codec);
@@ -146,16 +148,9 @@ LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, char *err, int32_t e
   const AVCodec *codec = avcodec_find_decoder_by_name("opus");
   if (!codec) codec = avcodec_find_decoder_by_name("libopus");
   if (!codec) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "libavcodec has no Opus decoder");
-  pthread_mutex_lock(&codecs_lock);
-  int h = codec_slot();
-  if (h < 0) {
-    pthread_mutex_unlock(&codecs_lock);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d audio codec slots are in use", MAX_CODECS);
-  }
+  int h = codec_acquire(err, err_len);
+  if (h < 0) return LUMEN_E_NOMEM;
   Codec *c = &codecs[h];
-  memset(c, 0, sizeof *c);
-  c->used = 1;
-  pthread_mutex_unlock(&codecs_lock);
   c->channels = channels;
   c->ctx = avcodec_alloc_context3(codec);
   c->frame = av_frame_alloc();

@@ -8,7 +8,7 @@ import {parentPort, workerData} from 'node:worker_threads'
 import {AudioCapture, OpusEncoder} from '../../native/audio.js'
 import {UdpSocket} from '../../native/net.js'
 import {AudioPacketizer} from '../packetizer/index.js'
-import {Counter, Flag, sharedViews, type AudioWorkerData} from '../stream/shared.js'
+import {closeAll, Counter, Flag, sharedViews, type AudioWorkerData} from '../stream/shared.js'
 import {audioBitrate, audioEncrypted} from './params.js'
 
 const data = workerData as AudioWorkerData
@@ -48,11 +48,5 @@ try {
 } catch (error) {
   parentPort?.postMessage({type: 'error', message: (error as Error).message})
 } finally {
-  for (const close of closers) {
-    try {
-      close()
-    } catch {
-      // keep releasing the rest
-    }
-  }
+  closeAll(closers)
 }

@@ -106,3 +106,14 @@ export function streamFps(requested: number, cap = 240): number {
   if (!Number.isFinite(requested) || requested <= 0) return 60
   return Math.min(Math.round(requested), cap)
 }
+
+/** Releases what a worker opened, each in turn; one failing close does not keep the rest open. */
+export function closeAll(closers: ReadonlyArray<() => void>): void {
+  for (const close of closers) {
+    try {
+      close()
+    } catch {
+      // keep releasing the rest
+    }
+  }
+}

@@ -10,7 +10,7 @@ import {Pacer, UdpSocket} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {VideoPacketizer} from '../packetizer/index.js'
 import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
-import {sharedViews, streamFps, type VideoWorkerData} from './shared.js'
+import {closeAll, sharedViews, streamFps, type VideoWorkerData} from './shared.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
 
@@ -71,11 +71,5 @@ try {
 } catch (error) {
   parentPort?.postMessage({type: 'error', message: (error as Error).message})
 } finally {
-  for (const close of closers) {
-    try {
-      close()
-    } catch {
-      // keep releasing the rest
-    }
-  }
+  closeAll(closers)
 }
