@@ -12,5 +12,6 @@
 #include "lumen_net.h"
 #include "lumen_audio.h"
 #include "lumen_pipewire.h"
+#include "lumen_portal.h"
 
 #endif

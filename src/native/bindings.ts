@@ -12,6 +12,7 @@ import {gpuBindings} from './bindings/gpu.js'
 import {netBindings} from './bindings/net.js'
 import {audioBindings} from './bindings/audio.js'
 import {pipewireBindings} from './bindings/pipewire.js'
+import {portalBindings} from './bindings/portal.js'
 
 export const bindings = {
   ...captureBindings,
@@ -23,6 +24,7 @@ export const bindings = {
   ...netBindings,
   ...audioBindings,
   ...pipewireBindings,
+  ...portalBindings,
 }
 
 export type Bindings = typeof bindings

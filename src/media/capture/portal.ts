@@ -1,0 +1,79 @@
+/**
+ * The portal capture source: the xdg-desktop-portal ScreenCast request (one monitor, through the
+ * shim's libdbus client, ../../native/portal.ts), then the portal's PipeWire node consumed on the
+ * portal's PipeWire remote fd by the pipewire source (./pipewire.ts). The portal session stays
+ * open while capture runs; close() ends the PipeWire stream, then the session and its fd.
+ *
+ * A compositor sends frames only when the screen changes, so the first frame waits (as long as
+ * the portal timeout) for something on screen to move.
+ */
+import {ScreenCastPortal, type ScreenCastPortalInfo} from '../../native/portal.js'
+import type {CapturedFrame, CaptureSource} from '../types.js'
+import {PipeWireSource} from './pipewire.js'
+
+/** Default bound on each portal step and on the first frame. */
+export const DEFAULT_PORTAL_TIMEOUT_MS = 30_000
+
+/** LUMEN_PORTAL_TIMEOUT (seconds) as milliseconds, else the default. */
+export function portalTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.LUMEN_PORTAL_TIMEOUT)
+  return env.LUMEN_PORTAL_TIMEOUT !== undefined && env.LUMEN_PORTAL_TIMEOUT !== '' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : DEFAULT_PORTAL_TIMEOUT_MS
+}
+
+export interface PortalSourceOptions {
+  /** a D-Bus address; '' or undefined = the session bus */
+  busAddress?: string
+  /** bound on each portal step and on the first frame (default LUMEN_PORTAL_TIMEOUT or 30 s) */
+  timeoutMs?: number
+}
+
+export class PortalSource implements CaptureSource {
+  readonly name = 'portal'
+  readonly width: number
+  readonly height: number
+  private closed = false
+
+  private constructor(
+    private readonly portal: ScreenCastPortal,
+    private readonly video: PipeWireSource,
+  ) {
+    this.width = video.width
+    this.height = video.height
+  }
+
+  /** Runs the portal request, connects to its node and waits for the first frame. */
+  static open(options: PortalSourceOptions = {}): PortalSource {
+    const timeoutMs = options.timeoutMs ?? portalTimeoutMs()
+    const portal = ScreenCastPortal.open({busAddress: options.busAddress, timeoutMs})
+    try {
+      const {nodeId, remoteFd} = portal.info()
+      return new PortalSource(portal, PipeWireSource.open(String(nodeId), {remoteFd, firstFrameMs: timeoutMs}))
+    } catch (error) {
+      portal.close()
+      throw error
+    }
+  }
+
+  grab(): CapturedFrame {
+    return this.video.grab()
+  }
+
+  info(): {portal: ScreenCastPortalInfo; pipewire: ReturnType<PipeWireSource['info']>} {
+    return {portal: this.portal.info(), pipewire: this.video.info()}
+  }
+
+  /** The portal session's D-Bus object path. */
+  sessionPath(): string {
+    return this.portal.sessionPath()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.video.close()
+    } finally {
+      this.portal.close()
+    }
+  }
+}
