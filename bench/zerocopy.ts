@@ -14,7 +14,8 @@
 import {closeSync, writeFileSync} from 'node:fs'
 
 import {CudaFramePool, NativeDecoder, NativeEncoder, pictureBytes, psnrBgrxI420} from '../src/native/codec.js'
-import {type ChainTimings, DRM_FORMAT_MOD_INVALID, ZeroCopyChain} from '../src/native/gpu.js'
+import {type CaptureOptions, type ChainTimings, DRM_FORMAT_MOD_INVALID, ZeroCopyChain} from '../src/native/gpu.js'
+import {captureOptions} from '../src/media/zerocopy/chain.js'
 
 export const summary = 'zero-copy chain (GPU box): pixel check, per-stage µs, CPU-path ratio, 10k-frame flatness, libx265 PSNR'
 
@@ -77,22 +78,47 @@ interface StageFigures {
   frameGetUs: number
 }
 
-/** triangle / compute: the de-tile pass; +event: return once the pooled frame is copied (the
- * texture's hand-back to GL finishes behind it); +reimport: a new EGLImage every frame */
-type DrawMode = 'triangle' | 'compute' | 'triangle+event' | 'compute+event' | 'compute+event+reimport'
-const MODES: DrawMode[] = ['triangle', 'compute', 'triangle+event', 'compute+event', 'compute+event+reimport']
-const modeOptions = (mode: DrawMode) => ({
-  compute: mode.startsWith('compute'),
-  reimport: mode.includes('reimport'),
-  frameEvent: mode.includes('event'),
-})
+/** GPU-clock figures (LUMEN_ZC_GPU_TIMES), median µs */
+interface GpuFigures {
+  /** GL: CPU submit → pass start; pass execution; pass end → the CPU saw its fence (0 with a stream wait) */
+  glSubmitUs: number
+  glExecUs: number
+  glSeenUs: number
+  /** CUDA: the pool copy's GPU time; the texture → owned copy (map path) or the stream's wait for GL (stream-wait path) */
+  poolCopyGpuUs: number
+  auxGpuUs: number
+  /** total per frame in this (timed) run */
+  totalUs: number
+}
+
+/** The paths and variants measured: map = the registered texture mapped every frame (the old
+ * chain), shared = the compute pass writes CUDA's owned buffer (GL_EXT_memory_object_fd) handed
+ * over by a CPU fence or a GPU-side stream wait; wide = 4 pixels per invocation; kcopy = the pool
+ * copy as a kernel; reimport = a new EGLImage every frame (encode-test's way). */
+const MODES: {name: string; options: CaptureOptions}[] = [
+  {name: 'triangle map', options: {compute: false, frameEvent: true}},
+  {name: 'compute map', options: {compute: true, frameEvent: true}},
+  {name: 'compute map kcopy', options: {compute: true, frameEvent: true, kernelCopy: true}},
+  {name: 'shared fence', options: {compute: true, frameEvent: true, shared: true}},
+  {name: 'shared wait', options: {compute: true, frameEvent: true, shared: true, streamWait: true}},
+  {name: 'shared wait wide', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true}},
+  {name: 'shared wait kcopy', options: {compute: true, frameEvent: true, shared: true, streamWait: true, kernelCopy: true}},
+  {name: 'shared wait wide kcopy', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true, kernelCopy: true}},
+  {name: 'shared fence wide kcopy', options: {compute: true, frameEvent: true, shared: true, wide: true, kernelCopy: true}},
+  {name: 'default+reimport', options: {...captureOptions('compute', {}), reimport: true}},
+]
 
 interface ModeFigures {
-  mode: DrawMode
+  mode: string
+  /** the path the shim took (a shared mode on a chain without a shared buffer takes the map path) */
+  path: string
   pixelExact: boolean
   mismatches: number
   first?: string
-  /** stage-synchronised frames: each stage's own time (median µs) */
+  /** frames alternating between two pictures, each checked: a hand-over that let CUDA read before GL finished would show the older picture */
+  alternatingExact: boolean
+  alternatingFrames: number
+  /** stage-synchronised frames: each stage's own time (median µs); a shared path waits on a CPU fence here */
   stagesMedian: StageFigures
   /** the unsynchronised frames' stage times (median µs): where the time goes as the pipeline runs */
   unsyncedMedian: StageFigures
@@ -100,22 +126,26 @@ interface ModeFigures {
   totalUs: {median: number; p99: number; max: number}
   /** the same frames measured around the TypeScript calls (capture + release: two ffi calls) */
   jsCallUs: {median: number; p99: number}
+  gpu: GpuFigures
   speedup: number
 }
 
 interface SizeResult {
   size: string
   gpu: string
+  sharedReason?: string
   cpuPathExact: boolean
   afterUpdateExact: boolean
   modes: ModeFigures[]
   cpuPath: {readBackUs: number; uploadUs: number; totalUs: number}
   /** the machine's floor: an empty stream wait, one frame copy + wait, that copy's GPU time (median µs) */
   baseline: {emptyWaitUs: number; copyWaitUs: number; copyGpuUs: number}
+  /** whether GL could write the pool's frames directly (what was tried) */
+  poolShareable?: string
 }
 
 function stageMedians(samples: ChainTimings[]): StageFigures {
-  const m = (k: keyof ChainTimings) => us(pct(samples.map((s) => s[k]), 50))
+  const m = (k: 'importNs' | 'drawNs' | 'mapCopyNs' | 'poolCopyNs' | 'totalNs' | 'mapNs' | 'frameGetNs') => us(pct(samples.map((s) => s[k]), 50))
   return {
     importUs: m('importNs'),
     drawUs: m('drawNs'),
@@ -127,21 +157,101 @@ function stageMedians(samples: ChainTimings[]): StageFigures {
   }
 }
 
-function measureSize(width: number, height: number, frames: number): SizeResult {
+function gpuMedians(samples: ChainTimings[]): GpuFigures {
+  const m = (k: 'glSubmitNs' | 'glExecNs' | 'glSeenNs' | 'poolCopyGpuNs' | 'auxGpuNs' | 'totalNs') => us(pct(samples.map((s) => s[k]), 50))
+  return {
+    glSubmitUs: m('glSubmitNs'),
+    glExecUs: m('glExecNs'),
+    glSeenUs: m('glSeenNs'),
+    poolCopyGpuUs: m('poolCopyGpuNs'),
+    auxGpuUs: m('auxGpuNs'),
+    totalUs: m('totalNs'),
+  }
+}
+
+function measureModes(
+  chain: ZeroCopyChain,
+  pool: CudaFramePool,
+  source: number,
+  picture: Buffer,
+  picture2: Buffer,
+  modes: {name: string; options: CaptureOptions}[],
+  frames: number,
+  alternating: number,
+  cpuTotal: number,
+): ModeFigures[] {
+  const {width, height} = chain
+  const host = Buffer.alloc(width * height * 4)
+  const grab = (options: CaptureOptions, expect: Buffer) => {
+    host.fill(0)
+    const f = chain.capture(source, pool.handle, options)
+    pool.download(f, host, width * 4)
+    pool.release(f)
+    return mismatches(host, expect, width, height)
+  }
+  const out: ModeFigures[] = []
+  for (const {name, options} of modes) {
+    const exact = grab(options, picture)
+    const path = chain.lastTimings().path
+    // alternate the source picture every frame and check each frame
+    let alternatingExact = true
+    for (let i = 0; i < alternating; i++) {
+      const pic = i % 2 === 0 ? picture2 : picture
+      chain.updateTextureSource(source, pic)
+      if (grab(options, pic).count !== 0) alternatingExact = false
+    }
+    chain.updateTextureSource(source, picture)
+    for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle, options))
+    const staged: ChainTimings[] = []
+    for (let i = 0; i < frames; i++) {
+      pool.release(chain.capture(source, pool.handle, {...options, stageSync: true}))
+      staged.push(chain.lastTimings())
+    }
+    const totals: number[] = []
+    const calls: number[] = []
+    const unsynced: ChainTimings[] = []
+    for (let i = 0; i < frames; i++) {
+      const t0 = process.hrtime.bigint()
+      const frame = chain.capture(source, pool.handle, options)
+      pool.release(frame)
+      calls.push(Number(process.hrtime.bigint() - t0))
+      unsynced.push(chain.lastTimings())
+      totals.push(chain.lastTimings().totalNs)
+    }
+    const timed: ChainTimings[] = []
+    for (let i = 0; i < frames; i++) {
+      pool.release(chain.capture(source, pool.handle, {...options, gpuTimes: true}))
+      timed.push(chain.lastTimings())
+    }
+    const total = {median: us(pct(totals, 50)), p99: us(pct(totals, 99)), max: us(Math.max(...totals))}
+    out.push({
+      mode: name,
+      path,
+      pixelExact: exact.count === 0,
+      mismatches: exact.count,
+      first: exact.first,
+      alternatingExact,
+      alternatingFrames: alternating,
+      stagesMedian: stageMedians(staged),
+      unsyncedMedian: stageMedians(unsynced),
+      totalUs: total,
+      jsCallUs: {median: us(pct(calls, 50)), p99: us(pct(calls, 99))},
+      gpu: gpuMedians(timed),
+      speedup: cpuTotal / total.median,
+    })
+  }
+  return out
+}
+
+function measureSize(width: number, height: number, frames: number, alternating: number, extra: {noError: boolean}): SizeResult {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   try {
     const picture = testPicture(width, height, width ^ height)
+    const picture2 = testPicture(width, height, 7)
     const source = chain.textureSource(picture)
     const host = Buffer.alloc(width * height * 4)
 
-    const grab = (options: ReturnType<typeof modeOptions>, expect: Buffer) => {
-      host.fill(0)
-      const f = chain.capture(source, pool.handle, options)
-      pool.download(f, host, width * 4)
-      pool.release(f)
-      return mismatches(host, expect, width, height)
-    }
     // the CPU path (read back + upload) must give the reference too
     host.fill(0)
     let f = chain.cpuPath(source, pool.handle, Buffer.alloc(width * height * 4))
@@ -149,9 +259,11 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
     pool.release(f)
     const viaCpu = mismatches(host, picture, width, height)
     // a new picture in the same source must come through (no stale texture or registration)
-    const picture2 = testPicture(width, height, 7)
     chain.updateTextureSource(source, picture2)
-    const afterUpdate = grab(modeOptions('compute+event'), picture2)
+    f = chain.capture(source, pool.handle, captureOptions('compute', {}))
+    pool.download(f, host, width * 4)
+    pool.release(f)
+    const afterUpdate = mismatches(host, picture2, width, height)
     chain.updateTextureSource(source, picture)
 
     const cpu: ChainTimings[] = []
@@ -161,51 +273,35 @@ function measureSize(width: number, height: number, frames: number): SizeResult 
       cpu.push(chain.lastTimings())
     }
     const cpuTotal = us(pct(cpu.map((t) => t.totalNs), 50))
-
-    const modes: ModeFigures[] = []
-    for (const mode of MODES) {
-      const options = modeOptions(mode)
-      // pixel-exact: the pooled frame (downloaded) vs the CPU reference (the BGRx picture)
-      const exact = grab(options, picture)
-      for (let i = 0; i < 50; i++) pool.release(chain.capture(source, pool.handle, options))
-      const staged: ChainTimings[] = []
-      for (let i = 0; i < frames; i++) {
-        pool.release(chain.capture(source, pool.handle, {...options, stageSync: true}))
-        staged.push(chain.lastTimings())
+    const modes = measureModes(chain, pool, source, picture, picture2, MODES, frames, alternating, cpuTotal)
+    if (extra.noError) {
+      // the same chain once more in a GL context without error checking
+      const ne = ZeroCopyChain.open(width, height, {glNoError: true})
+      try {
+        const src = ne.textureSource(picture)
+        const picks = MODES.filter((m) => m.name === 'compute map' || m.name === 'shared wait' || m.name === 'shared wait wide kcopy')
+        for (const m of measureModes(ne, pool, src, picture, picture2, picks, frames, alternating, cpuTotal)) modes.push({...m, mode: `${m.mode} no-error-ctx`})
+      } finally {
+        ne.close()
       }
-      const totals: number[] = []
-      const calls: number[] = []
-      const unsynced: ChainTimings[] = []
-      for (let i = 0; i < frames; i++) {
-        const t0 = process.hrtime.bigint()
-        const frame = chain.capture(source, pool.handle, options)
-        pool.release(frame)
-        calls.push(Number(process.hrtime.bigint() - t0))
-        unsynced.push(chain.lastTimings())
-        totals.push(chain.lastTimings().totalNs)
-      }
-      const total = {median: us(pct(totals, 50)), p99: us(pct(totals, 99)), max: us(Math.max(...totals))}
-      modes.push({
-        mode,
-        pixelExact: exact.count === 0,
-        mismatches: exact.count,
-        first: exact.first,
-        stagesMedian: stageMedians(staged),
-        unsyncedMedian: stageMedians(unsynced),
-        totalUs: total,
-        jsCallUs: {median: us(pct(calls, 50)), p99: us(pct(calls, 99))},
-        speedup: cpuTotal / total.median,
-      })
     }
     const b = chain.baseline(pool.handle, 300)
+    let poolShareable: string | undefined
+    try {
+      poolShareable = chain.poolShareable(pool.handle)
+    } catch (error) {
+      poolShareable = `not checked: ${(error as Error).message}`
+    }
     return {
       baseline: {emptyWaitUs: us(b.emptyWaitNs), copyWaitUs: us(b.copyWaitNs), copyGpuUs: us(b.copyGpuNs)},
       size: `${width}x${height}`,
       gpu: chain.describe(),
+      sharedReason: chain.sharedReason(),
       cpuPathExact: viaCpu.count === 0,
       afterUpdateExact: afterUpdate.count === 0,
       modes,
       cpuPath: {readBackUs: us(pct(cpu.map((t) => t.drawNs), 50)), uploadUs: us(pct(cpu.map((t) => t.poolCopyNs), 50)), totalUs: cpuTotal},
+      poolShareable,
     }
   } finally {
     pool.close()
@@ -262,12 +358,26 @@ interface SoakSample {
   liveImages: number
 }
 
-function soak(width: number, height: number, frames: number, compute: boolean): {mode: DrawMode; size: string; frames: number; samples: SoakSample[]; flat: boolean; freeSpreadMiB: number; seconds: number} {
+interface SoakResult {
+  mode: string
+  path: string
+  size: string
+  frames: number
+  samples: SoakSample[]
+  flat: boolean
+  freeSpreadMiB: number
+  seconds: number
+  /** median / p99 µs per frame over the run */
+  totalUs: {median: number; p99: number}
+}
+
+function soak(width: number, height: number, frames: number, mode: {name: string; options: CaptureOptions}): SoakResult {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   try {
     const source = chain.textureSource(testPicture(width, height, 3))
     const samples: SoakSample[] = []
+    const totals: number[] = []
     const sample = (frame: number) => {
       const s = chain.stats()
       samples.push({frame, gpuFreeMiB: s.gpuFreeBytes / 2 ** 20, registrations: s.registrations, registeredNow: s.registeredNow, liveImages: s.liveImages})
@@ -275,7 +385,8 @@ function soak(width: number, height: number, frames: number, compute: boolean): 
     const t0 = process.hrtime.bigint()
     for (let i = 0; i < frames; i++) {
       if (i % 1000 === 0) sample(i)
-      pool.release(chain.capture(source, pool.handle, {compute, frameEvent: true}))
+      pool.release(chain.capture(source, pool.handle, mode.options))
+      totals.push(chain.lastTimings().totalNs)
     }
     sample(frames)
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
@@ -284,7 +395,17 @@ function soak(width: number, height: number, frames: number, compute: boolean): 
     const free = later.map((s) => s.gpuFreeMiB)
     const spread = Math.max(...free) - Math.min(...free)
     const flat = spread < 1 && samples.every((s) => s.registrations === 1 && s.registeredNow === 1 && s.liveImages <= 1)
-    return {mode: compute ? 'compute' : 'triangle', size: `${width}x${height}`, frames, samples, flat, freeSpreadMiB: spread, seconds}
+    return {
+      mode: mode.name,
+      path: chain.lastTimings().path,
+      size: `${width}x${height}`,
+      frames,
+      samples,
+      flat,
+      freeSpreadMiB: spread,
+      seconds,
+      totalUs: {median: us(pct(totals, 50)), p99: us(pct(totals, 99))},
+    }
   } finally {
     pool.close()
     chain.close()
@@ -317,7 +438,7 @@ interface PsnrResult {
  * P-frames), and on a many-core box not even its first frame is: so a third lane, the CPU path
  * again, measures the encoder's own spread, which the chain's difference is read against.
  */
-function psnr(width: number, height: number, frames: number, compute: boolean): PsnrResult {
+function psnr(width: number, height: number, frames: number, options: CaptureOptions): PsnrResult {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   const bitrateKbps = 20_000
@@ -343,7 +464,7 @@ function psnr(width: number, height: number, frames: number, compute: boolean): 
       const lanes = {cuda: open(true), cpu: open(false), repeat: open(false)}
       try {
         const out = Buffer.alloc(lanes.cpu.maxFrameBytes)
-        const frame = chain.capture(source, pool.handle, {compute, frameEvent: true})
+        const frame = chain.capture(source, pool.handle, options)
         let r = lanes.cuda.encodeCuda(frame, true, out)
         pool.release(frame)
         const auCuda = Buffer.from(out.subarray(0, r.length))
@@ -381,6 +502,14 @@ function psnr(width: number, height: number, frames: number, compute: boolean): 
   }
 }
 
+/** A mode by name: 'default' (what the chain runs: src/media/zerocopy/chain.ts captureOptions) or one of MODES. */
+function modeByName(name: string): {name: string; options: CaptureOptions} {
+  if (name === 'default') return {name: 'default', options: captureOptions('compute')}
+  const m = MODES.find((x) => x.name === name)
+  if (m === undefined) throw new Error(`unknown mode '${name}' (default, ${MODES.map((x) => x.name).join(', ')})`)
+  return m
+}
+
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json')
   const sizes = (flag(args, '--sizes') ?? DEFAULT_SIZES.join(',')).split(',').map((s) => {
@@ -389,9 +518,12 @@ export async function run(args: string[]): Promise<void> {
     return [w, h] as const
   })
   const frames = Number(flag(args, '--frames') ?? 300)
+  const alternating = Number(flag(args, '--alternating') ?? 10)
   const soakFrames = Number(flag(args, '--soak') ?? 10_000)
   const psnrFrames = Number(flag(args, '--psnr-frames') ?? 10)
-  const compute = (flag(args, '--mode') ?? 'compute') === 'compute' // soak and PSNR run in this mode
+  const soakModes = (flag(args, '--soak-modes') ?? 'default,compute map').split(',').map(modeByName)
+  const psnrMode = modeByName(flag(args, '--mode') ?? 'default') // PSNR runs in this mode
+  const noError = !args.includes('--no-noerror')
   const progress = (line: string) => {
     if (!json) process.stderr.write(`${line}\n`)
   }
@@ -405,20 +537,27 @@ export async function run(args: string[]): Promise<void> {
   }
   const dmabufImport = tryDmabufImport()
   const results: SizeResult[] = []
+  const largest = sizes.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b))
   for (const [w, h] of sizes) {
     progress(`measuring ${w}x${h} …`)
-    results.push(measureSize(w, h, frames))
+    results.push(measureSize(w, h, frames, alternating, {noError: noError && w === largest[0] && h === largest[1]}))
   }
-  const largest = sizes.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b))
-  const soakResult = soakFrames > 0 ? (progress(`${soakFrames} frames at ${largest[0]}x${largest[1]} …`), soak(largest[0], largest[1], soakFrames, compute)) : undefined
+  // the soak runs at 3840x2160 when measured (the acceptance size), else at the largest size
+  const soakSize = sizes.find(([w, h]) => w === 3840 && h === 2160) ?? largest
+  const soakResults: SoakResult[] = []
+  if (soakFrames > 0)
+    for (const m of soakModes) {
+      progress(`${soakFrames} frames (${m.name}) at ${soakSize[0]}x${soakSize[1]} …`)
+      soakResults.push(soak(soakSize[0], soakSize[1], soakFrames, m))
+    }
   const psnrResults: PsnrResult[] = []
   if (psnrFrames > 0)
     for (const [w, h] of sizes) {
       progress(`libx265 PSNR at ${w}x${h} …`)
-      psnrResults.push(psnr(w, h, psnrFrames, compute))
+      psnrResults.push(psnr(w, h, psnrFrames, psnrMode.options))
     }
 
-  const report = {gpu: results[0]?.gpu, sizes: results, soak: soakResult, psnr: psnrResults, dmabufImport}
+  const report = {gpu: results[0]?.gpu, sizes: results, soak: soakResults, psnr: psnrResults, psnrMode: psnrMode.name, dmabufImport}
   const jsonOut = flag(args, '--json-out')
   if (jsonOut !== undefined) writeFileSync(jsonOut, `${JSON.stringify(report, null, 1)}\n`)
   if (json) {
@@ -426,41 +565,43 @@ export async function run(args: string[]): Promise<void> {
     return
   }
   const f1 = (n: number) => n.toFixed(1)
-  process.stdout.write(`zero-copy chain on ${report.gpu}\n`)
-  process.stdout.write(
-    'size       mode      exact  import   draw  map+copy (map)  pool-copy (get) | total med    p99 | js call | CPU read back  upload   total | speedup\n',
-  )
+  const w = process.stdout.write.bind(process.stdout)
+  w(`zero-copy chain on ${report.gpu}\n`)
   for (const r of results) {
+    w(`\n${r.size}: owned buffer shared with GL: ${r.sharedReason === undefined ? 'yes' : `no (${r.sharedReason})`}\n`)
+    w('mode                              path          exact alt | staged: import  draw map+copy (map) pool (get) | as run: total   p99 | js call | GPU: submit  exec  seen poolcopy   aux | speedup\n')
     for (const m of r.modes) {
       const s = m.stagesMedian
-      process.stdout.write(
-        `${r.size.padEnd(10)} ${m.mode.padEnd(9)} ${(m.pixelExact ? 'yes' : `NO(${m.mismatches})`).padEnd(6)} ${f1(s.importUs).padStart(6)} ${f1(s.drawUs).padStart(6)} ${f1(s.mapCopyUs).padStart(9)} (${f1(s.mapUs)}) ${f1(s.poolCopyUs).padStart(10)} (${f1(s.frameGetUs)}) | ${f1(m.totalUs.median).padStart(9)} ${f1(m.totalUs.p99).padStart(6)} | ${f1(m.jsCallUs.median).padStart(7)} | ${f1(r.cpuPath.readBackUs).padStart(13)} ${f1(r.cpuPath.uploadUs).padStart(7)} ${f1(r.cpuPath.totalUs).padStart(7)} | ${m.speedup.toFixed(1)}x\n`,
+      const g = m.gpu
+      w(
+        `${m.mode.padEnd(33)} ${m.path.padEnd(13)} ${(m.pixelExact ? 'yes' : `NO(${m.mismatches})`).padEnd(5)} ${(m.alternatingExact ? 'yes' : 'NO').padEnd(3)} | ` +
+          `${f1(s.importUs).padStart(13)} ${f1(s.drawUs).padStart(5)} ${f1(s.mapCopyUs).padStart(8)} ${`(${f1(s.mapUs)})`.padStart(7)} ${f1(s.poolCopyUs).padStart(5)} ${`(${f1(s.frameGetUs)})`.padStart(5)} | ` +
+          `${f1(m.totalUs.median).padStart(14)} ${f1(m.totalUs.p99).padStart(5)} | ${f1(m.jsCallUs.median).padStart(7)} | ` +
+          `${f1(g.glSubmitUs).padStart(11)} ${f1(g.glExecUs).padStart(5)} ${f1(g.glSeenUs).padStart(5)} ${f1(g.poolCopyGpuUs).padStart(8)} ${f1(g.auxGpuUs).padStart(5)} | ${m.speedup.toFixed(1)}x\n`,
       )
-      if (m.first !== undefined) process.stdout.write(`  first mismatch: ${m.first}\n`)
+      if (m.first !== undefined) w(`  first mismatch: ${m.first}\n`)
       const u = m.unsyncedMedian
-      process.stdout.write(`${''.padEnd(10)} ${''.padEnd(9)} as run (no stage waits): import ${f1(u.importUs)}  draw ${f1(u.drawUs)}  map+copy ${f1(u.mapCopyUs)} (map ${f1(u.mapUs)})  pool copy+wait ${f1(u.poolCopyUs)}\n`)
+      w(`${''.padEnd(33)} as run: import ${f1(u.importUs)}  draw ${f1(u.drawUs)}  map+copy ${f1(u.mapCopyUs)} (map ${f1(u.mapUs)})  pool copy+wait ${f1(u.poolCopyUs)} (get ${f1(u.frameGetUs)})\n`)
     }
-    process.stdout.write(`${''.padEnd(10)} machine floor: empty stream wait ${f1(r.baseline.emptyWaitUs)} µs; one frame D2D copy + wait ${f1(r.baseline.copyWaitUs)} µs (GPU time ${f1(r.baseline.copyGpuUs)} µs)\n`)
-    process.stdout.write(`${''.padEnd(10)} CPU path (read back + upload) equals the reference: ${r.cpuPathExact ? 'yes' : 'NO'}; a refilled source comes through: ${r.afterUpdateExact ? 'yes' : 'NO'}\n`)
+    w(`  CPU path: read back ${f1(r.cpuPath.readBackUs)} + upload ${f1(r.cpuPath.uploadUs)} = ${f1(r.cpuPath.totalUs)} µs; equals the reference: ${r.cpuPathExact ? 'yes' : 'NO'}; a refilled source comes through: ${r.afterUpdateExact ? 'yes' : 'NO'}\n`)
+    w(`  machine floor: empty stream wait ${f1(r.baseline.emptyWaitUs)} µs; one frame D2D copy + wait ${f1(r.baseline.copyWaitUs)} µs (GPU time ${f1(r.baseline.copyGpuUs)} µs)\n`)
+    if (r.poolShareable !== undefined) w(`  pooled frame writable by GL? ${r.poolShareable}\n`)
   }
-  process.stdout.write(
-    '(stage columns: median µs with a GPU wait after each stage; (map) = cuGraphicsMapResources alone, (get) = taking the pooled frame; total: median/p99 µs per frame as the pipeline runs it, inside the shim; js call: capture + release from TypeScript)\n',
+  w(
+    '\n(exact: the pooled frame equals the BGRx picture; alt: every frame of a run alternating two pictures does; staged: median µs with a GPU wait after each stage (a shared path then hands over by CPU fence); as run: median/p99 µs per frame inside the shim; js call: capture + release from TypeScript; GPU: median µs from GL timestamp queries and CUDA events in a separate timed run: GL submit → pass start, pass execution, pass end → CPU saw the fence, the pool copy, aux = texture → owned copy (map) or the CUDA stream\'s wait for GL (shared wait))\n',
   )
-  if (soakResult !== undefined) {
-    process.stdout.write(`\n${soakResult.frames} frames (${soakResult.mode}) at ${soakResult.size} in ${soakResult.seconds.toFixed(1)} s: ${soakResult.flat ? 'FLAT' : 'NOT FLAT'} (free GPU memory spread ${soakResult.freeSpreadMiB.toFixed(2)} MiB after frame 1000)\n`)
-    process.stdout.write('frame   free MiB   registered(ever/now)  EGLImages alive\n')
-    for (const s of soakResult.samples)
-      process.stdout.write(`${String(s.frame).padStart(5)}  ${s.gpuFreeMiB.toFixed(1).padStart(9)}   ${String(s.registrations).padStart(8)}/${s.registeredNow}            ${s.liveImages}\n`)
+  for (const sr of soakResults) {
+    w(`\n${sr.frames} frames (${sr.mode}, path ${sr.path}) at ${sr.size} in ${sr.seconds.toFixed(1)} s, ${f1(sr.totalUs.median)} µs median, ${f1(sr.totalUs.p99)} p99: ${sr.flat ? 'FLAT' : 'NOT FLAT'} (free GPU memory spread ${sr.freeSpreadMiB.toFixed(2)} MiB after frame 1000)\n`)
+    w('frame   free MiB   registered(ever/now)  EGLImages alive\n')
+    for (const s of sr.samples) w(`${String(s.frame).padStart(5)}  ${s.gpuFreeMiB.toFixed(1).padStart(9)}   ${String(s.registrations).padStart(8)}/${s.registeredNow}            ${s.liveImages}\n`)
   }
-  process.stdout.write('\ndma-buf import of a CUDA-exported linear BGRx buffer (1920x1080):\n')
-  if (!dmabufImport.exported) process.stdout.write(`  export: ${dmabufImport.error}\n`)
-  for (const a of dmabufImport.attempts) process.stdout.write(`  modifier ${a.modifier}: ${a.ok ? 'ok' : 'failed'}: ${a.result}\n`)
+  w('\ndma-buf import of a CUDA-exported linear BGRx buffer (1920x1080):\n')
+  if (!dmabufImport.exported) w(`  export: ${dmabufImport.error}\n`)
+  for (const a of dmabufImport.attempts) w(`  modifier ${a.modifier}: ${a.ok ? 'ok' : 'failed'}: ${a.result}\n`)
   if (psnrResults.length > 0) {
-    process.stdout.write(
-      `\nlibx265 (20 Mbit/s; each picture the IDR of a fresh encoder), decoded, PSNR vs the source picture (dB, all planes); chain in ${compute ? 'compute' : 'triangle'} mode\n`,
-    )
+    w(`\nlibx265 (20 Mbit/s; each picture the IDR of a fresh encoder), decoded, PSNR vs the source picture (dB, all planes); chain in '${psnrMode.name}' mode\n`)
     for (const p of psnrResults)
-      process.stdout.write(
+      w(
         `${p.size.padEnd(11)} chain ${p.chainPsnr.toFixed(3)}  CPU path ${p.cpuPsnr.toFixed(3)}  CPU path again ${p.cpuRepeatPsnr.toFixed(3)} | chain−CPU ${p.chainDeltaDb.toFixed(3)} dB, CPU−CPU ${p.repeatDeltaDb.toFixed(3)} dB | bitstreams chain/CPU ${p.identicalBitstream ? 'identical' : 'differ'}, CPU/CPU ${p.cpuRepeatIdentical ? 'identical' : 'differ'} (${p.frames} pictures)\n`,
       )
   }

@@ -30,17 +30,36 @@
 #define LUMEN_ZC_REIMPORT 4   /* make a new EGLImage this frame instead of the one kept for the source */
 #define LUMEN_ZC_LATE_UNMAP 8 /* unmap the registered texture after the pool copy is queued, not before */
 #define LUMEN_ZC_FRAME_EVENT 16 /* unmap late and return once the pooled frame's copy is done, not the unmap */
+#define LUMEN_ZC_SHARED 32      /* with LUMEN_ZC_COMPUTE, on a chain whose owned buffer is shared with GL: the pass writes
+                                   straight into it (no texture registration map, no texture copy); else ignored */
+#define LUMEN_ZC_STREAM_WAIT 64 /* with LUMEN_ZC_SHARED: GL hands over to CUDA on the GPU (a flag the pass writes,
+                                   cuStreamWaitValue32), not through a CPU-polled fence */
+#define LUMEN_ZC_GPU_TIMES 128  /* GL timestamp queries and CUDA timing events: fills timings [8..12] */
+#define LUMEN_ZC_WIDE 256       /* with LUMEN_ZC_SHARED: 4 pixels per shader invocation (width a multiple of 4) */
+#define LUMEN_ZC_KERNEL_COPY 512 /* the pool copy as a CUDA kernel (PTX) instead of cuMemcpy2DAsync */
+
+/* flags for lumen_zc_open_ex */
+#define LUMEN_ZC_OPEN_GL_NO_ERROR 1 /* a GL context without error checking (EGL_KHR_create_context_no_error) */
+#define LUMEN_ZC_OPEN_NO_SHARED 2   /* do not share the owned buffer with GL (the registered-texture path only) */
 
 /* The timings buffer lumen_zc_capture / lumen_zc_cpu_path fill: LUMEN_ZC_TIMINGS_LEN bytes,
- * int64 little-endian nanoseconds: import, draw, map+copy, pool copy, total, then the parts
- * map (cuGraphicsMapResources alone, inside map+copy) and frame get (taking the pooled frame,
- * inside pool copy), and one reserved. The CPU path fills read back in [1], upload in [3] and
- * total in [4]. */
-#define LUMEN_ZC_TIMINGS_LEN 64
+ * int64 little-endian nanoseconds: [0] import, [1] draw, [2] map+copy, [3] pool copy, [4] total,
+ * then the parts [5] map (cuGraphicsMapResources alone, inside map+copy) and [6] frame get
+ * (taking the pooled frame, inside pool copy), [7] the path taken (0 registered texture + map,
+ * 1 shared buffer + fence, 2 shared buffer + stream wait). With LUMEN_ZC_GPU_TIMES (GPU clocks):
+ * [8] GL submit → pass start, [9] the pass's execution, [10] pass end → the CPU saw its fence
+ * (0 when no CPU fence), [11] the pool copy's GPU time, [12] the texture → owned copy's GPU time
+ * (map path) or the CUDA stream's wait for GL (stream-wait path); [13..15] reserved. The shared
+ * path has no map+copy ([2] = 0): the pass writes the owned buffer. With stream wait, [1] is the
+ * GL submission alone and [3] runs from there until the pooled frame is ready (the pass, the
+ * hand-over and the copy). A 64-byte buffer gets [0..7].
+ * The CPU path fills read back in [1], upload in [3] and total in [4]. */
+#define LUMEN_ZC_TIMINGS_LEN 128
 /* The stats buffer lumen_zc_stats fills: LUMEN_ZC_STATS_LEN bytes, int64 little-endian:
  * frames captured, GL textures registered with CUDA (ever), resources registered now, EGLImages
- * alive now, GPU memory free (bytes), GPU memory total (bytes), sources open. */
-#define LUMEN_ZC_STATS_LEN 56
+ * alive now, GPU memory free (bytes), GPU memory total (bytes), sources open, owned buffer
+ * shared with GL (1/0). */
+#define LUMEN_ZC_STATS_LEN 64
 
 /* --- probe ---------------------------------------------------------------------------------- */
 
@@ -59,6 +78,15 @@ LUMEN_API int32_t lumen_probe_nvenc(uint8_t *out, int32_t out_len, char *err, in
  * render node when /dev/dri/renderD* exists, else the EGL device platform), the output RGBA8
  * texture registered with CUDA once, and the owned buffer. Returns the chain handle. */
 LUMEN_API int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len);
+/* lumen_zc_open with LUMEN_ZC_OPEN_* flags. Unless LUMEN_ZC_OPEN_NO_SHARED, the chain also tries
+ * to share its owned buffer with GL: CUDA memory from cuMemCreate exported as an opaque fd
+ * (cuMemExportToShareableHandle) and imported with GL_EXT_memory_object_fd as a storage buffer
+ * the compute pass writes BGRx into (LUMEN_ZC_SHARED); when that fails the chain still opens and
+ * lumen_zc_shared_reason says why. */
+LUMEN_API int32_t lumen_zc_open_ex(int32_t width, int32_t height, int32_t flags, char *err, int32_t err_len);
+/* Why the owned buffer is not shared with GL (NUL-terminated into out; returns its length), or 0
+ * (out = "") when it is. */
+LUMEN_API int32_t lumen_zc_shared_reason(int32_t chain, uint8_t *out, int32_t out_len);
 /* A dma-buf source (what PipeWire hands over): the chain dup()s fd; every capture imports it
  * as an EGLImage (EGL_LINUX_DMA_BUF_EXT with fourcc, offset, pitch and the 64-bit modifier as
  * its high and low halves, which cross the seam exactly as two uint32; pass 0x00ffffff,
@@ -91,7 +119,11 @@ LUMEN_API int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterati
  * BGRx) as a dma-buf through CUDA (cuMemGetHandleForAddressRange). Returns the fd (the caller
  * closes it); out gets int32 pitch at 0 and int64 size at 8 (16 bytes). */
 LUMEN_API int32_t lumen_zc_cuda_dmabuf(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
-/* Copies the chain's owned buffer (the last capture, BGRx) into out (width*4 per row). */
+/* Whether the pool's frames could be written by GL directly (for the record): takes a frame and
+ * writes a sentence into out saying whether its memory is a cuMemCreate allocation and whether
+ * GL imports its dma-buf as a memory object. Returns the sentence's length. */
+LUMEN_API int32_t lumen_zc_pool_shareable(int32_t chain, int32_t pool, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+/* Copies the owned buffer the last capture filled (BGRx) into out (width*4 per row). */
 LUMEN_API int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Writes LUMEN_ZC_STATS_LEN bytes of counters into out. */
 LUMEN_API int32_t lumen_zc_stats(int32_t chain, uint8_t *out, int32_t out_len, char *err, int32_t err_len);

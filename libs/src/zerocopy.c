@@ -247,6 +247,7 @@ typedef struct {
   int drm_fd;
   struct gbm_device *gbm;
   bool gles;
+  bool no_error; /* made with EGL_CONTEXT_OPENGL_NO_ERROR_KHR */
   bool has_render_node;
   char platform[160];
   char version[64];
@@ -402,8 +403,9 @@ opened:
   return 0;
 }
 
-/* A GL 3.3 core context (else GLES 3.0), current without a surface. */
-static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
+/* A GL 4.5 / 3.3 core context (else GLES 3.0), current without a surface. no_error asks for a
+ * context without error checking (EGL_KHR_create_context_no_error) where the display has it. */
+static int32_t gl_make_context(gpu_gl *g, bool no_error, char *err, int32_t err_len) {
   if (!has_ext(g->extensions, "EGL_KHR_surfaceless_context"))
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
                       "GL: the EGL display lacks EGL_KHR_surfaceless_context, needed for a context without a window");
@@ -422,8 +424,9 @@ static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
       }
       cfg = EGL_NO_CONFIG_KHR;
     }
+    bool ne = no_error && !gles && has_ext(g->extensions, "EGL_KHR_create_context_no_error");
     EGLint gl_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, major_core, EGL_CONTEXT_MINOR_VERSION, minor_core, EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                         EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE};
+                         EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, ne ? EGL_CONTEXT_OPENGL_NO_ERROR_KHR : EGL_NONE, EGL_TRUE, EGL_NONE};
     EGLint es_attrs[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_NONE};
     g->ctx = eglCreateContext(g->dpy, cfg, EGL_NO_CONTEXT, gles ? es_attrs : gl_attrs);
     if (g->ctx == EGL_NO_CONTEXT) {
@@ -438,9 +441,22 @@ static int32_t gl_make_context(gpu_gl *g, char *err, int32_t err_len) {
       continue;
     }
     g->gles = gles;
+    g->no_error = ne;
     return 0;
   }
   return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "GL: no context on this EGL display (%s)", last);
+}
+
+/* A GL extension of the current context (core profiles list them only through glGetStringi). */
+static bool gl_has_ext(const char *name) {
+  GLint n = 0;
+  glGetIntegerv(GL_NUM_EXTENSIONS, &n);
+  for (GLint i = 0; i < n; i++) {
+    const char *e = (const char *)glGetStringi(GL_EXTENSIONS, (GLuint)i);
+    if (e && strcmp(e, name) == 0) return true;
+  }
+  if (n == 0) return has_ext((const char *)glGetString(GL_EXTENSIONS), name); /* GLES 3.0 without the list */
+  return false;
 }
 
 static bool gl_current(gpu_gl *g) {
@@ -860,7 +876,7 @@ int32_t lumen_probe_egl(uint8_t *out, int32_t out_len, char *err, int32_t err_le
   j_modifiers(&b, &g, FOURCC_ARGB8888);
   jf(&b, "}},");
 
-  if (gl_make_context(&g, why, sizeof why) < 0) {
+  if (gl_make_context(&g, false, why, sizeof why) < 0) {
     jf(&b, "\"gl\":{\"ok\":false,\"error\":");
     jstr(&b, why);
     jf(&b, "},\"dmabuf\":{\"ok\":false,\"error\":\"no GL context\"},\"glCuda\":{\"ok\":false,\"error\":\"no GL context\"}}");
@@ -874,7 +890,11 @@ int32_t lumen_probe_egl(uint8_t *out, int32_t out_len, char *err, int32_t err_le
   jstr(&b, renderer);
   jf(&b, ",\"version\":");
   jstr(&b, (const char *)glGetString(GL_VERSION));
-  jf(&b, ",\"api\":\"%s\"},", g.gles ? "GLES" : "OpenGL core");
+  jf(&b, ",\"api\":\"%s\",\"extensions\":{", g.gles ? "GLES" : "OpenGL core");
+  static const char *gl_wanted[] = {"GL_EXT_memory_object", "GL_EXT_memory_object_fd", "GL_EXT_semaphore", "GL_EXT_semaphore_fd",
+                                    "GL_KHR_no_error", "GL_ARB_compute_shader"};
+  for (int i = 0; i < 6; i++) jf(&b, "%s\"%s\":%s", i ? "," : "", gl_wanted[i], gl_has_ext(gl_wanted[i]) ? "true" : "false");
+  jf(&b, ",\"EGL_KHR_create_context_no_error\":%s}},", has_ext(g.extensions, "EGL_KHR_create_context_no_error") ? "true" : "false");
 
   uint8_t pattern[PW * PH * 4];
   pattern_bgrx(pattern, PW, PH, 0);
@@ -1024,7 +1044,27 @@ typedef struct {
   size_t owned_pitch;
   int64_t frames, registrations, live_images;
   zc_source src[MAX_SOURCES];
-  char describe[400];
+  char describe[600];
+  /* the owned buffer shared with GL (LUMEN_ZC_SHARED): CUDA memory (cuMemCreate) exported as an
+   * opaque fd and imported into GL (GL_EXT_memory_object_fd) as a shader storage buffer the
+   * compute pass writes BGRx into; after the pixels, at flag_off, one uint32 the flag pass
+   * writes the frame number into (LUMEN_ZC_STREAM_WAIT) */
+  bool shared_ok;
+  char shared_why[320];
+  unsigned long long vmm;
+  size_t vmm_size, shared_pitch, flag_off;
+  CUdeviceptr shared;
+  GLuint mem_obj, ssbo, sprog, sprog4, fprog;
+  GLint fprog_value, sprog_geo, sprog4_geo;
+  uint32_t flag_value;
+  CUdeviceptr last_owned; /* the owned buffer the last capture filled, and its pitch */
+  size_t last_pitch;
+  /* LUMEN_ZC_GPU_TIMES: GL timestamp queries, CUDA timing events */
+  GLuint queries[2];
+  CUevent t_ev[3];
+  /* LUMEN_ZC_KERNEL_COPY: the pool copy as a kernel (PTX, JIT-compiled by the driver) */
+  CUmodule copy_mod;
+  CUfunction copy_fn;
 } zc_chain;
 
 static zc_chain chains[MAX_CHAINS];
@@ -1045,15 +1085,24 @@ static zc_chain *chain_get(int32_t h) {
   return &chains[h];
 }
 
+static void shared_open(zc_chain *c);
+static void shared_free(zc_chain *c);
+static bool vmm_load(void);
+
 static void chain_free(zc_chain *c) {
   if (c->g.dpy != EGL_NO_DISPLAY && c->g.ctx != EGL_NO_CONTEXT) gl_current(&c->g);
   if (c->cuctx) {
     CUcontext d;
     cu->cuCtxPushCurrent(c->cuctx);
+    if (c->stream) cu->cuStreamSynchronize(c->stream);
     if (c->res) cu->cuGraphicsUnregisterResource(c->res);
     if (c->owned) cu->cuMemFree(c->owned);
-    if (c->stream) cu->cuStreamSynchronize(c->stream), cu->cuStreamDestroy(c->stream);
+    shared_free(c);
+    if (c->copy_mod && c->copy_mod != (CUmodule)(uintptr_t)1) cu->cuModuleUnload(c->copy_mod);
+    if (c->stream) cu->cuStreamDestroy(c->stream);
     if (c->copied) cu->cuEventDestroy(c->copied);
+    for (int i = 0; i < 3; i++)
+      if (c->t_ev[i]) cu->cuEventDestroy(c->t_ev[i]);
     cu->cuCtxPopCurrent(&d);
     cu->cuDevicePrimaryCtxRelease(c->dev);
   }
@@ -1074,6 +1123,10 @@ static void chain_free(zc_chain *c) {
 }
 
 int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len) {
+  return lumen_zc_open_ex(width, height, 0, err, err_len);
+}
+
+int32_t lumen_zc_open_ex(int32_t width, int32_t height, int32_t flags, char *err, int32_t err_len) {
   if (width < 16 || height < 16 || width > 8192 || height > 8192)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: frame size %dx%d is outside 16..8192", width, height);
   int32_t st = cuda_ready(err, err_len);
@@ -1093,7 +1146,7 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
   for (int i = 0; i < MAX_SOURCES; i++) c->src[i].fd = -1;
   char e[200];
   if ((st = gl_open_display(&c->g, err, err_len)) < 0) goto fail;
-  if ((st = gl_make_context(&c->g, err, err_len)) < 0) goto fail;
+  if ((st = gl_make_context(&c->g, flags & LUMEN_ZC_OPEN_GL_NO_ERROR, err, err_len)) < 0) goto fail;
   if (!c->g.create_image || !c->g.image_target || !has_ext(c->g.extensions, "EGL_KHR_image_base")) {
     st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: the EGL display has no EGLImage support (EGL_KHR_image_base / GL_OES_EGL_image)");
     goto fail;
@@ -1148,7 +1201,13 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
     r = cu->cuGraphicsGLRegisterImage(&c->res, c->out_tex, GL_TEXTURE_2D, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY);
     if (r == CUDA_SUCCESS) c->registrations++;
   }
+  for (int i = 0; i < 3 && r == CUDA_SUCCESS; i++) step = "cuEventCreate", r = cu->cuEventCreate(&c->t_ev[i], 0);
   if (r == CUDA_SUCCESS) step = "cuMemAllocPitch", r = cu->cuMemAllocPitch(&c->owned, &c->owned_pitch, (size_t)width * 4, height, 16);
+  vmm_load();
+  if (r == CUDA_SUCCESS) {
+    if (flags & LUMEN_ZC_OPEN_NO_SHARED) snprintf(c->shared_why, sizeof c->shared_why, "not asked for (LUMEN_ZC_OPEN_NO_SHARED)");
+    else shared_open(c);
+  }
   cu->cuCtxPopCurrent(&d);
   if (r != CUDA_SUCCESS) {
     if (step[2] == 'M') c->owned = 0;
@@ -1160,7 +1219,9 @@ int32_t lumen_zc_open(int32_t width, int32_t height, char *err, int32_t err_len)
   char renderer[128], platform[160];
   snprintf(renderer, sizeof renderer, "%s", (const char *)glGetString(GL_RENDERER));
   memcpy(platform, c->g.platform, sizeof platform);
-  snprintf(c->describe, sizeof c->describe, "%s | EGL %s | CUDA device %d (%s)", renderer, platform, (int)c->dev, name);
+  snprintf(c->describe, sizeof c->describe, "%s | EGL %s | CUDA device %d (%s)%s | owned buffer %s%s", renderer, platform, (int)c->dev, name,
+           c->g.no_error ? " | GL without error checking" : "", c->shared_ok ? "shared with GL (no per-frame map)" : "CUDA-only, texture mapped per frame: ",
+           c->shared_ok ? "" : c->shared_why);
   return h;
 fail:
   chain_free(c);
@@ -1311,8 +1372,499 @@ static int32_t pool_frame(int32_t pool, CUdeviceptr *ptr, size_t *pitch, int w, 
   return f;
 }
 
+/* v holds LUMEN_ZC_TIMINGS_LEN / 8 values; a shorter buffer (the 64-byte layout) gets the first 8 */
 static void put_timings(uint8_t *t, int32_t len, const int64_t *v) {
   if (t && len >= LUMEN_ZC_TIMINGS_LEN) memcpy(t, v, LUMEN_ZC_TIMINGS_LEN);
+  else if (t && len >= 64) memcpy(t, v, 64);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the owned buffer shared with GL: no per-frame map                                           */
+
+/* CUDA's virtual memory management API (cuMemCreate & co.), which ffnvcodec's loader does not
+ * load: looked up in libcuda.so.1 here. The structures mirror cuda.h (CUDA 10.2+). */
+typedef struct {
+  int type; /* CU_MEM_LOCATION_TYPE_DEVICE = 1 */
+  int id;
+} lumen_cu_mem_location;
+typedef struct {
+  int type;                 /* CU_MEM_ALLOCATION_TYPE_PINNED = 1 */
+  int requested_handle_types; /* CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR = 1 */
+  lumen_cu_mem_location location;
+  void *win32_metadata;
+  struct {
+    unsigned char compression_type, gpu_direct_rdma_capable;
+    unsigned short usage;
+    unsigned char reserved[4];
+  } alloc_flags;
+} lumen_cu_mem_prop;
+typedef struct {
+  lumen_cu_mem_location location;
+  int flags; /* CU_MEM_ACCESS_FLAGS_PROT_READWRITE = 3 */
+} lumen_cu_mem_access;
+typedef CUresult CUDAAPI tcuMemGetAllocationGranularity(size_t *g, const lumen_cu_mem_prop *prop, int option);
+typedef CUresult CUDAAPI tcuMemCreate(unsigned long long *handle, size_t size, const lumen_cu_mem_prop *prop, unsigned long long flags);
+typedef CUresult CUDAAPI tcuMemRelease(unsigned long long handle);
+typedef CUresult CUDAAPI tcuMemAddressReserve(CUdeviceptr *ptr, size_t size, size_t alignment, CUdeviceptr addr, unsigned long long flags);
+typedef CUresult CUDAAPI tcuMemAddressFree(CUdeviceptr ptr, size_t size);
+typedef CUresult CUDAAPI tcuMemMap(CUdeviceptr ptr, size_t size, size_t offset, unsigned long long handle, unsigned long long flags);
+typedef CUresult CUDAAPI tcuMemUnmap(CUdeviceptr ptr, size_t size);
+typedef CUresult CUDAAPI tcuMemSetAccess(CUdeviceptr ptr, size_t size, const lumen_cu_mem_access *desc, size_t count);
+typedef CUresult CUDAAPI tcuMemExportToShareableHandle(void *handle, unsigned long long h, int type, unsigned long long flags);
+typedef CUresult CUDAAPI tcuStreamWaitValue32(CUstream s, CUdeviceptr addr, uint32_t value, unsigned int flags);
+typedef CUresult CUDAAPI tcuEventElapsedTime(float *ms, CUevent start, CUevent end);
+
+static struct {
+  bool tried, ok;
+  tcuMemGetAllocationGranularity *granularity;
+  tcuMemCreate *create;
+  tcuMemRelease *release;
+  tcuMemAddressReserve *reserve;
+  tcuMemAddressFree *address_free;
+  tcuMemMap *map;
+  tcuMemUnmap *unmap;
+  tcuMemSetAccess *set_access;
+  tcuMemExportToShareableHandle *export_handle;
+  tcuStreamWaitValue32 *wait_value;
+  tcuEventElapsedTime *elapsed;
+} vmm;
+
+static bool vmm_load(void) {
+  pthread_mutex_lock(&cu_lock);
+  if (!vmm.tried) {
+    vmm.tried = true;
+    void *l = cu->lib;
+    vmm.granularity = (tcuMemGetAllocationGranularity *)dlsym(l, "cuMemGetAllocationGranularity");
+    vmm.create = (tcuMemCreate *)dlsym(l, "cuMemCreate");
+    vmm.release = (tcuMemRelease *)dlsym(l, "cuMemRelease");
+    vmm.reserve = (tcuMemAddressReserve *)dlsym(l, "cuMemAddressReserve");
+    vmm.address_free = (tcuMemAddressFree *)dlsym(l, "cuMemAddressFree");
+    vmm.map = (tcuMemMap *)dlsym(l, "cuMemMap");
+    vmm.unmap = (tcuMemUnmap *)dlsym(l, "cuMemUnmap");
+    vmm.set_access = (tcuMemSetAccess *)dlsym(l, "cuMemSetAccess");
+    vmm.export_handle = (tcuMemExportToShareableHandle *)dlsym(l, "cuMemExportToShareableHandle");
+    vmm.wait_value = (tcuStreamWaitValue32 *)dlsym(l, "cuStreamWaitValue32_v2");
+    if (!vmm.wait_value) vmm.wait_value = (tcuStreamWaitValue32 *)dlsym(l, "cuStreamWaitValue32");
+    vmm.elapsed = (tcuEventElapsedTime *)dlsym(l, "cuEventElapsedTime_v2");
+    if (!vmm.elapsed) vmm.elapsed = (tcuEventElapsedTime *)dlsym(l, "cuEventElapsedTime");
+    vmm.ok = vmm.granularity && vmm.create && vmm.release && vmm.reserve && vmm.address_free && vmm.map && vmm.unmap &&
+             vmm.set_access && vmm.export_handle;
+  }
+  pthread_mutex_unlock(&cu_lock);
+  return vmm.ok;
+}
+
+/* GL_EXT_memory_object(_fd): through eglGetProcAddress (libOpenGL exports only core GL) */
+typedef void (*gl_create_memory_objects_fn)(GLsizei, GLuint *);
+typedef void (*gl_delete_memory_objects_fn)(GLsizei, const GLuint *);
+typedef void (*gl_import_memory_fd_fn)(GLuint, GLuint64, GLenum, GLint);
+typedef void (*gl_buffer_storage_mem_fn)(GLenum, GLsizeiptr, GLuint, GLuint64);
+typedef void (*gl_memory_object_parameteriv_fn)(GLuint, GLenum, const GLint *);
+
+/* The compute pass into the shared buffer: texelFetch (pixel-exact), .bgr swizzle, packed as
+ * BGRx bytes (packUnorm4x8 puts x in the lowest byte). geo = width, height, row length in
+ * uints. Variant 1: one pixel per invocation, 16x16 groups. Variant 4: four pixels per
+ * invocation written as one uvec4 (width a multiple of 4), 32x8 groups. */
+static const char *SCS1_BODY =
+    "layout(local_size_x = 16, local_size_y = 16) in;\n"
+    "uniform sampler2D src;\n"
+    "uniform ivec3 geo;\n"
+    "layout(std430, binding = 0) writeonly buffer Dst { uint px[]; };\n"
+    "void main() {\n"
+    "  ivec2 p = ivec2(gl_GlobalInvocationID.xy);\n"
+    "  if (p.x >= geo.x || p.y >= geo.y) return;\n"
+    "  px[p.y * geo.z + p.x] = packUnorm4x8(vec4(texelFetch(src, p, 0).bgr, 1.0));\n"
+    "}\n";
+static const char *SCS4_BODY =
+    "layout(local_size_x = 32, local_size_y = 8) in;\n"
+    "uniform sampler2D src;\n"
+    "uniform ivec3 geo;\n"
+    "layout(std430, binding = 0) writeonly buffer Dst { uvec4 px[]; };\n"
+    "void main() {\n"
+    "  ivec2 q = ivec2(gl_GlobalInvocationID.xy);\n"
+    "  if (q.x * 4 >= geo.x || q.y >= geo.y) return;\n"
+    "  ivec2 p = ivec2(q.x * 4, q.y);\n"
+    "  uvec4 o;\n"
+    "  o.x = packUnorm4x8(vec4(texelFetch(src, p, 0).bgr, 1.0));\n"
+    "  o.y = packUnorm4x8(vec4(texelFetch(src, p + ivec2(1, 0), 0).bgr, 1.0));\n"
+    "  o.z = packUnorm4x8(vec4(texelFetch(src, p + ivec2(2, 0), 0).bgr, 1.0));\n"
+    "  o.w = packUnorm4x8(vec4(texelFetch(src, p + ivec2(3, 0), 0).bgr, 1.0));\n"
+    "  px[q.y * (geo.z / 4) + q.x] = o;\n"
+    "}\n";
+/* The flag pass: one invocation, after a shader-storage barrier, writes the frame number. */
+static const char *FLAG_BODY =
+    "layout(local_size_x = 1) in;\n"
+    "uniform uint value;\n"
+    "layout(std430, binding = 1) writeonly buffer Flag { uint flag; };\n"
+    "void main() { flag = value; }\n";
+
+static GLuint gl_compute_from(const char *body, char *log, size_t log_len) {
+  GLuint cs = gl_compile(false, GL_COMPUTE_SHADER, body, log, log_len);
+  if (!cs) return 0;
+  GLuint p = glCreateProgram();
+  glAttachShader(p, cs);
+  glLinkProgram(p);
+  glDeleteShader(cs);
+  GLint ok = 0;
+  glGetProgramiv(p, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    glGetProgramInfoLog(p, (GLsizei)log_len, NULL, log);
+    glDeleteProgram(p);
+    return 0;
+  }
+  return p;
+}
+
+static void shared_free(zc_chain *c) {
+  if (c->g.ctx != EGL_NO_CONTEXT) {
+    if (c->ssbo) glDeleteBuffers(1, &c->ssbo);
+    if (c->mem_obj) {
+      gl_delete_memory_objects_fn del = (gl_delete_memory_objects_fn)eglGetProcAddress("glDeleteMemoryObjectsEXT");
+      if (del) del(1, &c->mem_obj);
+    }
+    if (c->sprog) glDeleteProgram(c->sprog);
+    if (c->sprog4) glDeleteProgram(c->sprog4);
+    if (c->fprog) glDeleteProgram(c->fprog);
+    if (c->queries[0]) glDeleteQueries(2, c->queries);
+  }
+  if (c->shared) vmm.unmap(c->shared, c->vmm_size), vmm.address_free(c->shared, c->vmm_size);
+  if (c->vmm) vmm.release(c->vmm);
+  c->ssbo = c->mem_obj = c->sprog = c->sprog4 = c->fprog = 0;
+  c->queries[0] = c->queries[1] = 0;
+  c->shared = 0, c->vmm = 0;
+  c->shared_ok = false;
+}
+
+/* Sets up the shared owned buffer; on failure shared_why says why and the chain keeps the
+ * registered-texture path. Called with the GL context current and the CUDA context pushed. */
+static void shared_open(zc_chain *c) {
+  char log[512] = "", e[160];
+  CUresult r;
+  GLenum ge;
+  int fd = -1;
+  const char *why = NULL;
+#define SHARED_FAIL(...) \
+  do { \
+    snprintf(c->shared_why, sizeof c->shared_why, __VA_ARGS__); \
+    goto fail; \
+  } while (0)
+  if (c->g.gles || !c->cprog) SHARED_FAIL("the GL context has no compute shaders (OpenGL 4.3+ core)");
+  if (!gl_has_ext("GL_EXT_memory_object_fd") || !gl_has_ext("GL_EXT_memory_object"))
+    SHARED_FAIL("the GL driver lacks GL_EXT_memory_object_fd (it cannot import CUDA memory)");
+  gl_create_memory_objects_fn create_mem = (gl_create_memory_objects_fn)eglGetProcAddress("glCreateMemoryObjectsEXT");
+  gl_import_memory_fd_fn import_fd = (gl_import_memory_fd_fn)eglGetProcAddress("glImportMemoryFdEXT");
+  gl_buffer_storage_mem_fn storage = (gl_buffer_storage_mem_fn)eglGetProcAddress("glBufferStorageMemEXT");
+  if (!create_mem || !import_fd || !storage) SHARED_FAIL("GL_EXT_memory_object_fd is listed but its functions are missing");
+  if (!vmm_load()) SHARED_FAIL("this CUDA driver lacks cuMemCreate / cuMemExportToShareableHandle (CUDA 10.2+)");
+  lumen_cu_mem_prop prop = {0};
+  prop.type = 1, prop.requested_handle_types = 1 /* POSIX fd */, prop.location.type = 1, prop.location.id = (int)c->dev;
+  size_t gran = 0;
+  if ((r = vmm.granularity(&gran, &prop, 0)) != CUDA_SUCCESS || !gran)
+    SHARED_FAIL("cuMemGetAllocationGranularity: %s", cu_err(r, e, sizeof e));
+  c->shared_pitch = ((size_t)c->w * 4 + 255) & ~(size_t)255;
+  c->flag_off = (c->shared_pitch * (size_t)c->h + 255) & ~(size_t)255;
+  c->vmm_size = (c->flag_off + 256 + gran - 1) / gran * gran;
+  if ((r = vmm.create(&c->vmm, c->vmm_size, &prop, 0)) != CUDA_SUCCESS) {
+    c->vmm = 0;
+    SHARED_FAIL("cuMemCreate (exportable as a file descriptor): %s", cu_err(r, e, sizeof e));
+  }
+  if ((r = vmm.reserve(&c->shared, c->vmm_size, 0, 0, 0)) != CUDA_SUCCESS) {
+    c->shared = 0;
+    SHARED_FAIL("cuMemAddressReserve: %s", cu_err(r, e, sizeof e));
+  }
+  if ((r = vmm.map(c->shared, c->vmm_size, 0, c->vmm, 0)) != CUDA_SUCCESS) {
+    vmm.address_free(c->shared, c->vmm_size);
+    c->shared = 0;
+    SHARED_FAIL("cuMemMap: %s", cu_err(r, e, sizeof e));
+  }
+  lumen_cu_mem_access acc = {{1, (int)c->dev}, 3};
+  if ((r = vmm.set_access(c->shared, c->vmm_size, &acc, 1)) != CUDA_SUCCESS) SHARED_FAIL("cuMemSetAccess: %s", cu_err(r, e, sizeof e));
+  if ((r = cu->cuMemsetD8Async(c->shared, 0, c->vmm_size, c->stream)) != CUDA_SUCCESS || (r = cu->cuStreamSynchronize(c->stream)) != CUDA_SUCCESS)
+    SHARED_FAIL("clearing the shared buffer: %s", cu_err(r, e, sizeof e));
+  if ((r = vmm.export_handle(&fd, c->vmm, 1, 0)) != CUDA_SUCCESS) {
+    fd = -1;
+    SHARED_FAIL("cuMemExportToShareableHandle (POSIX fd): %s", cu_err(r, e, sizeof e));
+  }
+  glGetError();
+  create_mem(1, &c->mem_obj);
+  import_fd(c->mem_obj, c->vmm_size, GL_HANDLE_TYPE_OPAQUE_FD_EXT, fd); /* GL owns fd once this succeeds */
+  if ((ge = glGetError()) != GL_NO_ERROR) {
+    /* a dedicated allocation is the other form drivers accept */
+    gl_delete_memory_objects_fn del = (gl_delete_memory_objects_fn)eglGetProcAddress("glDeleteMemoryObjectsEXT");
+    gl_memory_object_parameteriv_fn param = (gl_memory_object_parameteriv_fn)eglGetProcAddress("glMemoryObjectParameterivEXT");
+    if (del) del(1, &c->mem_obj);
+    c->mem_obj = 0;
+    GLenum first = ge;
+    if (param) {
+      create_mem(1, &c->mem_obj);
+      GLint dedicated = GL_TRUE;
+      param(c->mem_obj, GL_DEDICATED_MEMORY_OBJECT_EXT, &dedicated);
+      import_fd(c->mem_obj, c->vmm_size, GL_HANDLE_TYPE_OPAQUE_FD_EXT, fd);
+      ge = glGetError();
+    }
+    if (ge != GL_NO_ERROR) {
+      if (c->mem_obj && del) del(1, &c->mem_obj);
+      c->mem_obj = 0;
+      SHARED_FAIL("glImportMemoryFdEXT refused the CUDA allocation's fd (GL error 0x%x, dedicated: 0x%x)", first, ge);
+    }
+  }
+  fd = -1;
+  glGenBuffers(1, &c->ssbo);
+  glBindBuffer(GL_SHADER_STORAGE_BUFFER, c->ssbo);
+  storage(GL_SHADER_STORAGE_BUFFER, (GLsizeiptr)c->vmm_size, c->mem_obj, 0);
+  if ((ge = glGetError()) != GL_NO_ERROR) SHARED_FAIL("glBufferStorageMemEXT on the imported memory: GL error 0x%x", ge);
+  GLint align = 0;
+  glGetIntegerv(GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT, &align);
+  if (align > 256) SHARED_FAIL("the GL's storage-buffer offset alignment (%d) exceeds 256", align);
+  if (!(c->sprog = gl_compute_from(SCS1_BODY, log, sizeof log))) SHARED_FAIL("the storage-buffer compute pass does not compile: %s", log);
+  glUseProgram(c->sprog);
+  glUniform1i(glGetUniformLocation(c->sprog, "src"), 0);
+  c->sprog_geo = glGetUniformLocation(c->sprog, "geo");
+  glUniform3i(c->sprog_geo, c->w, c->h, (GLint)(c->shared_pitch / 4));
+  if (c->w % 4 == 0 && (c->sprog4 = gl_compute_from(SCS4_BODY, log, sizeof log))) {
+    glUseProgram(c->sprog4);
+    glUniform1i(glGetUniformLocation(c->sprog4, "src"), 0);
+    c->sprog4_geo = glGetUniformLocation(c->sprog4, "geo");
+    glUniform3i(c->sprog4_geo, c->w, c->h, (GLint)(c->shared_pitch / 4));
+  }
+  if ((c->fprog = gl_compute_from(FLAG_BODY, log, sizeof log))) c->fprog_value = glGetUniformLocation(c->fprog, "value");
+  glBindBufferRange(GL_SHADER_STORAGE_BUFFER, 0, c->ssbo, 0, (GLsizeiptr)(c->shared_pitch * (size_t)c->h));
+  glBindBufferRange(GL_SHADER_STORAGE_BUFFER, 1, c->ssbo, (GLintptr)c->flag_off, 4);
+  if ((ge = glGetError()) != GL_NO_ERROR) SHARED_FAIL("setting up the storage-buffer pass: GL error 0x%x", ge);
+  c->shared_ok = true;
+  c->shared_why[0] = 0;
+  (void)why;
+  return;
+fail:
+  if (fd >= 0) close(fd);
+  shared_free(c);
+#undef SHARED_FAIL
+}
+
+/* PTX of a 2D copy, 16 bytes per thread (rows a multiple of 16 bytes, 16-byte aligned pitches):
+ * grid (ceil(row16 / 256), height), 256 threads. The driver JIT-compiles it for the device. */
+static const char COPY_PTX[] =
+    ".version 7.0\n"
+    ".target sm_70\n"
+    ".address_size 64\n"
+    ".visible .entry lumen_copy2d(.param .u64 p_src, .param .u64 p_dst, .param .u64 p_sp, .param .u64 p_dp,"
+    " .param .u32 p_row16, .param .u32 p_h)\n"
+    "{\n"
+    "  .reg .pred %p<3>;\n"
+    "  .reg .b32 %r<12>;\n"
+    "  .reg .b64 %rd<10>;\n"
+    "  ld.param.u64 %rd1, [p_src];\n"
+    "  ld.param.u64 %rd2, [p_dst];\n"
+    "  ld.param.u64 %rd3, [p_sp];\n"
+    "  ld.param.u64 %rd4, [p_dp];\n"
+    "  ld.param.u32 %r1, [p_row16];\n"
+    "  ld.param.u32 %r2, [p_h];\n"
+    "  mov.u32 %r3, %ctaid.x;\n"
+    "  mov.u32 %r4, %ntid.x;\n"
+    "  mov.u32 %r5, %tid.x;\n"
+    "  mad.lo.u32 %r6, %r3, %r4, %r5;\n"
+    "  mov.u32 %r7, %ctaid.y;\n"
+    "  setp.ge.u32 %p1, %r6, %r1;\n"
+    "  setp.ge.u32 %p2, %r7, %r2;\n"
+    "  or.pred %p1, %p1, %p2;\n"
+    "  @%p1 bra DONE;\n"
+    "  cvta.to.global.u64 %rd1, %rd1;\n"
+    "  cvta.to.global.u64 %rd2, %rd2;\n"
+    "  cvt.u64.u32 %rd5, %r7;\n"
+    "  cvt.u64.u32 %rd6, %r6;\n"
+    "  shl.b64 %rd6, %rd6, 4;\n"
+    "  mad.lo.u64 %rd7, %rd5, %rd3, %rd6;\n"
+    "  add.u64 %rd7, %rd1, %rd7;\n"
+    "  mad.lo.u64 %rd8, %rd5, %rd4, %rd6;\n"
+    "  add.u64 %rd8, %rd2, %rd8;\n"
+    "  ld.global.nc.v4.u32 {%r8, %r9, %r10, %r11}, [%rd7];\n"
+    "  st.global.v4.u32 [%rd8], {%r8, %r9, %r10, %r11};\n"
+    "DONE:\n"
+    "  ret;\n"
+    "}\n";
+
+/* Queues the copy owned → pooled frame on the chain's stream: the PTX kernel when asked for and
+ * loadable (rows and pitches 16-byte multiples), else cuMemcpy2DAsync. */
+static CUresult queue_pool_copy(zc_chain *c, CUdeviceptr src, size_t spitch, CUdeviceptr dst, size_t dpitch, bool kernel,
+                                const char **step) {
+  size_t row = (size_t)c->w * 4;
+  if (kernel && row % 16 == 0 && spitch % 16 == 0 && dpitch % 16 == 0 && src % 16 == 0 && dst % 16 == 0) {
+    if (!c->copy_fn && !c->copy_mod) {
+      if (cu->cuModuleLoadData(&c->copy_mod, COPY_PTX) != CUDA_SUCCESS) c->copy_mod = (CUmodule)(uintptr_t)1; /* failed: don't retry */
+      else if (cu->cuModuleGetFunction(&c->copy_fn, c->copy_mod, "lumen_copy2d") != CUDA_SUCCESS) c->copy_fn = NULL;
+    }
+    if (c->copy_fn) {
+      unsigned long long sp = spitch, dp = dpitch;
+      unsigned int row16 = (unsigned int)(row / 16), h = (unsigned int)c->h;
+      void *args[] = {&src, &dst, &sp, &dp, &row16, &h};
+      *step = "cuLaunchKernel (pool copy)";
+      return cu->cuLaunchKernel(c->copy_fn, (row16 + 255) / 256, h, 1, 256, 1, 1, 0, c->stream, args, NULL);
+    }
+  }
+  CUDA_MEMCPY2D m = {0};
+  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = src, m.srcPitch = spitch;
+  m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = dst, m.dstPitch = dpitch;
+  m.WidthInBytes = row, m.Height = (size_t)c->h;
+  *step = "cuMemcpy2DAsync (owned buffer to pooled frame)";
+  return cu->cuMemcpy2DAsync(&m, c->stream);
+}
+
+/* Polls a CUDA event (the frame's copy) up to limit_ns, then blocks. */
+static CUresult event_wait(CUevent ev, int64_t limit_ns) {
+  int64_t until = now_ns() + limit_ns;
+  CUresult r;
+  while ((r = cu->cuEventQuery(ev)) == CUDA_ERROR_NOT_READY && now_ns() < until) {
+  }
+  return r == CUDA_ERROR_NOT_READY ? cu->cuEventSynchronize(ev) : r;
+}
+
+/* GL timestamps of the pass (LUMEN_ZC_GPU_TIMES): out[0] submit → start, out[1] execution,
+ * out[2] end → the CPU saw it (seen_ns; 0 = not measured). g0/c0: the GPU clock and the CPU
+ * clock read together just before the dispatch. */
+static void gl_times(zc_chain *c, GLint64 g0, int64_t c0, int64_t seen_ns, int64_t *out) {
+  GLuint64 q0 = 0, q1 = 0;
+  glGetQueryObjectui64v(c->queries[0], GL_QUERY_RESULT, &q0);
+  glGetQueryObjectui64v(c->queries[1], GL_QUERY_RESULT, &q1);
+  out[0] = (int64_t)q0 - (int64_t)g0;
+  out[1] = (int64_t)(q1 - q0);
+  out[2] = seen_ns ? seen_ns - (c0 + ((int64_t)q1 - (int64_t)g0)) : 0;
+}
+
+/* The shared-buffer path: the compute pass writes BGRx straight into the CUDA-owned buffer; then
+ * GL → CUDA by a CPU-polled fence, or (LUMEN_ZC_STREAM_WAIT) by the flag pass and
+ * cuStreamWaitValue32 so the CUDA copy is queued before GL has run; one copy into the pooled frame. */
+static int32_t capture_shared(zc_chain *c, int32_t pool, int32_t flags, int64_t t0, int64_t t1, EGLImageKHR img, uint8_t *timings,
+                              int32_t timings_len, char *err, int32_t err_len) {
+  bool sync = flags & LUMEN_ZC_STAGE_SYNC, gpu_times = flags & LUMEN_ZC_GPU_TIMES;
+  bool stream_wait = (flags & LUMEN_ZC_STREAM_WAIT) && c->fprog && vmm.wait_value && !sync;
+  bool wide = (flags & LUMEN_ZC_WIDE) && c->sprog4;
+  int64_t t[16] = {0};
+  GLint64 g0 = 0;
+  int64_t c0 = 0;
+  if (gpu_times) {
+    if (!c->queries[0]) glGenQueries(2, c->queries);
+    glGetInteger64v(GL_TIMESTAMP, &g0);
+    c0 = now_ns();
+    glQueryCounter(c->queries[0], GL_TIMESTAMP);
+  }
+  if (wide) {
+    glUseProgram(c->sprog4);
+    glDispatchCompute((GLuint)(c->w / 4 + 31) / 32, (GLuint)(c->h + 7) / 8, 1);
+  } else {
+    glUseProgram(c->sprog);
+    glDispatchCompute((GLuint)(c->w + 15) / 16, (GLuint)(c->h + 15) / 16, 1);
+  }
+  if (gpu_times) glQueryCounter(c->queries[1], GL_TIMESTAMP);
+  char e[160];
+  CUcontext d;
+  CUresult r = CUDA_SUCCESS;
+  const char *step = "";
+  int64_t seen = 0, t2, t3, t_get;
+  int32_t f = -1;
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  if (stream_wait) {
+    c->flag_value++;
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+    glUseProgram(c->fprog);
+    glUniform1ui(c->fprog_value, c->flag_value);
+    glDispatchCompute(1, 1, 1);
+    glFlush();
+    t2 = now_ns();
+    if (img != EGL_NO_IMAGE_KHR) {
+      /* a per-frame image may go once GL has it in its queue */
+      c->g.destroy_image(c->g.dpy, img), c->live_images--;
+      img = EGL_NO_IMAGE_KHR;
+    }
+    f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+    t_get = now_ns();
+    if (f < 0) {
+      /* GL still writes the flag; nothing on the CUDA side waits for it */
+      glFinish();
+      return f;
+    }
+    cu->cuCtxPushCurrent(c->cuctx);
+    if (gpu_times) cu->cuEventRecord(c->t_ev[0], c->stream);
+    step = "cuStreamWaitValue32";
+    r = vmm.wait_value(c->stream, c->shared + c->flag_off, c->flag_value, 0 /* GEQ */);
+    if (r != CUDA_SUCCESS) {
+      /* without stream memory operations: wait on the CPU instead */
+      glFinish();
+      r = CUDA_SUCCESS;
+    }
+    if (gpu_times) cu->cuEventRecord(c->t_ev[1], c->stream);
+    r = queue_pool_copy(c, c->shared, c->shared_pitch, fptr, fpitch, flags & LUMEN_ZC_KERNEL_COPY, &step);
+    if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], c->stream);
+    if (r == CUDA_SUCCESS) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, c->stream);
+    if (r == CUDA_SUCCESS) {
+      step = "waiting for the frame (GL pass + copy)";
+      int64_t until = now_ns() + 1000 * 1000000LL;
+      while ((r = cu->cuEventQuery(c->copied)) == CUDA_ERROR_NOT_READY && now_ns() < until) {
+      }
+      if (r == CUDA_ERROR_NOT_READY) {
+        /* GL never wrote the flag: release the stream by writing it from the CPU side */
+        glFinish();
+        uint32_t v = c->flag_value;
+        cu->cuMemcpyHtoD(c->shared + c->flag_off, &v, 4);
+        cu->cuStreamSynchronize(c->stream);
+        r = CUDA_ERROR_NOT_READY;
+        step = "the GL pass never signalled the CUDA stream (1 s)";
+      }
+    }
+    t3 = t2;
+  } else {
+    GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    glFlush();
+    if (fence) {
+      int64_t until = now_ns() + 50 * 1000000LL;
+      GLenum w;
+      while ((w = glClientWaitSync(fence, 0, 0)) == GL_TIMEOUT_EXPIRED && now_ns() < until) {
+      }
+      if (w == GL_TIMEOUT_EXPIRED) glFinish();
+      glDeleteSync(fence);
+    } else {
+      glFinish();
+    }
+    seen = now_ns();
+    if (!c->g.no_error) {
+      GLenum ge = glGetError();
+      if (ge != GL_NO_ERROR) {
+        if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
+        return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x in the storage-buffer pass", ge);
+      }
+    }
+    t2 = now_ns();
+    if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
+    img = EGL_NO_IMAGE_KHR;
+    t3 = now_ns();
+    f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+    t_get = now_ns();
+    if (f < 0) return f;
+    cu->cuCtxPushCurrent(c->cuctx);
+    if (gpu_times) cu->cuEventRecord(c->t_ev[1], c->stream);
+    r = queue_pool_copy(c, c->shared, c->shared_pitch, fptr, fpitch, flags & LUMEN_ZC_KERNEL_COPY, &step);
+    if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], c->stream);
+    if (r == CUDA_SUCCESS) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, c->stream);
+    if (r == CUDA_SUCCESS) step = "waiting for the pool copy", r = event_wait(c->copied, 50 * 1000000LL);
+  }
+  int64_t t4 = now_ns();
+  if (r == CUDA_SUCCESS && gpu_times && vmm.elapsed) {
+    float ms = 0;
+    if (vmm.elapsed(&ms, c->t_ev[1], c->t_ev[2]) == CUDA_SUCCESS) t[11] = (int64_t)(ms * 1e6f);
+    if (stream_wait && vmm.elapsed(&ms, c->t_ev[0], c->t_ev[1]) == CUDA_SUCCESS) t[12] = (int64_t)(ms * 1e6f);
+  }
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+  }
+  if (gpu_times) gl_times(c, g0, c0, seen, t + 8);
+  c->last_owned = c->shared, c->last_pitch = c->shared_pitch;
+  c->frames++;
+  t[0] = t1 - t0, t[1] = t2 - t1, t[2] = t3 - t2, t[3] = t4 - t3, t[4] = t4 - t0, t[5] = 0, t[6] = t_get - t3;
+  t[7] = stream_wait ? 2 : 1;
+  put_timings(timings, timings_len, t);
+  return f;
 }
 
 int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t flags, uint8_t *timings, int32_t timings_len,
@@ -1353,6 +1905,17 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     glBindTexture(GL_TEXTURE_2D, src->image_tex);
   }
   int64_t t1 = now_ns();
+  if ((flags & LUMEN_ZC_SHARED) && (flags & LUMEN_ZC_COMPUTE) && c->shared_ok)
+    return capture_shared(c, pool, flags, t0, t1, img, timings, timings_len, err, err_len);
+  bool gpu_times = flags & LUMEN_ZC_GPU_TIMES;
+  GLint64 g0 = 0;
+  int64_t c0 = 0, seen = 0;
+  if (gpu_times) {
+    if (!c->queries[0]) glGenQueries(2, c->queries);
+    glGetInteger64v(GL_TIMESTAMP, &g0);
+    c0 = now_ns();
+    glQueryCounter(c->queries[0], GL_TIMESTAMP);
+  }
   /* draw: de-tile + swizzle into the RGBA8 texture (full-screen triangle, or the compute pass) */
   if ((flags & LUMEN_ZC_COMPUTE) && c->cprog) {
     glUseProgram(c->cprog);
@@ -1365,6 +1928,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     glBindVertexArray(c->vao);
     glDrawArrays(GL_TRIANGLES, 0, 3);
   }
+  if (gpu_times) glQueryCounter(c->queries[1], GL_TIMESTAMP);
   /* wait for the pass by polling a fence: glFinish (and the implicit wait inside
    * cuGraphicsMapResources) sleeps until the driver wakes it, which costs far more than the
    * pass itself on a mostly idle GPU */
@@ -1380,7 +1944,8 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
   } else if (sync) {
     glFinish();
   }
-  GLenum ge = glGetError();
+  seen = now_ns();
+  GLenum ge = c->g.no_error ? GL_NO_ERROR : glGetError();
   int64_t t2 = now_ns();
   if (ge != GL_NO_ERROR) {
     if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
@@ -1401,12 +1966,14 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     step = "cuGraphicsSubResourceGetMappedArray";
     r = cu->cuGraphicsSubResourceGetMappedArray(&arr, c->res, 0, 0);
     if (r == CUDA_SUCCESS) {
+      if (gpu_times) cu->cuEventRecord(c->t_ev[0], stream);
       CUDA_MEMCPY2D m = {0};
       m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = arr;
       m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = c->owned, m.dstPitch = c->owned_pitch;
       m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
       step = "cuMemcpy2DAsync (texture to owned buffer)";
       r = cu->cuMemcpy2DAsync(&m, stream);
+      if (gpu_times) cu->cuEventRecord(c->t_ev[1], stream);
     }
     mapped = true;
     if (!late_unmap || r != CUDA_SUCCESS) {
@@ -1433,12 +2000,8 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     cu->cuCtxPopCurrent(&d);
     return f;
   }
-  CUDA_MEMCPY2D m = {0};
-  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = c->owned, m.srcPitch = c->owned_pitch;
-  m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
-  m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
-  step = "cuMemcpy2DAsync (owned buffer to pooled frame)";
-  r = cu->cuMemcpy2DAsync(&m, stream);
+  r = queue_pool_copy(c, c->owned, c->owned_pitch, fptr, fpitch, flags & LUMEN_ZC_KERNEL_COPY, &step);
+  if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], stream);
   if (r == CUDA_SUCCESS && frame_event) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, stream);
   if (mapped) {
     CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, stream);
@@ -1462,7 +2025,16 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
   }
   c->frames++;
-  int64_t t[8] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, t_map - t2, t_get - t3, 0};
+  int64_t t[16] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, t_map - t2, t_get - t3, 0};
+  if (gpu_times) {
+    gl_times(c, g0, c0, seen, t + 8);
+    float ms = 0;
+    cu->cuCtxPushCurrent(c->cuctx);
+    if (vmm.elapsed && vmm.elapsed(&ms, c->t_ev[1], c->t_ev[2]) == CUDA_SUCCESS) t[11] = (int64_t)(ms * 1e6f);
+    if (vmm.elapsed && vmm.elapsed(&ms, c->t_ev[0], c->t_ev[1]) == CUDA_SUCCESS) t[12] = (int64_t)(ms * 1e6f);
+    cu->cuCtxPopCurrent(&d);
+  }
+  c->last_owned = c->owned, c->last_pitch = c->owned_pitch;
   put_timings(timings, timings_len, t);
   return f;
 }
@@ -1509,7 +2081,7 @@ int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *
     lumen_cuda_frame_release(f);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: upload (cuMemcpy2D host to device): %s", cu_err(r, e, sizeof e));
   }
-  int64_t t[8] = {0, t1 - t0, 0, t2 - t1, t2 - t0, 0, 0, 0};
+  int64_t t[16] = {0, t1 - t0, 0, t2 - t1, t2 - t0, 0, 0, 0};
   put_timings(timings, timings_len, t);
   return f;
 }
@@ -1618,7 +2190,8 @@ int32_t lumen_zc_read_owned(int32_t chain, uint8_t *out, int32_t out_len, char *
   char e[160];
   cu->cuCtxPushCurrent(c->cuctx);
   CUDA_MEMCPY2D m = {0};
-  m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = c->owned, m.srcPitch = c->owned_pitch;
+  m.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  m.srcDevice = c->last_owned ? c->last_owned : c->owned, m.srcPitch = c->last_owned ? c->last_pitch : c->owned_pitch;
   m.dstMemoryType = CU_MEMORYTYPE_HOST, m.dstHost = out, m.dstPitch = (size_t)c->w * 4;
   m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
   CUresult r = cu->cuMemcpy2D(&m);
@@ -1638,7 +2211,7 @@ int32_t lumen_zc_stats(int32_t chain, uint8_t *out, int32_t out_len, char *err, 
   cu->cuCtxPopCurrent(&d);
   int64_t sources = 0;
   for (int i = 0; i < MAX_SOURCES; i++) sources += c->src[i].used;
-  int64_t v[7] = {c->frames, c->registrations, c->res ? 1 : 0, c->live_images, (int64_t)fr, (int64_t)tot, sources};
+  int64_t v[8] = {c->frames, c->registrations, c->res ? 1 : 0, c->live_images, (int64_t)fr, (int64_t)tot, sources, c->shared_ok ? 1 : 0};
   memcpy(out, v, sizeof v);
   return LUMEN_ZC_STATS_LEN;
 }
@@ -1647,6 +2220,76 @@ int32_t lumen_zc_describe(int32_t chain, uint8_t *out, int32_t out_len) {
   zc_chain *c = chain_get(chain);
   if (!c) return LUMEN_E_INVALID;
   int n = snprintf((char *)out, (size_t)(out_len > 0 ? out_len : 0), "%s", c->describe);
+  return n >= out_len ? LUMEN_E_BUFFER : n;
+}
+
+typedef CUresult CUDAAPI tcuMemRetainAllocationHandle(unsigned long long *handle, void *addr);
+
+int32_t lumen_zc_pool_shareable(int32_t chain, int32_t pool, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (!out || out_len < 2) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: no room for the answer");
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  if (f < 0) return f;
+  if (!gl_current(&c->g)) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  }
+  char a[200] = "", b[260] = "", e[160];
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  /* (1) is the frame's memory a cuMemCreate allocation (exportable as an opaque fd)? */
+  tcuMemRetainAllocationHandle *retain = (tcuMemRetainAllocationHandle *)dlsym(cu->lib, "cuMemRetainAllocationHandle");
+  unsigned long long h = 0;
+  CUresult r = retain ? retain(&h, (void *)(uintptr_t)fptr) : (CUresult)801 /* CUDA_ERROR_NOT_SUPPORTED */;
+  if (r == CUDA_SUCCESS) {
+    snprintf(a, sizeof a, "cuMemRetainAllocationHandle: the frame is a cuMemCreate allocation");
+    vmm.release(h);
+  } else {
+    snprintf(a, sizeof a, "cuMemRetainAllocationHandle: %s (not a cuMemCreate allocation: no opaque fd to export)", cu_err(r, e, sizeof e));
+  }
+  /* (2) its dma-buf (cuMemGetHandleForAddressRange) offered to GL as a memory object */
+  tcuMemGetHandleForAddressRange *get = (tcuMemGetHandleForAddressRange *)dlsym(cu->lib, "cuMemGetHandleForAddressRange");
+  int fd = -1;
+  size_t size = (fpitch * (size_t)c->h + 4095) & ~(size_t)4095;
+  r = get ? get(&fd, fptr & ~(CUdeviceptr)4095, size, 1, 0) : (CUresult)801 /* CUDA_ERROR_NOT_SUPPORTED */;
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) {
+    snprintf(b, sizeof b, "dma-buf export of the frame: %s", cu_err(r, e, sizeof e));
+  } else {
+    gl_create_memory_objects_fn create_mem = (gl_create_memory_objects_fn)eglGetProcAddress("glCreateMemoryObjectsEXT");
+    gl_import_memory_fd_fn import_fd = (gl_import_memory_fd_fn)eglGetProcAddress("glImportMemoryFdEXT");
+    gl_delete_memory_objects_fn del = (gl_delete_memory_objects_fn)eglGetProcAddress("glDeleteMemoryObjectsEXT");
+    if (!create_mem || !import_fd || !del) {
+      snprintf(b, sizeof b, "dma-buf exported; GL has no glImportMemoryFdEXT");
+      close(fd);
+    } else {
+      GLuint mem = 0;
+      glGetError();
+      create_mem(1, &mem);
+      import_fd(mem, size, GL_HANDLE_TYPE_OPAQUE_FD_EXT, fd);
+      GLenum ge = glGetError();
+      if (ge != GL_NO_ERROR) close(fd);
+      snprintf(b, sizeof b, "its dma-buf given to glImportMemoryFdEXT as an opaque fd: %s%x%s", ge == GL_NO_ERROR ? "accepted (0x" : "GL error 0x", ge,
+               ge == GL_NO_ERROR ? "; untested beyond the import)" : "");
+      del(1, &mem);
+    }
+  }
+  lumen_cuda_frame_release(f);
+  int n = snprintf((char *)out, (size_t)out_len, "%s; %s", a, b);
+  return n >= out_len ? out_len - 1 : n;
+}
+
+int32_t lumen_zc_shared_reason(int32_t chain, uint8_t *out, int32_t out_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return LUMEN_E_INVALID;
+  if (c->shared_ok) {
+    if (out && out_len > 0) out[0] = 0;
+    return 0;
+  }
+  int n = snprintf((char *)out, (size_t)(out_len > 0 ? out_len : 0), "%s", c->shared_why[0] ? c->shared_why : "not set up");
   return n >= out_len ? LUMEN_E_BUFFER : n;
 }
 

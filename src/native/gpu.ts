@@ -5,8 +5,8 @@
 import {cString, check, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
 
-const TIMINGS_LEN = 64
-const STATS_LEN = 56
+const TIMINGS_LEN = 128
+const STATS_LEN = 64
 /** LUMEN_ZC_STAGE_SYNC */
 const STAGE_SYNC = 1
 /** LUMEN_ZC_COMPUTE */
@@ -17,6 +17,20 @@ const REIMPORT = 4
 const LATE_UNMAP = 8
 /** LUMEN_ZC_FRAME_EVENT */
 const FRAME_EVENT = 16
+/** LUMEN_ZC_SHARED */
+const SHARED = 32
+/** LUMEN_ZC_STREAM_WAIT */
+const STREAM_WAIT = 64
+/** LUMEN_ZC_GPU_TIMES */
+const GPU_TIMES = 128
+/** LUMEN_ZC_WIDE */
+const WIDE = 256
+/** LUMEN_ZC_KERNEL_COPY */
+const KERNEL_COPY = 512
+/** LUMEN_ZC_OPEN_GL_NO_ERROR */
+const OPEN_GL_NO_ERROR = 1
+/** LUMEN_ZC_OPEN_NO_SHARED */
+const OPEN_NO_SHARED = 2
 /** DRM_FORMAT_MOD_INVALID: "no modifier" */
 export const DRM_FORMAT_MOD_INVALID = 0x00ff_ffff_ffff_ffffn
 
@@ -57,6 +71,8 @@ export interface GlProbe {
   renderer?: string
   version?: string
   api?: string
+  /** GL_EXT_memory_object(_fd), GL_EXT_semaphore(_fd), GL_KHR_no_error, GL_ARB_compute_shader, EGL_KHR_create_context_no_error */
+  extensions?: Record<string, boolean>
 }
 
 export interface CheckResult {
@@ -110,7 +126,47 @@ export interface ChainTimings {
   mapNs: number
   /** taking the pooled frame (part of poolCopyNs) */
   frameGetNs: number
+  /** the path taken: the registered texture + per-frame map, the shared buffer + a CPU fence, the shared buffer + a GPU-side stream wait */
+  path: 'map' | 'shared-fence' | 'shared-wait'
+  /** with gpuTimes (GPU clocks; 0 otherwise): GL submit → pass start, pass execution, pass end → the CPU saw its fence */
+  glSubmitNs: number
+  glExecNs: number
+  glSeenNs: number
+  /** with gpuTimes: the pool copy's GPU time */
+  poolCopyGpuNs: number
+  /** with gpuTimes: the texture → owned copy's GPU time (map path) or the CUDA stream's wait for GL (stream-wait path) */
+  auxGpuNs: number
 }
+
+export interface CaptureOptions {
+  /** wait for the GPU after every stage, so each stage's time is its own */
+  stageSync?: boolean
+  /** the compute pass instead of the full-screen triangle */
+  compute?: boolean
+  /** a new EGLImage this frame */
+  reimport?: boolean
+  lateUnmap?: boolean
+  frameEvent?: boolean
+  /** with compute, on a chain whose owned buffer is shared with GL: the pass writes straight into it (no map) */
+  shared?: boolean
+  /** with shared: GL hands over to CUDA on the GPU (cuStreamWaitValue32 on a flag the pass writes) instead of a CPU fence */
+  streamWait?: boolean
+  /** GL timestamp queries and CUDA timing events (ChainTimings.gl*, poolCopyGpuNs, auxGpuNs) */
+  gpuTimes?: boolean
+  /** with shared: 4 pixels per shader invocation */
+  wide?: boolean
+  /** the pool copy as a CUDA kernel instead of cuMemcpy2DAsync */
+  kernelCopy?: boolean
+}
+
+export interface ChainOpenOptions {
+  /** a GL context without error checking (EGL_KHR_create_context_no_error) */
+  glNoError?: boolean
+  /** false: do not share the owned buffer with GL (the registered-texture + map path only) */
+  shared?: boolean
+}
+
+const PATHS = ['map', 'shared-fence', 'shared-wait'] as const
 
 export interface ChainStats {
   frames: number
@@ -121,6 +177,8 @@ export interface ChainStats {
   gpuFreeBytes: number
   gpuTotalBytes: number
   sources: number
+  /** the owned buffer is shared with GL (the pass writes it directly) */
+  shared: boolean
 }
 
 export interface DmabufPlane {
@@ -145,9 +203,17 @@ export class ZeroCopyChain {
     readonly height: number,
   ) {}
 
-  static open(width: number, height: number): ZeroCopyChain {
+  static open(width: number, height: number, options: ChainOpenOptions = {}): ZeroCopyChain {
     const err = new ErrorBuffer()
-    return new ZeroCopyChain(check('lumen_zc_open', shim().lumen_zc_open([width, height, ...err.args()]), err), width, height)
+    const flags = (options.glNoError === true ? OPEN_GL_NO_ERROR : 0) | (options.shared === false ? OPEN_NO_SHARED : 0)
+    return new ZeroCopyChain(check('lumen_zc_open_ex', shim().lumen_zc_open_ex([width, height, flags, ...err.args()]), err), width, height)
+  }
+
+  /** Why the owned buffer is not shared with GL; undefined when it is. */
+  sharedReason(): string | undefined {
+    const b = Buffer.alloc(512)
+    const n = shim().lumen_zc_shared_reason([this.handle, b, b.length])
+    return n > 0 ? cString(b) : undefined
   }
 
   /** A dma-buf source (what PipeWire hands over); the chain keeps its own dup of the fd. */
@@ -173,11 +239,7 @@ export class ZeroCopyChain {
   }
 
   /** One frame through the chain into a frame of `pool` (a CudaFramePool handle); returns the frame handle. */
-  capture(
-    source: number,
-    pool: number,
-    options: {stageSync?: boolean; compute?: boolean; reimport?: boolean; lateUnmap?: boolean; frameEvent?: boolean} = {},
-  ): number {
+  capture(source: number, pool: number, options: CaptureOptions = {}): number {
     return check(
       'lumen_zc_capture',
       shim().lumen_zc_capture([
@@ -186,7 +248,12 @@ export class ZeroCopyChain {
         pool,
         (options.stageSync === true ? STAGE_SYNC : 0) | (options.compute === true ? COMPUTE : 0) | (options.reimport === true ? REIMPORT : 0) |
           (options.lateUnmap === true ? LATE_UNMAP : 0) |
-          (options.frameEvent === true ? FRAME_EVENT : 0),
+          (options.frameEvent === true ? FRAME_EVENT : 0) |
+          (options.shared === true ? SHARED : 0) |
+          (options.streamWait === true ? STREAM_WAIT : 0) |
+          (options.gpuTimes === true ? GPU_TIMES : 0) |
+          (options.wide === true ? WIDE : 0) |
+          (options.kernelCopy === true ? KERNEL_COPY : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),
@@ -215,6 +282,12 @@ export class ZeroCopyChain {
       totalNs: Number(t.readBigInt64LE(32)),
       mapNs: Number(t.readBigInt64LE(40)),
       frameGetNs: Number(t.readBigInt64LE(48)),
+      path: PATHS[Number(t.readBigInt64LE(56))] ?? 'map',
+      glSubmitNs: Number(t.readBigInt64LE(64)),
+      glExecNs: Number(t.readBigInt64LE(72)),
+      glSeenNs: Number(t.readBigInt64LE(80)),
+      poolCopyGpuNs: Number(t.readBigInt64LE(88)),
+      auxGpuNs: Number(t.readBigInt64LE(96)),
     }
   }
 
@@ -232,6 +305,13 @@ export class ZeroCopyChain {
     return {fd, pitch: b.readInt32LE(0), size: Number(b.readBigInt64LE(8))}
   }
 
+  /** Whether GL could write the pool's frames directly: a sentence on what was tried (a frame of `pool` is taken and released). */
+  poolShareable(pool: number): string {
+    const b = Buffer.alloc(1024)
+    const n = check('lumen_zc_pool_shareable', shim().lumen_zc_pool_shareable([this.handle, pool, b, b.length, ...this.err.args()]), this.err)
+    return b.toString('utf8', 0, n)
+  }
+
   /** The owned buffer (the last capture) as BGRx, width*4 per row. */
   readOwned(out: Buffer): void {
     check('lumen_zc_read_owned', shim().lumen_zc_read_owned([this.handle, out, out.length, ...this.err.args()]), this.err)
@@ -241,7 +321,16 @@ export class ZeroCopyChain {
     const b = Buffer.alloc(STATS_LEN)
     check('lumen_zc_stats', shim().lumen_zc_stats([this.handle, b, b.length, ...this.err.args()]), this.err)
     const v = (i: number) => Number(b.readBigInt64LE(i * 8))
-    return {frames: v(0), registrations: v(1), registeredNow: v(2), liveImages: v(3), gpuFreeBytes: v(4), gpuTotalBytes: v(5), sources: v(6)}
+    return {
+      frames: v(0),
+      registrations: v(1),
+      registeredNow: v(2),
+      liveImages: v(3),
+      gpuFreeBytes: v(4),
+      gpuTotalBytes: v(5),
+      sources: v(6),
+      shared: v(7) === 1,
+    }
   }
 
   describe(): string {

@@ -8,7 +8,7 @@
  * there.
  */
 import {ShimError, ShimLoadError} from '../../native/errors.js'
-import {type ChainTimings, type DmabufPlane, ZeroCopyChain} from '../../native/gpu.js'
+import {type CaptureOptions, type ChainTimings, type DmabufPlane, ZeroCopyChain} from '../../native/gpu.js'
 import type {CapturedFrame, CaptureSource} from '../types.js'
 
 /** LUMEN_ZEROCOPY=1 asks for the CUDA path. */
@@ -24,6 +24,32 @@ export type ChainPass = 'triangle' | 'compute'
  * shaders (< 4.3) always runs the triangle. */
 export function chainPass(env: NodeJS.ProcessEnv = process.env): ChainPass {
   return env.LUMEN_ZEROCOPY_PASS === 'triangle' ? 'triangle' : 'compute'
+}
+
+/** LUMEN_ZEROCOPY_SHARED=0 keeps the registered-texture path (texture → cuGraphicsMapResources
+ * every frame → copy into the owned buffer) even where the owned buffer can be shared with GL. */
+export function sharedRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LUMEN_ZEROCOPY_SHARED !== '0'
+}
+
+/**
+ * The per-frame capture flags the chain runs with. With the compute pass and a shared owned
+ * buffer (CUDA memory imported into GL), the pass writes BGRx straight into CUDA's buffer and
+ * GL hands over to CUDA on the GPU (a flag the pass writes, cuStreamWaitValue32): no per-frame
+ * map, no texture copy, no CPU round trip between GL and CUDA. Without a shared buffer the shim
+ * ignores `shared` and takes the registered-texture path.
+ */
+export function captureOptions(pass: ChainPass, env: NodeJS.ProcessEnv = process.env): CaptureOptions {
+  const shared = pass === 'compute' && sharedRequested(env)
+  return {compute: pass === 'compute', frameEvent: true, shared, streamWait: shared}
+}
+
+/** The one line saying the chain runs without a shared owned buffer (undefined when it has one or the triangle pass needs none). */
+export function sharedFallbackLine(chain: ZeroCopyChain, pass: ChainPass, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (pass !== 'compute') return undefined
+  if (!sharedRequested(env)) return 'zero-copy: LUMEN_ZEROCOPY_SHARED=0: the GL texture is mapped into CUDA every frame'
+  const why = chain.sharedReason()
+  return why === undefined ? undefined : `zero-copy: the owned buffer cannot be shared with GL (${why}); the GL texture is mapped into CUDA every frame`
 }
 
 /** Where the chain's EGLImage comes from. */
@@ -93,6 +119,8 @@ export class ZeroCopyCapture implements CaptureSource {
     const capture = new ZeroCopyCapture(options)
     try {
       capture.chain = ZeroCopyChain.open(options.width, options.height)
+      const line = sharedFallbackLine(capture.chain, options.pass ?? chainPass())
+      if (line !== undefined) capture.log(line)
       if (options.image.kind === 'texture') capture.source = capture.chain.textureSource(options.image.picture())
     } catch (error) {
       capture.fallBack(error)
@@ -124,7 +152,7 @@ export class ZeroCopyCapture implements CaptureSource {
         }
       }
       const captureNs = this.now()
-      const handle = chain.capture(this.source, this.options.pool, {compute: (this.options.pass ?? chainPass()) === 'compute', frameEvent: true})
+      const handle = chain.capture(this.source, this.options.pool, captureOptions(this.options.pass ?? chainPass()))
       return {payload: {kind: 'cuda', width: this.width, height: this.height, handle}, captureNs, fresh: true}
     } catch (error) {
       this.fallBack(error)

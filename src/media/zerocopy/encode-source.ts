@@ -9,7 +9,7 @@
  */
 import {ZeroCopyChain} from '../../native/gpu.js'
 import type {CpuFrame} from '../types.js'
-import {type ChainPass, chainPass} from './chain.js'
+import {type ChainPass, captureOptions, chainPass, sharedFallbackLine} from './chain.js'
 
 export interface ChainFrame {
   /** the pooled CUDA frame's handle: the caller encodes and releases it */
@@ -29,11 +29,20 @@ export class ChainFrames {
   ) {}
 
   /** Opens the chain for width x height frames going into the CudaFramePool `pool` (its handle). */
-  static open(width: number, height: number, pool: number, pass: ChainPass = chainPass()): ChainFrames {
+  static open(
+    width: number,
+    height: number,
+    pool: number,
+    pass: ChainPass = chainPass(),
+    log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ): ChainFrames {
     const chain = ZeroCopyChain.open(width, height)
     try {
       const source = chain.textureSource(Buffer.alloc(width * height * 4))
-      return new ChainFrames(chain, source, pool, pass)
+      const frames = new ChainFrames(chain, source, pool, pass)
+      const line = frames.fallbackLine()
+      if (line !== undefined) log(line)
+      return frames
     } catch (error) {
       chain.close()
       throw error
@@ -44,12 +53,17 @@ export class ChainFrames {
     return `${this.chain.describe()} | ${this.pass} pass | GL-texture EGLImage source (no DRM device needed)`
   }
 
+  /** One line when the chain runs without a shared owned buffer (the per-frame map path), else undefined. */
+  fallbackLine(): string | undefined {
+    return sharedFallbackLine(this.chain, this.pass)
+  }
+
   frame(cpu: CpuFrame): ChainFrame {
     const t0 = process.hrtime.bigint()
     this.chain.updateTextureSource(this.source, cpu.data, cpu.stride)
     const sourceUs = Number(process.hrtime.bigint() - t0) / 1000
     // a fresh EGLImage every frame, as a producer handing over a new buffer would
-    const handle = this.chain.capture(this.source, this.pool, {compute: this.pass === 'compute', reimport: true, frameEvent: true})
+    const handle = this.chain.capture(this.source, this.pool, {...captureOptions(this.pass), reimport: true})
     return {handle, sourceUs, chainUs: this.chain.lastTimings().totalNs / 1000}
   }
 

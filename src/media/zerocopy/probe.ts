@@ -112,7 +112,10 @@ export function probeRows(r: ProbeReport): ProbeRow[] {
         `XRGB8888 modifiers: ${modifierSummary(r.egl.modifiers.XRGB8888)}; ARGB8888: ${modifierSummary(r.egl.modifiers.ARGB8888)}`
       : (r.egl.error ?? ''),
   })
-  rows.push({check: 'gl', state: r.gl.state, detail: r.gl.ok ? `${r.gl.renderer} (${r.gl.version})` : (r.gl.error ?? '')})
+  const glExt = Object.entries(r.gl.extensions ?? {})
+    .map(([name, has]) => `${name} ${has ? 'yes' : 'no'}`)
+    .join(', ')
+  rows.push({check: 'gl', state: r.gl.state, detail: r.gl.ok ? `${r.gl.renderer} (${r.gl.version})${glExt ? `; ${glExt}` : ''}` : (r.gl.error ?? '')})
   rows.push({check: 'dmabuf', state: r.dmabuf.state, detail: r.dmabuf.ok ? 'export → import → sample: pixels match' : (r.dmabuf.error ?? '')})
   rows.push({
     check: 'glCuda',
