@@ -80,6 +80,10 @@ LUMEN_API int32_t lumen_udp_close(int32_t sock);
  * Returns at once when the deadline has passed. Returns 0. */
 LUMEN_API int32_t lumen_sleep_until(int64_t deadline_ns);
 
+/* Moves the calling thread to SCHED_FIFO at `priority` (1-99; 0 = back to SCHED_OTHER), with the
+ * same permission rule as lumen_pacer_set_realtime. For the stream's frame loop. */
+LUMEN_API int32_t lumen_thread_set_realtime(int32_t priority, char *err, int32_t err_len);
+
 /* Starts a send thread for `sock` (which must stay open until the pacer is closed).
  * mode LUMEN_PACING_LINE or LUMEN_PACING_BURST; burst_packets 1..1024 (burst mode);
  * spread_permille 1..1000: the share of the frame interval a frame's bursts are spread over;
@@ -100,6 +104,10 @@ LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer);
 LUMEN_API int32_t lumen_pacer_poll(int32_t pacer, uint8_t *out, int32_t out_len);
 /* Waits until every queued frame is sent or timeout_ms passes. Returns frames still queued. */
 LUMEN_API int32_t lumen_pacer_drain(int32_t pacer, int32_t timeout_ms);
+/* Runs the send thread under SCHED_FIFO at `priority` (1-99), so other processes on a busy core
+ * cannot delay a frame's deadline wake-up. Needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO that
+ * allows it; otherwise fails with the reason and the thread keeps its normal priority. */
+LUMEN_API int32_t lumen_pacer_set_realtime(int32_t pacer, int32_t priority, char *err, int32_t err_len);
 /* Stops the thread (frames still queued are dropped) and frees the pacer. */
 LUMEN_API int32_t lumen_pacer_close(int32_t pacer);
 

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,21 @@ LUMEN_API int32_t lumen_udp_close(int32_t sock) {
   return 0;
 }
 
+static int32_t set_fifo(pthread_t t, int32_t priority, const char *who, char *err, int32_t err_len) {
+  if (priority < 0 || priority > 99) return lumen_fail(err, err_len, LUMEN_E_INVALID, "real-time priority %d is outside 0-99", priority);
+  struct sched_param sp = {.sched_priority = priority};
+  int rc = pthread_setschedparam(t, priority == 0 ? SCHED_OTHER : SCHED_FIFO, &sp);
+  if (rc == EPERM)
+    return lumen_fail(err, err_len, LUMEN_E_FAILED,
+                      "real-time priority for the %s was refused (EPERM): it needs CAP_SYS_NICE (root has it) or an RLIMIT_RTPRIO of at least %d (rtprio in limits.conf); it keeps its normal priority", who, priority);
+  if (rc != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set real-time priority %d for the %s: %s", priority, who, strerror(rc));
+  return 0;
+}
+
+LUMEN_API int32_t lumen_thread_set_realtime(int32_t priority, char *err, int32_t err_len) {
+  return set_fifo(pthread_self(), priority, "frame loop", err, err_len);
+}
+
 LUMEN_API int32_t lumen_sleep_until(int64_t deadline_ns) {
   if (deadline_ns > now_ns()) sleep_until(deadline_ns);
   return 0;
@@ -666,6 +682,12 @@ LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_pac
   }
   pthread_mutex_unlock(&pacers_lock);
   return h;
+}
+
+LUMEN_API int32_t lumen_pacer_set_realtime(int32_t pacer, int32_t priority, char *err, int32_t err_len) {
+  Pacer *p = pacer_of(pacer);
+  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
+  return set_fifo(p->thread, priority, "send thread", err, err_len);
 }
 
 LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {

@@ -28,6 +28,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_SOURCE             --source
   LUMEN_DISPLAY            --display (the x11 source; default $DISPLAY)
   LUMEN_PIPEWIRE_NODE      --pipewire-node
+  LUMEN_PORTAL_TIMEOUT=S   --source portal: seconds each ScreenCast portal step (and the first frame) may take before the stream fails with the reason (default 30; a screen-share dialog waits for a person)
   LUMEN_ENCODER            --encoder
   LUMEN_PACING             --pacing
   LUMEN_BURST_PACKETS      --burst-packets
@@ -41,6 +42,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
   LUMEN_UDP_GSO=0          send video with sendmmsg only, no UDP GSO (packet filters then see every datagram)
+  LUMEN_REALTIME=off|N     SCHED_FIFO for the send thread at N+1 and, with an NVENC encoder, the frame loop at N (default 10; needs root or CAP_SYS_NICE, else the stream says so and runs at normal priority)
   LUMEN_SPIN_US=N          the send thread wakes N µs before each frame deadline and spins to it (sharper deadlines for a little CPU; default 100, 0 = off)
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
   LUMEN_X264_PRESET, LUMEN_X265_PRESET  the software encoders' preset (default superfast / ultrafast)
@@ -73,8 +75,8 @@ ${ENV_HELP}`
 
   static override flags = {
     source: Flags.string({
-      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node); auto = x11 when $DISPLAY is live, else synthetic',
-      options: ['auto', 'synthetic', 'x11', 'pipewire'],
+      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node), portal (a monitor shared through the xdg-desktop-portal ScreenCast request); auto = portal when a Wayland/desktop session (WAYLAND_DISPLAY or XDG_CURRENT_DESKTOP) has a ScreenCast portal answering within 1 s, else x11 when $DISPLAY is live, else synthetic',
+      options: ['auto', 'synthetic', 'x11', 'pipewire', 'portal'],
       default: 'auto',
       env: 'LUMEN_SOURCE',
     }),

@@ -147,6 +147,20 @@ export function sleepUntilNs(deadlineNs: number): void {
   shim().lumen_sleep_until([deadlineNs])
 }
 
+/** Why real-time scheduling was not granted, or undefined when it was. */
+function realtimeRefusal(status: number, err: ErrorBuffer): string | undefined {
+  return status < 0 ? err.text() : undefined
+}
+
+/**
+ * Moves the calling thread (the stream worker's frame loop) to SCHED_FIFO at `priority`; returns
+ * the refusal reason (e.g. no CAP_SYS_NICE) instead of throwing: the stream then runs unprivileged.
+ */
+export function setThreadRealtime(priority: number): string | undefined {
+  const err = new ErrorBuffer()
+  return realtimeRefusal(shim().lumen_thread_set_realtime([priority, ...err.args()]), err)
+}
+
 export interface PacerRecord {
   frameId: number
   packets: number
@@ -209,6 +223,11 @@ export class Pacer {
   setGcm(key: Buffer | undefined, ivCounter = 0): void {
     const k = key ?? Buffer.alloc(0)
     check('lumen_pacer_set_gcm', shim().lumen_pacer_set_gcm([this.handle, k, k.length, ivCounter, ...this.err.args()]), this.err)
+  }
+
+  /** SCHED_FIFO for the send thread (above the frame loop's priority); the refusal reason, or undefined. */
+  setRealtime(priority: number): string | undefined {
+    return realtimeRefusal(shim().lumen_pacer_set_realtime([this.handle, priority, ...this.err.args()]), this.err)
   }
 
   /** The next GCM IV counter. */

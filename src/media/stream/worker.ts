@@ -11,6 +11,7 @@ import {PerfLogWriter} from '../../perf/writer.js'
 import {VideoPacketizer} from '../packetizer/index.js'
 import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
 import {closeAll, sharedViews, streamFps, type VideoWorkerData} from './shared.js'
+import {applyRealtime, realtimePriority} from './realtime.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
 
@@ -47,6 +48,7 @@ try {
   const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread})
   closers.unshift(() => pacer.close())
   if (key !== undefined) pacer.setGcm(key, 0)
+  const realtime = applyRealtime(pacer, realtimePriority(process.env.LUMEN_REALTIME), encoderName.endsWith('_nvenc'))
   let perf: PerfLogWriter | undefined
   if (opts.perfPath !== undefined && opts.perfPath !== '') {
     perf = PerfLogWriter.open(opts.perfPath, {
@@ -64,7 +66,7 @@ try {
       encrypted: key !== undefined,
     })
   }
-  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: producer.encoder.options.width, height: producer.encoder.options.height, capture: `${source.width}x${source.height}`, fps, source: source.name})
+  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: producer.encoder.options.width, height: producer.encoder.options.height, capture: `${source.width}x${source.height}`, fps, source: source.name, realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`})
   await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
   parentPort?.postMessage({type: 'stopped', udp: socket.stats(), perf: perf?.stats()})

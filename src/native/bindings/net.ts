@@ -14,11 +14,13 @@ export const netBindings = {
   lumen_udp_stats: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32),
   lumen_udp_close: fn(DataType.I32, DataType.I32),
   lumen_sleep_until: fn(DataType.I32, DataType.I64),
+  lumen_thread_set_realtime: fn(DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_open: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_submit: fn(DataType.I32, DataType.I32, DataType.U32, DataType.I64, DataType.I64, DataType.U8Array, DataType.U8Array, DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_set_gcm: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, DataType.I64, ...ERR),
   lumen_pacer_gcm_counter: fn(DataType.I64, DataType.I32),
   lumen_pacer_poll: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32),
   lumen_pacer_drain: fn(DataType.I32, DataType.I32, DataType.I32),
+  lumen_pacer_set_realtime: fn(DataType.I32, DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_close: fn(DataType.I32, DataType.I32),
 }
