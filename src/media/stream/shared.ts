@@ -51,7 +51,7 @@ export function sharedViews(sab: SharedArrayBuffer): {flags: Int32Array; counter
   return {flags: new Int32Array(sab, 0, FLAG_INTS), counters: new Float64Array(sab, FLAG_INTS * 4, COUNTERS)}
 }
 
-export type SourceName = 'synthetic' | 'x11' | 'pipewire'
+export type SourceName = 'synthetic' | 'x11' | 'pipewire' | 'portal'
 export type PacingName = 'line' | 'burst'
 
 /** The media options `lumen serve` turns its flags into. */

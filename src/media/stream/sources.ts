@@ -1,11 +1,13 @@
 /**
  * The capture sources a stream can use, behind CaptureSource (../types.ts): `synthetic` (the
  * shim's test pattern, with the frame counter stamped machine-readably), `x11` (XShm grab,
- * ../capture/x11.ts) and `pipewire` (a PipeWire video node, ../capture/pipewire.ts).
+ * ../capture/x11.ts), `pipewire` (a PipeWire video node, ../capture/pipewire.ts) and `portal` (the
+ * ScreenCast portal's monitor, ../capture/portal.ts).
  */
 import {existsSync} from 'node:fs'
 
 import {drawPattern} from '../../native/capture.js'
+import {ScreenCastPortal} from '../../native/portal.js'
 import {X11Source} from '../capture/x11.js'
 import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
 import type {SourceName} from './shared.js'
@@ -40,8 +42,13 @@ export class SyntheticSource implements CaptureSource {
   close(): void {}
 }
 
-/** Which source `auto` means on this box: x11 when $DISPLAY names a live display, else synthetic. */
+/** Which source `auto` means on this box: portal when a desktop session (WAYLAND_DISPLAY or
+ * XDG_CURRENT_DESKTOP) has a ScreenCast portal that answers within a second, else x11 when
+ * $DISPLAY names a live display, else synthetic. */
 export function detectSource(env: NodeJS.ProcessEnv = process.env): SourceName {
+  if ((env.WAYLAND_DISPLAY ?? '') !== '' || (env.XDG_CURRENT_DESKTOP ?? '') !== '') {
+    if (ScreenCastPortal.available(env.DBUS_SESSION_BUS_ADDRESS ?? '', 1000)) return 'portal'
+  }
   const display = env.DISPLAY
   if (display !== undefined && display !== '') {
     const m = /^:(\d+)/.exec(display)
@@ -63,6 +70,10 @@ export async function openSource(
     case 'pipewire': {
       const {PipeWireSource} = await import('../capture/pipewire.js')
       return PipeWireSource.open(options.pipewireTarget ?? '')
+    }
+    case 'portal': {
+      const {PortalSource} = await import('../capture/portal.js')
+      return PortalSource.open()
     }
   }
 }
