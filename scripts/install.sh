@@ -21,6 +21,7 @@ APT_PACKAGES=(
   libx11-dev libxext-dev libpipewire-0.3-dev
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
   nftables iproute2 librsvg2-bin libssl-dev
+  libdbus-1-dev sway xdg-desktop-portal weston meson ninja-build libinih-dev libwayland-dev wayland-protocols libsystemd-dev
 )
 
 stamp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/lumen"
@@ -52,6 +53,9 @@ ffmpeg_path=$(bash scripts/ffmpeg.sh)
 mkdir -p libs/build
 config="FFMPEG_PKG_CONFIG_PATH := $ffmpeg_path"
 [ "$(cat libs/build/config.mk 2>/dev/null)" = "$config" ] || echo "$config" > libs/build/config.mk
+
+log "xdg-desktop-portal-wlr for the ScreenCast portal test"
+bash scripts/xdpw.sh >/dev/null || log "xdg-desktop-portal-wlr not built (the reason is above): the portal test will skip"
 
 log "native shim"
 make -s -C libs -j"$(nproc)"
