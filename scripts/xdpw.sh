@@ -5,11 +5,12 @@
 # Why a build: xdpw refuses a shared-memory-only cast. In start_screencast() it gives up with
 # "unable to receive a valid format from wlr_screencopy" when the compositor speaks
 # zwlr_screencopy v3 but offers no dma-buf format, which is exactly sway/wlroots with
-# WLR_RENDERER=pixman on a box without /dev/dri. Debian 12 ships xdpw 0.7.0; upstream issue
-# emersion/xdg-desktop-portal-wlr#289 ("pixman: not supported as a renderer with
-# screencast_version >= 3") is still open, and 0.8.x made the legacy screencopy path require
-# linux_dmabuf outright, so no released xdpw is known to work here unpatched: the system's
-# copy is never used. This script builds the distribution's own xdpw source package with the
+# WLR_RENDERER=pixman on a box without /dev/dri. Debian 12 ships xdpw 0.7.0. Checked for a
+# fixed release (to use the system's xdpw where it is new enough, e.g. on Ubuntu 26.04): upstream
+# issue emersion/xdg-desktop-portal-wlr#289 ("unable to receive a valid format from
+# wlr_screencopy" on pixman) is still open in the issue tracker, and 0.8.x is reported to
+# require linux_dmabuf for its screencopy path outright; so no release is known to work here
+# unpatched, and the system's copy is never used. This script builds the distribution's own xdpw source package with the
 # dma-buf half of that one condition dropped (the SHM format is still required), into a
 # cached prefix outside the clone, and skips itself when that prefix is already complete.
 # Where the source no longer has that condition (0.8.x), it stops with a sentence saying so.
