@@ -94,6 +94,8 @@ export interface PortalStack {
   /** the PipeWire Video/Source nodes (pw-dump as the desktop user): the portal's casts */
   videoSources(): number
   log(name: string): string
+  /** Restarts xdg-desktop-portal-wlr with these [screencast] settings (lines of key=value). */
+  restartXdpw(settings: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -197,6 +199,19 @@ export async function startPortalStack(xdpwPrefix: string, size = {width: 1280, 
         } catch {
           return ''
         }
+      },
+      restartXdpw: async (settings) => {
+        const old = children.get('xdpw')
+        if (old !== undefined && old.exitCode === null && old.signalCode === null) {
+          const gone = new Promise<void>((r) => old.once('exit', () => r()))
+          old.kill('SIGTERM')
+          await gone
+        }
+        await until(() => !nameHasOwner(bus.address, 'org.freedesktop.impl.portal.desktop.wlr'), 5000, 'the old xdg-desktop-portal-wlr kept its bus name')
+        const conf = join(dir, 'xdpw-2.conf')
+        writeFileSync(conf, `[screencast]\n${settings}\n`)
+        run('xdpw', xdpw, ['-l', 'DEBUG', '-c', conf], wl, true)
+        await until(() => nameHasOwner(bus.address, 'org.freedesktop.impl.portal.desktop.wlr'), 10_000, 'xdg-desktop-portal-wlr did not take its bus name')
       },
       stop,
     }

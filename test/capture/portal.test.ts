@@ -209,6 +209,15 @@ describe.skipIf(stack.reason !== undefined)(`ScreenCast portal on a headless swa
     }
     await until(() => desk.videoSources() === 0, 5000, "the stream's portal cast is still there after lumen serve stopped")
   }, 60_000)
+
+  // last: it changes the backend's settings
+  it('a share that is declined (the backend output chooser gives nothing) is the cancel sentence, and leaves nothing behind', async () => {
+    await desk.restartXdpw('chooser_type=simple\nchooser_cmd=/bin/false')
+    const fds = fdCount()
+    expect(() => PortalSource.open({busAddress: desk.busAddress, timeoutMs: 10_000})).toThrow(/the user cancelled the screen-share request \(response 1/)
+    expect(fdCount()).toBe(fds)
+    expect(desk.videoSources()).toBe(0)
+  }, 30_000)
 })
 
 const noBus = spawnSync('which', ['dbus-daemon']).status !== 0
