@@ -210,6 +210,29 @@ describe.skipIf(stack.reason !== undefined)(`ScreenCast portal on a headless swa
     await until(() => desk.videoSources() === 0, 5000, "the stream's portal cast is still there after lumen serve stopped")
   }, 60_000)
 
+  // after the serve test (it needs the drawing client): stops the client for good
+  it('a still screen (nothing drawing) still gives the first frame at open, then frames stop coming', async () => {
+    const client = desk.children.get('client')
+    const gone = new Promise<void>((r) => client?.once('exit', () => r()))
+    client?.kill('SIGTERM')
+    await gone
+    await sleep(1000) // the last damage is long past
+    const t0 = performance.now()
+    const src = PortalSource.open({busAddress: desk.busAddress, timeoutMs: 10_000})
+    try {
+      const firstMs = performance.now() - t0
+      expect(src.info().pipewire.frames).toBeGreaterThan(0)
+      const first = src.grab()
+      expect(first.payload.kind).toBe('cpu')
+      await sleep(1000)
+      // xdpw sends on damage only: serve re-encodes the last picture meanwhile
+      expect(src.info().pipewire.frames).toBeLessThanOrEqual(2)
+      console.log(`still screen: first frame ${firstMs.toFixed(0)} ms after the request; frames after 1 s more: ${src.info().pipewire.frames}`)
+    } finally {
+      src.close()
+    }
+  }, 30_000)
+
   // last: it changes the backend's settings
   it('a share that is declined (the backend output chooser gives nothing) is the cancel sentence, and leaves nothing behind', async () => {
     await desk.restartXdpw('chooser_type=simple\nchooser_cmd=/bin/false')
