@@ -14,7 +14,7 @@
 import {closeSync, writeFileSync} from 'node:fs'
 
 import {CudaFramePool, NativeDecoder, NativeEncoder, pictureBytes, psnrBgrxI420} from '../src/native/codec.js'
-import {type CaptureOptions, type ChainTimings, DRM_FORMAT_MOD_INVALID, ZeroCopyChain} from '../src/native/gpu.js'
+import {type CaptureOptions, type ChainTimings, DRM_FORMAT_MOD_INVALID, type LatencyFigures, ZeroCopyChain} from '../src/native/gpu.js'
 import {captureOptions} from '../src/media/zerocopy/chain.js'
 
 export const summary = 'zero-copy chain (GPU box): pixel check, per-stage µs, CPU-path ratio, 10k-frame flatness, libx265 PSNR'
@@ -99,14 +99,16 @@ const MODES: {name: string; options: CaptureOptions}[] = [
   {name: 'triangle map', options: {compute: false, frameEvent: true}},
   {name: 'compute map', options: {compute: true, frameEvent: true}},
   {name: 'compute map kcopy', options: {compute: true, frameEvent: true, kernelCopy: true}},
+  {name: 'triangle direct', options: {compute: false, frameEvent: true, direct: true}},
+  {name: 'compute direct', options: {compute: true, frameEvent: true, direct: true}},
   {name: 'shared fence', options: {compute: true, frameEvent: true, shared: true}},
   {name: 'shared wait', options: {compute: true, frameEvent: true, shared: true, streamWait: true}},
-  {name: 'shared wait wide', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true}},
   {name: 'shared wait kcopy', options: {compute: true, frameEvent: true, shared: true, streamWait: true, kernelCopy: true}},
-  {name: 'shared wait wide kcopy', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true, kernelCopy: true}},
-  {name: 'shared fence wide kcopy', options: {compute: true, frameEvent: true, shared: true, wide: true, kernelCopy: true}},
+  {name: 'shared wait wide', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true}},
   {name: 'default+reimport', options: {...captureOptions('compute', {}), reimport: true}},
 ]
+/** modes also run paced like a 60 fps capture (16.7 ms of idle GPU between frames) */
+const PACED = new Set(['compute map', 'compute direct', 'shared wait'])
 
 interface ModeFigures {
   mode: string
@@ -127,6 +129,8 @@ interface ModeFigures {
   /** the same frames measured around the TypeScript calls (capture + release: two ffi calls) */
   jsCallUs: {median: number; p99: number}
   gpu: GpuFigures
+  /** frames 16.7 ms apart (a 60 fps capture: the GPU idles between frames), µs per frame inside the shim */
+  pacedUs?: {median: number; p99: number; frames: number}
   speedup: number
 }
 
@@ -142,6 +146,8 @@ interface SizeResult {
   baseline: {emptyWaitUs: number; copyWaitUs: number; copyGpuUs: number}
   /** whether GL could write the pool's frames directly (what was tried) */
   poolShareable?: string
+  /** lumen_zc_latency: GL and CUDA with no interop object between them, ns medians */
+  latency: ({mode: string; gapUs: number} & LatencyFigures)[]
 }
 
 function stageMedians(samples: ChainTimings[]): StageFigures {
@@ -179,6 +185,7 @@ function measureModes(
   frames: number,
   alternating: number,
   cpuTotal: number,
+  paced: number,
 ): ModeFigures[] {
   const {width, height} = chain
   const host = Buffer.alloc(width * height * 4)
@@ -224,6 +231,16 @@ function measureModes(
       timed.push(chain.lastTimings())
     }
     const total = {median: us(pct(totals, 50)), p99: us(pct(totals, 99)), max: us(Math.max(...totals))}
+    let pacedUs: ModeFigures['pacedUs']
+    if (PACED.has(name) && paced > 0) {
+      const p: number[] = []
+      for (let i = 0; i < paced; i++) {
+        sleepUs(16_667)
+        pool.release(chain.capture(source, pool.handle, options))
+        p.push(chain.lastTimings().totalNs)
+      }
+      pacedUs = {median: us(pct(p, 50)), p99: us(pct(p, 99)), frames: paced}
+    }
     out.push({
       mode: name,
       path,
@@ -237,13 +254,18 @@ function measureModes(
       totalUs: total,
       jsCallUs: {median: us(pct(calls, 50)), p99: us(pct(calls, 99))},
       gpu: gpuMedians(timed),
+      pacedUs,
       speedup: cpuTotal / total.median,
     })
   }
   return out
 }
 
-function measureSize(width: number, height: number, frames: number, alternating: number, extra: {noError: boolean}): SizeResult {
+function sleepUs(n: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, n / 1000)
+}
+
+function measureSize(width: number, height: number, frames: number, alternating: number, extra: {noError: boolean; paced: number}): SizeResult {
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   try {
@@ -273,14 +295,21 @@ function measureSize(width: number, height: number, frames: number, alternating:
       cpu.push(chain.lastTimings())
     }
     const cpuTotal = us(pct(cpu.map((t) => t.totalNs), 50))
-    const modes = measureModes(chain, pool, source, picture, picture2, MODES, frames, alternating, cpuTotal)
+    const modes = measureModes(chain, pool, source, picture, picture2, MODES, frames, alternating, cpuTotal, extra.paced)
+    // GL and CUDA one after the other with no interop object: back to back, and 16.7 ms apart
+    const latency: SizeResult['latency'] = []
+    for (const gapUs of [0, 16_667])
+      for (const mode of [1, 2, 3] as const) {
+        const l = chain.latency(source, pool.handle, mode, gapUs === 0 ? frames : Math.max(10, extra.paced), gapUs)
+        latency.push({mode: ['', 'GL pass alone', 'CUDA copy alone', 'GL pass then CUDA copy'][mode], gapUs, ...l})
+      }
     if (extra.noError) {
       // the same chain once more in a GL context without error checking
       const ne = ZeroCopyChain.open(width, height, {glNoError: true})
       try {
         const src = ne.textureSource(picture)
-        const picks = MODES.filter((m) => m.name === 'compute map' || m.name === 'shared wait' || m.name === 'shared wait wide kcopy')
-        for (const m of measureModes(ne, pool, src, picture, picture2, picks, frames, alternating, cpuTotal)) modes.push({...m, mode: `${m.mode} no-error-ctx`})
+        const picks = MODES.filter((m) => m.name === 'compute map' || m.name === 'compute direct')
+        for (const m of measureModes(ne, pool, src, picture, picture2, picks, frames, alternating, cpuTotal, 0)) modes.push({...m, mode: `${m.mode} no-error-ctx`})
       } finally {
         ne.close()
       }
@@ -302,6 +331,7 @@ function measureSize(width: number, height: number, frames: number, alternating:
       modes,
       cpuPath: {readBackUs: us(pct(cpu.map((t) => t.drawNs), 50)), uploadUs: us(pct(cpu.map((t) => t.poolCopyNs), 50)), totalUs: cpuTotal},
       poolShareable,
+      latency,
     }
   } finally {
     pool.close()
@@ -519,6 +549,7 @@ export async function run(args: string[]): Promise<void> {
   })
   const frames = Number(flag(args, '--frames') ?? 300)
   const alternating = Number(flag(args, '--alternating') ?? 10)
+  const paced = Number(flag(args, '--paced') ?? 60)
   const soakFrames = Number(flag(args, '--soak') ?? 10_000)
   const psnrFrames = Number(flag(args, '--psnr-frames') ?? 10)
   const soakModes = (flag(args, '--soak-modes') ?? 'default,compute map').split(',').map(modeByName)
@@ -540,7 +571,7 @@ export async function run(args: string[]): Promise<void> {
   const largest = sizes.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b))
   for (const [w, h] of sizes) {
     progress(`measuring ${w}x${h} …`)
-    results.push(measureSize(w, h, frames, alternating, {noError: noError && w === largest[0] && h === largest[1]}))
+    results.push(measureSize(w, h, frames, alternating, {noError: noError && w === largest[0] && h === largest[1], paced}))
   }
   // the soak runs at 3840x2160 when measured (the acceptance size), else at the largest size
   const soakSize = sizes.find(([w, h]) => w === 3840 && h === 2160) ?? largest
@@ -580,12 +611,18 @@ export async function run(args: string[]): Promise<void> {
           `${f1(g.glSubmitUs).padStart(11)} ${f1(g.glExecUs).padStart(5)} ${f1(g.glSeenUs).padStart(5)} ${f1(g.poolCopyGpuUs).padStart(8)} ${f1(g.auxGpuUs).padStart(5)} | ${m.speedup.toFixed(1)}x\n`,
       )
       if (m.first !== undefined) w(`  first mismatch: ${m.first}\n`)
+      if (m.pacedUs !== undefined) w(`${''.padEnd(33)} paced (16.7 ms apart, ${m.pacedUs.frames} frames): total ${f1(m.pacedUs.median)} µs median, ${f1(m.pacedUs.p99)} p99\n`)
       const u = m.unsyncedMedian
       w(`${''.padEnd(33)} as run: import ${f1(u.importUs)}  draw ${f1(u.drawUs)}  map+copy ${f1(u.mapCopyUs)} (map ${f1(u.mapUs)})  pool copy+wait ${f1(u.poolCopyUs)} (get ${f1(u.frameGetUs)})\n`)
     }
     w(`  CPU path: read back ${f1(r.cpuPath.readBackUs)} + upload ${f1(r.cpuPath.uploadUs)} = ${f1(r.cpuPath.totalUs)} µs; equals the reference: ${r.cpuPathExact ? 'yes' : 'NO'}; a refilled source comes through: ${r.afterUpdateExact ? 'yes' : 'NO'}\n`)
     w(`  machine floor: empty stream wait ${f1(r.baseline.emptyWaitUs)} µs; one frame D2D copy + wait ${f1(r.baseline.copyWaitUs)} µs (GPU time ${f1(r.baseline.copyGpuUs)} µs)\n`)
     if (r.poolShareable !== undefined) w(`  pooled frame writable by GL? ${r.poolShareable}\n`)
+    w('  GL and CUDA with no interop object (median µs): mode                    gap µs | GL wall  submit→start  exec | CUDA wall  copy GPU | round\n')
+    for (const l of r.latency)
+      w(
+        `  ${''.padEnd(46)}${l.mode.padEnd(24)}${String(l.gapUs).padStart(6)} | ${f1(us(l.glWallNs)).padStart(7)} ${f1(us(l.glSubmitNs)).padStart(13)} ${f1(us(l.glExecNs)).padStart(5)} | ${f1(us(l.cudaWallNs)).padStart(9)} ${f1(us(l.cudaGpuNs)).padStart(9)} | ${f1(us(l.totalNs)).padStart(5)}\n`,
+      )
   }
   w(
     '\n(exact: the pooled frame equals the BGRx picture; alt: every frame of a run alternating two pictures does; staged: median µs with a GPU wait after each stage (a shared path then hands over by CPU fence); as run: median/p99 µs per frame inside the shim; js call: capture + release from TypeScript; GPU: median µs from GL timestamp queries and CUDA events in a separate timed run: GL submit → pass start, pass execution, pass end → CPU saw the fence, the pool copy, aux = texture → owned copy (map) or the CUDA stream\'s wait for GL (shared wait))\n',

@@ -37,6 +37,8 @@
 #define LUMEN_ZC_GPU_TIMES 128  /* GL timestamp queries and CUDA timing events: fills timings [8..12] */
 #define LUMEN_ZC_WIDE 256       /* with LUMEN_ZC_SHARED: 4 pixels per shader invocation (width a multiple of 4) */
 #define LUMEN_ZC_KERNEL_COPY 512 /* the pool copy as a CUDA kernel (PTX) instead of cuMemcpy2DAsync */
+#define LUMEN_ZC_DIRECT 1024    /* the registered-texture path without the owned buffer: the mapped texture is copied
+                                   straight into the pooled frame (the pass already freed the source) */
 
 /* flags for lumen_zc_open_ex */
 #define LUMEN_ZC_OPEN_GL_NO_ERROR 1 /* a GL context without error checking (EGL_KHR_create_context_no_error) */
@@ -46,7 +48,9 @@
  * int64 little-endian nanoseconds: [0] import, [1] draw, [2] map+copy, [3] pool copy, [4] total,
  * then the parts [5] map (cuGraphicsMapResources alone, inside map+copy) and [6] frame get
  * (taking the pooled frame, inside pool copy), [7] the path taken (0 registered texture + map,
- * 1 shared buffer + fence, 2 shared buffer + stream wait). With LUMEN_ZC_GPU_TIMES (GPU clocks):
+ * 1 shared buffer + fence, 2 shared buffer + stream wait, 3 registered texture + map, copied
+ * straight into the pooled frame: [2] is then taking the frame + map + queuing the copy and [3]
+ * the wait for it). With LUMEN_ZC_GPU_TIMES (GPU clocks):
  * [8] GL submit → pass start, [9] the pass's execution, [10] pass end → the CPU saw its fence
  * (0 when no CPU fence), [11] the pool copy's GPU time, [12] the texture → owned copy's GPU time
  * (map path) or the CUDA stream's wait for GL (stream-wait path); [13..15] reserved. The shared
@@ -115,6 +119,13 @@ LUMEN_API int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool,
  * (owned buffer → a pooled frame) plus the wait for it, (2) that copy's GPU time (CUDA events).
  * Writes three int64 into out (24 bytes). */
 LUMEN_API int32_t lumen_zc_baseline(int32_t chain, int32_t pool, int32_t iterations, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+/* Where the time goes between the two APIs, with no interop object involved: over `iterations`
+ * rounds (gap_us of sleep before each), mode 1 runs the compute pass alone (the texture source's
+ * own texture → the RGBA8 texture, CPU-polled fence), mode 2 a frame copy on the CUDA stream
+ * alone (owned buffer → a pooled frame, CPU-polled event), mode 3 both one after the other.
+ * Writes six int64 medians (ns) into out (48 bytes): GL wall, GL submit → pass start, GL pass
+ * execution (GPU clock), CUDA wall, CUDA copy GPU time, round total. */
+LUMEN_API int32_t lumen_zc_latency(int32_t chain, int32_t source, int32_t pool, int32_t mode, int32_t iterations, int32_t gap_us, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* For testing the dma-buf import where no producer exists: exports the chain's owned buffer (linear,
  * BGRx) as a dma-buf through CUDA (cuMemGetHandleForAddressRange). Returns the fd (the caller
  * closes it); out gets int32 pitch at 0 and int64 size at 8 (16 bytes). */

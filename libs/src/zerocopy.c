@@ -1867,6 +1867,155 @@ static int32_t capture_shared(zc_chain *c, int32_t pool, int32_t flags, int64_t 
   return f;
 }
 
+/* The map path without the owned buffer: once the pass is done the source is no longer read
+ * (the pass wrote the chain's own RGBA8 texture), so the mapped texture is copied straight into
+ * the pooled frame: one copy instead of two. The texture goes back to GL (unmap) behind the copy;
+ * the call returns once the frame's copy is done. */
+static int32_t capture_direct(zc_chain *c, int32_t pool, int32_t flags, int64_t t0, int64_t t1, int64_t t2, EGLImageKHR img, bool gpu_times,
+                              GLint64 g0, int64_t c0, int64_t seen, uint8_t *timings, int32_t timings_len, char *err, int32_t err_len) {
+  if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int64_t tg0 = now_ns();
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  int64_t t_get = now_ns();
+  if (f < 0) return f;
+  char e[160];
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  CUarray arr = NULL;
+  const char *step = "cuGraphicsMapResources";
+  CUresult r = cu->cuGraphicsMapResources(1, &c->res, c->stream);
+  int64_t t_map = now_ns();
+  bool mapped = r == CUDA_SUCCESS;
+  if (r == CUDA_SUCCESS) step = "cuGraphicsSubResourceGetMappedArray", r = cu->cuGraphicsSubResourceGetMappedArray(&arr, c->res, 0, 0);
+  if (r == CUDA_SUCCESS) {
+    if (gpu_times) cu->cuEventRecord(c->t_ev[1], c->stream);
+    CUDA_MEMCPY2D m = {0};
+    m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = arr;
+    m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
+    m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+    step = "cuMemcpy2DAsync (texture to pooled frame)";
+    r = cu->cuMemcpy2DAsync(&m, c->stream);
+    if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], c->stream);
+  }
+  if (r == CUDA_SUCCESS) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, c->stream);
+  if (mapped) {
+    CUresult u = cu->cuGraphicsUnmapResources(1, &c->res, c->stream);
+    if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+  }
+  int64_t t3 = now_ns();
+  if (r == CUDA_SUCCESS) step = "waiting for the pooled frame's copy", r = event_wait(c->copied, 50 * 1000000LL);
+  int64_t t4 = now_ns();
+  int64_t t[16] = {t1 - t0, t2 - t1, t3 - tg0, t4 - t3, t4 - t0, t_map - t_get, t_get - tg0, 0};
+  if (r == CUDA_SUCCESS && gpu_times) {
+    float ms = 0;
+    if (vmm.elapsed && vmm.elapsed(&ms, c->t_ev[1], c->t_ev[2]) == CUDA_SUCCESS) t[11] = (int64_t)(ms * 1e6f);
+  }
+  cu->cuCtxPopCurrent(&d);
+  if (r != CUDA_SUCCESS) {
+    cu->cuCtxPushCurrent(c->cuctx);
+    cu->cuStreamSynchronize(c->stream);
+    cu->cuCtxPopCurrent(&d);
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+  }
+  if (gpu_times) gl_times(c, g0, c0, seen, t + 8);
+  c->frames++;
+  t[7] = 3;
+  put_timings(timings, timings_len, t);
+  return f;
+}
+
+static int cmp_i64(const void *a, const void *b);
+
+/* The latency experiment (lumen_gpu.h): GL alone, CUDA alone, or GL then CUDA with no interop
+ * object between them. */
+int32_t lumen_zc_latency(int32_t chain, int32_t source, int32_t pool, int32_t mode, int32_t iterations, int32_t gap_us, uint8_t *out,
+                         int32_t out_len, char *err, int32_t err_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  if (source < 0 || source >= MAX_SOURCES || !c->src[source].used || c->src[source].dmabuf)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: the latency experiment needs a texture source");
+  if (mode < 1 || mode > 3 || iterations < 1 || iterations > 100000 || gap_us < 0 || gap_us > 1000000)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: latency mode 1..3, iterations 1..100000, gap 0..1000000 µs");
+  if (!out || out_len < 48) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "zero-copy: the latency figures need 48 bytes");
+  if (!c->cprog) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: no compute pass on this GL");
+  if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  if (f < 0) return f;
+  int64_t *a = calloc((size_t)iterations * 6, sizeof(int64_t));
+  if (!a) {
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: out of memory");
+  }
+  if (!c->queries[0]) glGenQueries(2, c->queries);
+  glActiveTexture(GL_TEXTURE0);
+  glBindTexture(GL_TEXTURE_2D, c->src[source].tex);
+  CUcontext d;
+  CUresult r = CUDA_SUCCESS;
+  for (int i = 0; i < iterations && r == CUDA_SUCCESS; i++) {
+    if (gap_us) {
+      struct timespec ts = {gap_us / 1000000, (long)(gap_us % 1000000) * 1000};
+      nanosleep(&ts, NULL);
+    }
+    int64_t *v = a + (size_t)i * 6;
+    int64_t t0 = now_ns(), t1 = t0;
+    if (mode & 1) {
+      GLint64 g0 = 0;
+      glGetInteger64v(GL_TIMESTAMP, &g0);
+      int64_t c0 = now_ns();
+      glQueryCounter(c->queries[0], GL_TIMESTAMP);
+      glUseProgram(c->cprog);
+      glBindImageTexture(0, c->out_tex, 0, GL_FALSE, 0, GL_WRITE_ONLY, GL_RGBA8);
+      glDispatchCompute((GLuint)(c->w + 15) / 16, (GLuint)(c->h + 15) / 16, 1);
+      glQueryCounter(c->queries[1], GL_TIMESTAMP);
+      GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+      glFlush();
+      while (glClientWaitSync(fence, 0, 0) == GL_TIMEOUT_EXPIRED) {
+      }
+      glDeleteSync(fence);
+      t1 = now_ns();
+      int64_t g[3];
+      gl_times(c, g0, c0, 0, g);
+      v[0] = t1 - t0, v[1] = g[0], v[2] = g[1];
+      (void)c0;
+    }
+    if (mode & 2) {
+      cu->cuCtxPushCurrent(c->cuctx);
+      cu->cuEventRecord(c->t_ev[1], c->stream);
+      const char *step;
+      r = queue_pool_copy(c, c->owned, c->owned_pitch, fptr, fpitch, false, &step);
+      cu->cuEventRecord(c->t_ev[2], c->stream);
+      if (r == CUDA_SUCCESS) r = cu->cuEventRecord(c->copied, c->stream);
+      if (r == CUDA_SUCCESS) r = event_wait(c->copied, 50 * 1000000LL);
+      float ms = 0;
+      if (r == CUDA_SUCCESS && vmm.elapsed) vmm.elapsed(&ms, c->t_ev[1], c->t_ev[2]);
+      cu->cuCtxPopCurrent(&d);
+      v[3] = now_ns() - t1, v[4] = (int64_t)(ms * 1e6f);
+    }
+    v[5] = now_ns() - t0;
+  }
+  lumen_cuda_frame_release(f);
+  if (r != CUDA_SUCCESS) {
+    char e[160];
+    free(a);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: latency experiment: %s", cu_err(r, e, sizeof e));
+  }
+  int64_t med[6], *col = malloc(sizeof(int64_t) * (size_t)iterations);
+  for (int k = 0; k < 6; k++) {
+    for (int i = 0; i < iterations; i++) col[i] = a[(size_t)i * 6 + k];
+    qsort(col, (size_t)iterations, sizeof(int64_t), cmp_i64);
+    med[k] = col[iterations / 2];
+  }
+  free(col);
+  free(a);
+  memcpy(out, med, sizeof med);
+  return 48;
+}
+
 int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t flags, uint8_t *timings, int32_t timings_len,
                          char *err, int32_t err_len) {
   zc_chain *c = chain_get(chain);
@@ -1951,6 +2100,8 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x while drawing the imported image", ge);
   }
+  if (flags & LUMEN_ZC_DIRECT)
+    return capture_direct(c, pool, flags, t0, t1, t2, img, gpu_times, g0, c0, seen, timings, timings_len, err, err_len);
   /* map + copy into the owned buffer; the source image goes back right after */
   char e[160];
   CUcontext d;

@@ -27,6 +27,8 @@ const GPU_TIMES = 128
 const WIDE = 256
 /** LUMEN_ZC_KERNEL_COPY */
 const KERNEL_COPY = 512
+/** LUMEN_ZC_DIRECT */
+const DIRECT = 1024
 /** LUMEN_ZC_OPEN_GL_NO_ERROR */
 const OPEN_GL_NO_ERROR = 1
 /** LUMEN_ZC_OPEN_NO_SHARED */
@@ -127,7 +129,7 @@ export interface ChainTimings {
   /** taking the pooled frame (part of poolCopyNs) */
   frameGetNs: number
   /** the path taken: the registered texture + per-frame map, the shared buffer + a CPU fence, the shared buffer + a GPU-side stream wait */
-  path: 'map' | 'shared-fence' | 'shared-wait'
+  path: 'map' | 'shared-fence' | 'shared-wait' | 'map-direct'
   /** with gpuTimes (GPU clocks; 0 otherwise): GL submit → pass start, pass execution, pass end → the CPU saw its fence */
   glSubmitNs: number
   glExecNs: number
@@ -157,6 +159,8 @@ export interface CaptureOptions {
   wide?: boolean
   /** the pool copy as a CUDA kernel instead of cuMemcpy2DAsync */
   kernelCopy?: boolean
+  /** the registered-texture path without the owned buffer: the mapped texture straight into the pooled frame */
+  direct?: boolean
 }
 
 export interface ChainOpenOptions {
@@ -166,7 +170,17 @@ export interface ChainOpenOptions {
   shared?: boolean
 }
 
-const PATHS = ['map', 'shared-fence', 'shared-wait'] as const
+const PATHS = ['map', 'shared-fence', 'shared-wait', 'map-direct'] as const
+
+/** lumen_zc_latency's figures, ns (medians) */
+export interface LatencyFigures {
+  glWallNs: number
+  glSubmitNs: number
+  glExecNs: number
+  cudaWallNs: number
+  cudaGpuNs: number
+  totalNs: number
+}
 
 export interface ChainStats {
   frames: number
@@ -253,7 +267,8 @@ export class ZeroCopyChain {
           (options.streamWait === true ? STREAM_WAIT : 0) |
           (options.gpuTimes === true ? GPU_TIMES : 0) |
           (options.wide === true ? WIDE : 0) |
-          (options.kernelCopy === true ? KERNEL_COPY : 0),
+          (options.kernelCopy === true ? KERNEL_COPY : 0) |
+          (options.direct === true ? DIRECT : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),
@@ -296,6 +311,18 @@ export class ZeroCopyChain {
     const b = Buffer.alloc(24)
     check('lumen_zc_baseline', shim().lumen_zc_baseline([this.handle, pool, iterations, b, b.length, ...this.err.args()]), this.err)
     return {emptyWaitNs: Number(b.readBigInt64LE(0)), copyWaitNs: Number(b.readBigInt64LE(8)), copyGpuNs: Number(b.readBigInt64LE(16))}
+  }
+
+  /**
+   * GL and CUDA one after the other with no interop object between them (mode 1: the compute
+   * pass alone, 2: a frame copy on the CUDA stream alone, 3: both), gapUs of sleep before each
+   * round: what switching between the two APIs costs on this GPU.
+   */
+  latency(source: number, pool: number, mode: 1 | 2 | 3, iterations: number, gapUs: number): LatencyFigures {
+    const b = Buffer.alloc(48)
+    check('lumen_zc_latency', shim().lumen_zc_latency([this.handle, source, pool, mode, iterations, gapUs, b, b.length, ...this.err.args()]), this.err)
+    const v = (i: number) => Number(b.readBigInt64LE(i * 8))
+    return {glWallNs: v(0), glSubmitNs: v(1), glExecNs: v(2), cudaWallNs: v(3), cudaGpuNs: v(4), totalNs: v(5)}
   }
 
   /** Exports the owned buffer (linear BGRx) as a dma-buf through CUDA, to test the dma-buf import without a producer. The caller closes the fd. */

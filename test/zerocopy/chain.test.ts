@@ -10,7 +10,7 @@ import {describe, expect, it} from 'vitest'
 
 import {ShimError} from '../../src/native/errors.js'
 import {ZeroCopyChain} from '../../src/native/gpu.js'
-import {chainPass, ZeroCopyCapture, zeroCopyRequested} from '../../src/media/zerocopy/chain.js'
+import {captureOptions, chainPass, sharedRequested, ZeroCopyCapture, zeroCopyRequested} from '../../src/media/zerocopy/chain.js'
 import {ChainFrames} from '../../src/media/zerocopy/encode-source.js'
 import type {CapturedFrame, CaptureSource} from '../../src/media/types.js'
 
@@ -88,6 +88,16 @@ describe.skipIf(nvidia)('zero-copy chain without an NVIDIA driver', () => {
     expect(chainPass({})).toBe('compute')
     expect(chainPass({LUMEN_ZEROCOPY_PASS: 'triangle'})).toBe('triangle')
     expect(chainPass({LUMEN_ZEROCOPY_PASS: 'compute'})).toBe('compute')
+  })
+
+  it('maps the texture straight into the pooled frame unless LUMEN_ZEROCOPY_SHARED=1 asks for the shared buffer', () => {
+    expect(captureOptions('compute', {})).toEqual({compute: true, frameEvent: true, direct: true, shared: false, streamWait: false})
+    expect(captureOptions('triangle', {})).toEqual({compute: false, frameEvent: true, direct: true, shared: false, streamWait: false})
+    expect(captureOptions('compute', {LUMEN_ZEROCOPY_SHARED: '1'})).toEqual({compute: true, frameEvent: true, direct: false, shared: true, streamWait: true})
+    // the shared buffer is written by the compute pass only
+    expect(captureOptions('triangle', {LUMEN_ZEROCOPY_SHARED: '1'}).shared).toBe(false)
+    expect(sharedRequested({LUMEN_ZEROCOPY_SHARED: '0'})).toBe(false)
+    expect(sharedRequested({})).toBe(false)
   })
 
   it('is opt-in: only LUMEN_ZEROCOPY=1 asks for it', () => {

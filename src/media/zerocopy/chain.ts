@@ -26,28 +26,32 @@ export function chainPass(env: NodeJS.ProcessEnv = process.env): ChainPass {
   return env.LUMEN_ZEROCOPY_PASS === 'triangle' ? 'triangle' : 'compute'
 }
 
-/** LUMEN_ZEROCOPY_SHARED=0 keeps the registered-texture path (texture → cuGraphicsMapResources
- * every frame → copy into the owned buffer) even where the owned buffer can be shared with GL. */
+/** LUMEN_ZEROCOPY_SHARED=1 asks for the experimental shared owned buffer (CUDA memory imported
+ * into GL, written by the compute pass: no per-frame map). Off by default: on the H100 (driver
+ * 580) it was slower than the mapped texture (GL's submit → start grew from ~55 to ~180 µs) and
+ * not pixel-exact (a GL fence, or a flag + cuStreamWaitValue32, is not the release/acquire the
+ * two APIs need; only a shared semaphore is). */
 export function sharedRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LUMEN_ZEROCOPY_SHARED !== '0'
+  return env.LUMEN_ZEROCOPY_SHARED === '1'
 }
 
 /**
- * The per-frame capture flags the chain runs with. With the compute pass and a shared owned
- * buffer (CUDA memory imported into GL), the pass writes BGRx straight into CUDA's buffer and
- * GL hands over to CUDA on the GPU (a flag the pass writes, cuStreamWaitValue32): no per-frame
- * map, no texture copy, no CPU round trip between GL and CUDA. Without a shared buffer the shim
- * ignores `shared` and takes the registered-texture path.
+ * The per-frame capture flags the chain runs with: the compute pass (unless the triangle is
+ * asked for), the GL texture mapped into CUDA and copied straight into the pooled frame (the
+ * pass already freed the source: no owned-buffer copy), returning once the frame is copied.
+ * With LUMEN_ZEROCOPY_SHARED=1 and the compute pass: the shared owned buffer, handed over on the
+ * GPU (a flag the pass writes, cuStreamWaitValue32); the shim takes the mapped path where the
+ * chain has no shared buffer.
  */
 export function captureOptions(pass: ChainPass, env: NodeJS.ProcessEnv = process.env): CaptureOptions {
   const shared = pass === 'compute' && sharedRequested(env)
-  return {compute: pass === 'compute', frameEvent: true, shared, streamWait: shared}
+  return {compute: pass === 'compute', frameEvent: true, direct: !shared, shared, streamWait: shared}
 }
 
-/** The one line saying the chain runs without a shared owned buffer (undefined when it has one or the triangle pass needs none). */
+/** The one line saying the asked-for shared owned buffer is not there (undefined when it is, or was not asked for). */
 export function sharedFallbackLine(chain: ZeroCopyChain, pass: ChainPass, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (pass !== 'compute') return undefined
-  if (!sharedRequested(env)) return 'zero-copy: LUMEN_ZEROCOPY_SHARED=0: the GL texture is mapped into CUDA every frame'
+  if (!sharedRequested(env)) return undefined
+  if (pass !== 'compute') return 'zero-copy: LUMEN_ZEROCOPY_SHARED=1 needs the compute pass; the GL texture is mapped into CUDA every frame'
   const why = chain.sharedReason()
   return why === undefined ? undefined : `zero-copy: the owned buffer cannot be shared with GL (${why}); the GL texture is mapped into CUDA every frame`
 }
@@ -118,7 +122,7 @@ export class ZeroCopyCapture implements CaptureSource {
   static open(options: ZeroCopyCaptureOptions): ZeroCopyCapture {
     const capture = new ZeroCopyCapture(options)
     try {
-      capture.chain = ZeroCopyChain.open(options.width, options.height)
+      capture.chain = ZeroCopyChain.open(options.width, options.height, {shared: sharedRequested()})
       const line = sharedFallbackLine(capture.chain, options.pass ?? chainPass())
       if (line !== undefined) capture.log(line)
       if (options.image.kind === 'texture') capture.source = capture.chain.textureSource(options.image.picture())

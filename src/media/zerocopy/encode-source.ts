@@ -9,7 +9,7 @@
  */
 import {ZeroCopyChain} from '../../native/gpu.js'
 import type {CpuFrame} from '../types.js'
-import {type ChainPass, captureOptions, chainPass, sharedFallbackLine} from './chain.js'
+import {type ChainPass, captureOptions, chainPass, sharedFallbackLine, sharedRequested} from './chain.js'
 
 export interface ChainFrame {
   /** the pooled CUDA frame's handle: the caller encodes and releases it */
@@ -36,7 +36,7 @@ export class ChainFrames {
     pass: ChainPass = chainPass(),
     log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ): ChainFrames {
-    const chain = ZeroCopyChain.open(width, height)
+    const chain = ZeroCopyChain.open(width, height, {shared: sharedRequested()})
     try {
       const source = chain.textureSource(Buffer.alloc(width * height * 4))
       const frames = new ChainFrames(chain, source, pool, pass)

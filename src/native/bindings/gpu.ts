@@ -17,6 +17,7 @@ export const gpuBindings = {
   lumen_zc_capture: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_cpu_path: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...OUT, ...ERR),
   lumen_zc_baseline: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
+  lumen_zc_latency: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_cuda_dmabuf: fn(DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_pool_shareable: fn(DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_read_owned: fn(DataType.I32, DataType.I32, ...OUT, ...ERR),
