@@ -107,8 +107,14 @@ const MODES: {name: string; options: CaptureOptions}[] = [
   {name: 'shared wait wide', options: {compute: true, frameEvent: true, shared: true, streamWait: true, wide: true}},
   {name: 'default+reimport', options: {...captureOptions('compute', {}), reimport: true}},
 ]
+/** on a raw texture source (B,G,R,X in memory, as an XRGB8888 dma-buf): the copy without a GL pass, and the GL pass on it */
+const RAW_MODES: {name: string; options: CaptureOptions}[] = [
+  {name: 'cuda copy (raw src)', options: {frameEvent: true, cudaCopy: true}},
+  {name: 'compute direct (raw src)', options: {compute: true, frameEvent: true, direct: true}},
+  {name: 'triangle direct (raw src)', options: {compute: false, frameEvent: true, direct: true}},
+]
 /** modes also run paced like a 60 fps capture (16.7 ms of idle GPU between frames) */
-const PACED = new Set(['compute map', 'compute direct', 'shared wait'])
+const PACED = new Set(['compute map', 'compute direct', 'shared wait', 'cuda copy (raw src)'])
 
 interface ModeFigures {
   mode: string
@@ -138,6 +144,8 @@ interface SizeResult {
   size: string
   gpu: string
   sharedReason?: string
+  cudaCopyReason?: string
+  rawCpuPathExact: boolean
   cpuPathExact: boolean
   afterUpdateExact: boolean
   modes: ModeFigures[]
@@ -296,6 +304,13 @@ function measureSize(width: number, height: number, frames: number, alternating:
     }
     const cpuTotal = us(pct(cpu.map((t) => t.totalNs), 50))
     const modes = measureModes(chain, pool, source, picture, picture2, MODES, frames, alternating, cpuTotal, extra.paced)
+    const rawSource = chain.rawTextureSource(picture)
+    host.fill(0)
+    f = chain.cpuPath(rawSource, pool.handle, Buffer.alloc(width * height * 4))
+    pool.download(f, host, width * 4)
+    pool.release(f)
+    const rawViaCpu = mismatches(host, picture, width, height)
+    modes.push(...measureModes(chain, pool, rawSource, picture, picture2, RAW_MODES, frames, alternating, cpuTotal, extra.paced))
     // GL and CUDA one after the other with no interop object: back to back, and 16.7 ms apart
     const latency: SizeResult['latency'] = []
     for (const gapUs of [0, 16_667])
@@ -326,6 +341,8 @@ function measureSize(width: number, height: number, frames: number, alternating:
       size: `${width}x${height}`,
       gpu: chain.describe(),
       sharedReason: chain.sharedReason(),
+      cudaCopyReason: chain.cudaCopyReason(),
+      rawCpuPathExact: rawViaCpu.count === 0,
       cpuPathExact: viaCpu.count === 0,
       afterUpdateExact: afterUpdate.count === 0,
       modes,
@@ -405,7 +422,7 @@ function soak(width: number, height: number, frames: number, mode: {name: string
   const chain = ZeroCopyChain.open(width, height)
   const pool = CudaFramePool.open(width, height, {size: 4})
   try {
-    const source = chain.textureSource(testPicture(width, height, 3))
+    const source = chain.rawTextureSource(testPicture(width, height, 3))
     const samples: SoakSample[] = []
     const totals: number[] = []
     const sample = (frame: number) => {
@@ -424,7 +441,9 @@ function soak(width: number, height: number, frames: number, mode: {name: string
     const later = samples.filter((s) => s.frame >= 1000)
     const free = later.map((s) => s.gpuFreeMiB)
     const spread = Math.max(...free) - Math.min(...free)
-    const flat = spread < 1 && samples.every((s) => s.registrations === 1 && s.registeredNow === 1 && s.liveImages <= 1)
+    // registrations: the output texture at open, plus the source's image with the CUDA copy; none per frame
+    const first = later[0]
+    const flat = spread < 1 && later.every((s) => s.registrations === first.registrations && s.registeredNow === first.registeredNow && s.liveImages <= 1) && first.registrations <= 2
     return {
       mode: mode.name,
       path: chain.lastTimings().path,
@@ -487,7 +506,7 @@ function psnr(width: number, height: number, frames: number, options: CaptureOpt
     }
   }
   try {
-    const source = chain.textureSource(testPicture(width, height, 11))
+    const source = chain.rawTextureSource(testPicture(width, height, 11))
     for (let i = 0; i < frames; i++) {
       const picture = testPicture(width, height, 11 + i)
       chain.updateTextureSource(source, picture)
@@ -615,6 +634,7 @@ export async function run(args: string[]): Promise<void> {
       const u = m.unsyncedMedian
       w(`${''.padEnd(33)} as run: import ${f1(u.importUs)}  draw ${f1(u.drawUs)}  map+copy ${f1(u.mapCopyUs)} (map ${f1(u.mapUs)})  pool copy+wait ${f1(u.poolCopyUs)} (get ${f1(u.frameGetUs)})\n`)
     }
+    w(`  raw source through the CPU path equals the reference: ${r.rawCpuPathExact ? 'yes' : 'NO'}; cuda copy fell back: ${r.cudaCopyReason ?? 'no'}\n`)
     w(`  CPU path: read back ${f1(r.cpuPath.readBackUs)} + upload ${f1(r.cpuPath.uploadUs)} = ${f1(r.cpuPath.totalUs)} µs; equals the reference: ${r.cpuPathExact ? 'yes' : 'NO'}; a refilled source comes through: ${r.afterUpdateExact ? 'yes' : 'NO'}\n`)
     w(`  machine floor: empty stream wait ${f1(r.baseline.emptyWaitUs)} µs; one frame D2D copy + wait ${f1(r.baseline.copyWaitUs)} µs (GPU time ${f1(r.baseline.copyGpuUs)} µs)\n`)
     if (r.poolShareable !== undefined) w(`  pooled frame writable by GL? ${r.poolShareable}\n`)

@@ -39,6 +39,10 @@
 #define LUMEN_ZC_KERNEL_COPY 512 /* the pool copy as a CUDA kernel (PTX) instead of cuMemcpy2DAsync */
 #define LUMEN_ZC_DIRECT 1024    /* the registered-texture path without the owned buffer: the mapped texture is copied
                                    straight into the pooled frame (the pass already freed the source) */
+#define LUMEN_ZC_CUDA_COPY 2048 /* no GL pass: the source's EGLImage texture, registered with CUDA once per source, copied
+                                   straight into the pooled frame (XRGB8888/ARGB8888 dma-bufs and raw texture sources hold
+                                   B,G,R,X; the copy from the CUDA array de-tiles); other sources, a per-frame image
+                                   (LUMEN_ZC_REIMPORT) or a refused registration take the GL pass (lumen_zc_cuda_copy_reason) */
 
 /* flags for lumen_zc_open_ex */
 #define LUMEN_ZC_OPEN_GL_NO_ERROR 1 /* a GL context without error checking (EGL_KHR_create_context_no_error) */
@@ -50,7 +54,7 @@
  * (taking the pooled frame, inside pool copy), [7] the path taken (0 registered texture + map,
  * 1 shared buffer + fence, 2 shared buffer + stream wait, 3 registered texture + map, copied
  * straight into the pooled frame: [2] is then taking the frame + map + queuing the copy and [3]
- * the wait for it). With LUMEN_ZC_GPU_TIMES (GPU clocks):
+ * the wait for it; 4 the source image copied by CUDA, no GL pass: [1] is 0). With LUMEN_ZC_GPU_TIMES (GPU clocks):
  * [8] GL submit → pass start, [9] the pass's execution, [10] pass end → the CPU saw its fence
  * (0 when no CPU fence), [11] the pool copy's GPU time, [12] the texture → owned copy's GPU time
  * (map path) or the CUDA stream's wait for GL (stream-wait path); [13..15] reserved. The shared
@@ -91,6 +95,9 @@ LUMEN_API int32_t lumen_zc_open_ex(int32_t width, int32_t height, int32_t flags,
 /* Why the owned buffer is not shared with GL (NUL-terminated into out; returns its length), or 0
  * (out = "") when it is. */
 LUMEN_API int32_t lumen_zc_shared_reason(int32_t chain, uint8_t *out, int32_t out_len);
+/* Why a LUMEN_ZC_CUDA_COPY capture took the GL pass (NUL-terminated into out; returns its length,
+ * 0 when it never did). */
+LUMEN_API int32_t lumen_zc_cuda_copy_reason(int32_t chain, uint8_t *out, int32_t out_len);
 /* A dma-buf source (what PipeWire hands over): the chain dup()s fd; every capture imports it
  * as an EGLImage (EGL_LINUX_DMA_BUF_EXT with fourcc, offset, pitch and the 64-bit modifier as
  * its high and low halves, which cross the seam exactly as two uint32; pass 0x00ffffff,
@@ -101,6 +108,10 @@ LUMEN_API int32_t lumen_zc_source_dmabuf(int32_t chain, int32_t fd, uint32_t fou
  * EGLImage of it (EGL_GL_TEXTURE_2D_KHR), so all steps after eglCreateImage are the dma-buf
  * path's. Returns a source id. */
 LUMEN_API int32_t lumen_zc_source_texture(int32_t chain, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
+/* A texture source that holds the BGRx bytes as they are (an RGBA8 texture with B,G,R,X in memory,
+ * as an XRGB8888 dma-buf's memory is), sampled through a texture swizzle so the GL passes read RGB
+ * as from such a dma-buf: the stand-in for a dma-buf with LUMEN_ZC_CUDA_COPY. Returns a source id. */
+LUMEN_API int32_t lumen_zc_source_texture_raw(int32_t chain, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
 /* Refills a texture source from a new BGRx picture. */
 LUMEN_API int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
 /* Closes a source. */

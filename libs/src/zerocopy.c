@@ -1028,6 +1028,10 @@ typedef struct {
   uint64_t modifier;
   EGLImageKHR image; /* the source's EGLImage, imported once and kept (PipeWire cycles a few buffers) */
   GLuint image_tex;  /* a texture bound to that image */
+  bool raw;          /* texture source holding BGRx bytes as an XRGB8888 dma-buf does (samples through a swizzle) */
+  CUgraphicsResource res; /* LUMEN_ZC_CUDA_COPY: image_tex registered with CUDA, once */
+  bool cuda_failed;  /* the registration was refused: this source takes the GL pass */
+  bool dirty;        /* texture source refilled since the last capture (GL upload not yet waited for) */
 } zc_source;
 
 typedef struct {
@@ -1065,11 +1069,20 @@ typedef struct {
   /* LUMEN_ZC_KERNEL_COPY: the pool copy as a kernel (PTX, JIT-compiled by the driver) */
   CUmodule copy_mod;
   CUfunction copy_fn;
+  char cuda_why[300]; /* why LUMEN_ZC_CUDA_COPY fell back to the GL pass (empty: it did not) */
 } zc_chain;
 
 static zc_chain chains[MAX_CHAINS];
 
 static void source_free(zc_chain *c, zc_source *s) {
+  if (s->res && cu) {
+    CUcontext d;
+    cu->cuCtxPushCurrent(c->cuctx);
+    cu->cuStreamSynchronize(c->stream);
+    cu->cuGraphicsUnregisterResource(s->res);
+    cu->cuCtxPopCurrent(&d);
+    s->res = NULL;
+  }
   if (s->image_tex) glDeleteTextures(1, &s->image_tex);
   if (s->image != EGL_NO_IMAGE_KHR && s->image) c->g.destroy_image(c->g.dpy, s->image), c->live_images--;
   if (s->tex) glDeleteTextures(1, &s->tex);
@@ -1096,6 +1109,8 @@ static void chain_free(zc_chain *c) {
     cu->cuCtxPushCurrent(c->cuctx);
     if (c->stream) cu->cuStreamSynchronize(c->stream);
     if (c->res) cu->cuGraphicsUnregisterResource(c->res);
+    for (int i = 0; i < MAX_SOURCES; i++)
+      if (c->src[i].res) cu->cuGraphicsUnregisterResource(c->src[i].res), c->src[i].res = NULL;
     if (c->owned) cu->cuMemFree(c->owned);
     shared_free(c);
     if (c->copy_mod && c->copy_mod != (CUmodule)(uintptr_t)1) cu->cuModuleUnload(c->copy_mod);
@@ -1267,7 +1282,38 @@ int32_t lumen_zc_source_dmabuf(int32_t chain, int32_t fd, uint32_t fourcc, int32
   return s;
 }
 
+static int32_t source_texture(int32_t chain, const uint8_t *bgrx, int32_t stride, bool raw, char *err, int32_t err_len);
+
 int32_t lumen_zc_source_texture(int32_t chain, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  return source_texture(chain, bgrx, stride, false, err, err_len);
+}
+
+int32_t lumen_zc_source_texture_raw(int32_t chain, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
+  return source_texture(chain, bgrx, stride, true, err, err_len);
+}
+
+/* Fills a source texture: a raw one keeps the BGRx bytes as they are (RGBA8 holding B,G,R,X, as
+ * an XRGB8888 dma-buf's memory does), else GL_BGRA so it holds R,G,B,X. */
+static void source_upload(zc_chain *c, zc_source *src, const uint8_t *bgrx, int stride) {
+  if (!src->raw) {
+    gl_upload_bgrx(c->g.gles, src->tex, c->w, c->h, bgrx, stride);
+    return;
+  }
+  glBindTexture(GL_TEXTURE_2D, src->tex);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, stride / 4);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, c->w, c->h, GL_RGBA, GL_UNSIGNED_BYTE, bgrx);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+}
+
+/* A raw source's bytes are B,G,R,X in an RGBA8 texture: textures sampling it swap r and b back,
+ * so the GL passes see RGB as they do with an XRGB8888 dma-buf. */
+static void source_swizzle(zc_source *src) {
+  static const GLint raw[4] = {GL_BLUE, GL_GREEN, GL_RED, GL_ALPHA}, plain[4] = {GL_RED, GL_GREEN, GL_BLUE, GL_ALPHA};
+  glTexParameteriv(GL_TEXTURE_2D, GL_TEXTURE_SWIZZLE_RGBA, src->raw ? raw : plain);
+}
+
+static int32_t source_texture(int32_t chain, const uint8_t *bgrx, int32_t stride, bool raw, char *err, int32_t err_len) {
   zc_chain *c = chain_get(chain);
   if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
   if (!bgrx || stride < c->w * 4 || stride % 4)
@@ -1279,7 +1325,8 @@ int32_t lumen_zc_source_texture(int32_t chain, const uint8_t *bgrx, int32_t stri
   if (s < 0) return s;
   zc_source *src = &c->src[s];
   src->tex = gl_texture(c->w, c->h);
-  gl_upload_bgrx(c->g.gles, src->tex, c->w, c->h, bgrx, stride);
+  src->raw = raw;
+  source_upload(c, src, bgrx, stride);
   char e[200];
   src->fbo = gl_fbo(src->tex, e, sizeof e);
   GLenum ge = glGetError();
@@ -1300,7 +1347,8 @@ int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgr
   if (!bgrx || stride < c->w * 4 || stride % 4)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: stride %d is not a multiple of 4 >= %d", stride, c->w * 4);
   if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
-  gl_upload_bgrx(c->g.gles, c->src[source].tex, c->w, c->h, bgrx, stride);
+  source_upload(c, &c->src[source], bgrx, stride);
+  c->src[source].dirty = true;
   return 0;
 }
 
@@ -1927,6 +1975,90 @@ static int32_t capture_direct(zc_chain *c, int32_t pool, int32_t flags, int64_t 
   return f;
 }
 
+/* LUMEN_ZC_CUDA_COPY: no GL pass. The source's EGLImage texture is registered with CUDA once (per
+ * source: a producer's few buffers) and its bytes copied straight into the pooled frame: an
+ * XRGB8888 / ARGB8888 buffer holds B,G,R,X already, and the copy from the CUDA array de-tiles.
+ * No GL work per frame, so the GPU does not switch between the GL and CUDA contexts. When CUDA
+ * refuses the registration, *fell_back is set (cuda_why says why) and the caller takes the GL pass. */
+static int32_t capture_cuda(zc_chain *c, zc_source *src, int32_t pool, int32_t flags, int64_t t0, int64_t t1, uint8_t *timings,
+                            int32_t timings_len, bool *fell_back, char *err, int32_t err_len) {
+  bool gpu_times = flags & LUMEN_ZC_GPU_TIMES;
+  char e[160];
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  if (src->dirty) {
+    /* the texture source was refilled through GL (the compositor's part): CUDA maps the image's
+     * other sibling, so wait for the upload here rather than rely on the map's GL sync */
+    GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+    glFlush();
+    if (!fence || glClientWaitSync(fence, GL_SYNC_FLUSH_COMMANDS_BIT, 1000000000ULL) == GL_TIMEOUT_EXPIRED) glFinish();
+    if (fence) glDeleteSync(fence);
+    src->dirty = false;
+  }
+  if (!src->res) {
+    glFlush();
+    CUresult r = cu->cuGraphicsGLRegisterImage(&src->res, src->image_tex, GL_TEXTURE_2D, CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY);
+    if (r != CUDA_SUCCESS) {
+      src->res = NULL;
+      src->cuda_failed = true;
+      snprintf(c->cuda_why, sizeof c->cuda_why, "CUDA cannot register the source's EGLImage texture: cuGraphicsGLRegisterImage: %s",
+               cu_err(r, e, sizeof e));
+      cu->cuCtxPopCurrent(&d);
+      *fell_back = true;
+      return 0;
+    }
+    c->registrations++;
+  }
+  int64_t tg0 = now_ns();
+  CUdeviceptr fptr = 0;
+  size_t fpitch = 0;
+  int32_t f = pool_frame(pool, &fptr, &fpitch, c->w, c->h, err, err_len);
+  int64_t t_get = now_ns();
+  if (f < 0) {
+    cu->cuCtxPopCurrent(&d);
+    return f;
+  }
+  CUarray arr = NULL;
+  const char *step = "cuGraphicsMapResources (source)";
+  CUresult r = cu->cuGraphicsMapResources(1, &src->res, c->stream);
+  int64_t t_map = now_ns();
+  bool mapped = r == CUDA_SUCCESS;
+  if (r == CUDA_SUCCESS) step = "cuGraphicsSubResourceGetMappedArray", r = cu->cuGraphicsSubResourceGetMappedArray(&arr, src->res, 0, 0);
+  if (r == CUDA_SUCCESS) {
+    if (gpu_times) cu->cuEventRecord(c->t_ev[1], c->stream);
+    CUDA_MEMCPY2D m = {0};
+    m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = arr;
+    m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
+    m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
+    step = "cuMemcpy2DAsync (source image to pooled frame)";
+    r = cu->cuMemcpy2DAsync(&m, c->stream);
+    if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], c->stream);
+  }
+  if (r == CUDA_SUCCESS) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, c->stream);
+  if (mapped) {
+    CUresult u = cu->cuGraphicsUnmapResources(1, &src->res, c->stream);
+    if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
+  }
+  int64_t t3 = now_ns();
+  if (r == CUDA_SUCCESS) step = "waiting for the pooled frame's copy", r = event_wait(c->copied, 50 * 1000000LL);
+  int64_t t4 = now_ns();
+  int64_t t[16] = {t1 - t0, 0, t3 - tg0, t4 - t3, t4 - t0, t_map - t_get, t_get - tg0, 4};
+  if (r == CUDA_SUCCESS && gpu_times && vmm.elapsed) {
+    float ms = 0;
+    if (vmm.elapsed(&ms, c->t_ev[1], c->t_ev[2]) == CUDA_SUCCESS) t[11] = (int64_t)(ms * 1e6f);
+  }
+  if (r != CUDA_SUCCESS) {
+    cu->cuStreamSynchronize(c->stream);
+    cu->cuCtxPopCurrent(&d);
+    lumen_cuda_frame_release(f);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: %s: %s", step, cu_err(r, e, sizeof e));
+  }
+  cu->cuCtxPopCurrent(&d);
+  c->frames++;
+  put_timings(timings, timings_len, t);
+  return f;
+}
+
 static int cmp_i64(const void *a, const void *b);
 
 /* The latency experiment (lumen_gpu.h): GL alone, CUDA alone, or GL then CUDA with no interop
@@ -2040,6 +2172,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     if (img == EGL_NO_IMAGE_KHR) return LUMEN_E_FAILED;
     glBindTexture(GL_TEXTURE_2D, c->import_tex);
     c->g.image_target(GL_TEXTURE_2D, img);
+    source_swizzle(src);
   } else {
     if (!src->image) {
       EGLImageKHR kept = import_image(c, src, err, err_len);
@@ -2050,10 +2183,17 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
       glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
       glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
       c->g.image_target(GL_TEXTURE_2D, kept);
+      source_swizzle(src);
     }
     glBindTexture(GL_TEXTURE_2D, src->image_tex);
   }
   int64_t t1 = now_ns();
+  if ((flags & LUMEN_ZC_CUDA_COPY) && img == EGL_NO_IMAGE_KHR && !src->cuda_failed &&
+      (src->raw || (src->dmabuf && (src->fourcc == FOURCC_XRGB8888 || src->fourcc == FOURCC_ARGB8888)))) {
+    bool fell_back = false;
+    int32_t st = capture_cuda(c, src, pool, flags, t0, t1, timings, timings_len, &fell_back, err, err_len);
+    if (!fell_back) return st;
+  }
   if ((flags & LUMEN_ZC_SHARED) && (flags & LUMEN_ZC_COMPUTE) && c->shared_ok)
     return capture_shared(c, pool, flags, t0, t1, img, timings, timings_len, err, err_len);
   bool gpu_times = flags & LUMEN_ZC_GPU_TIMES;
@@ -2211,7 +2351,13 @@ int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *
     glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, c->import_tex, 0);
     fbo = c->read_fbo;
   }
-  gl_read_bgrx(c->g.gles, fbo, c->w, c->h, host);
+  if (s->raw) { /* the texture holds B,G,R,X already */
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+    glPixelStorei(GL_PACK_ALIGNMENT, 4);
+    glReadPixels(0, 0, c->w, c->h, GL_RGBA, GL_UNSIGNED_BYTE, host);
+  } else {
+    gl_read_bgrx(c->g.gles, fbo, c->w, c->h, host);
+  }
   if (img != EGL_NO_IMAGE_KHR) c->g.destroy_image(c->g.dpy, img), c->live_images--;
   int64_t t1 = now_ns();
   CUdeviceptr fptr = 0;
@@ -2362,7 +2508,9 @@ int32_t lumen_zc_stats(int32_t chain, uint8_t *out, int32_t out_len, char *err, 
   cu->cuCtxPopCurrent(&d);
   int64_t sources = 0;
   for (int i = 0; i < MAX_SOURCES; i++) sources += c->src[i].used;
-  int64_t v[8] = {c->frames, c->registrations, c->res ? 1 : 0, c->live_images, (int64_t)fr, (int64_t)tot, sources, c->shared_ok ? 1 : 0};
+  int64_t registered = c->res ? 1 : 0;
+  for (int i = 0; i < MAX_SOURCES; i++) registered += c->src[i].res != NULL;
+  int64_t v[8] = {c->frames, c->registrations, registered, c->live_images, (int64_t)fr, (int64_t)tot, sources, c->shared_ok ? 1 : 0};
   memcpy(out, v, sizeof v);
   return LUMEN_ZC_STATS_LEN;
 }
@@ -2431,6 +2579,13 @@ int32_t lumen_zc_pool_shareable(int32_t chain, int32_t pool, uint8_t *out, int32
   lumen_cuda_frame_release(f);
   int n = snprintf((char *)out, (size_t)out_len, "%s; %s", a, b);
   return n >= out_len ? out_len - 1 : n;
+}
+
+int32_t lumen_zc_cuda_copy_reason(int32_t chain, uint8_t *out, int32_t out_len) {
+  zc_chain *c = chain_get(chain);
+  if (!c) return LUMEN_E_INVALID;
+  int n = snprintf((char *)out, (size_t)(out_len > 0 ? out_len : 0), "%s", c->cuda_why);
+  return n >= out_len ? LUMEN_E_BUFFER : n;
 }
 
 int32_t lumen_zc_shared_reason(int32_t chain, uint8_t *out, int32_t out_len) {

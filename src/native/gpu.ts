@@ -29,6 +29,8 @@ const WIDE = 256
 const KERNEL_COPY = 512
 /** LUMEN_ZC_DIRECT */
 const DIRECT = 1024
+/** LUMEN_ZC_CUDA_COPY */
+const CUDA_COPY = 2048
 /** LUMEN_ZC_OPEN_GL_NO_ERROR */
 const OPEN_GL_NO_ERROR = 1
 /** LUMEN_ZC_OPEN_NO_SHARED */
@@ -129,7 +131,7 @@ export interface ChainTimings {
   /** taking the pooled frame (part of poolCopyNs) */
   frameGetNs: number
   /** the path taken: the registered texture + per-frame map, the shared buffer + a CPU fence, the shared buffer + a GPU-side stream wait */
-  path: 'map' | 'shared-fence' | 'shared-wait' | 'map-direct'
+  path: 'map' | 'shared-fence' | 'shared-wait' | 'map-direct' | 'cuda-copy'
   /** with gpuTimes (GPU clocks; 0 otherwise): GL submit → pass start, pass execution, pass end → the CPU saw its fence */
   glSubmitNs: number
   glExecNs: number
@@ -161,6 +163,9 @@ export interface CaptureOptions {
   kernelCopy?: boolean
   /** the registered-texture path without the owned buffer: the mapped texture straight into the pooled frame */
   direct?: boolean
+  /** no GL pass: the source's EGLImage texture registered with CUDA (once per source) and copied straight into the pooled frame
+   * (XRGB8888/ARGB8888 dma-bufs, raw texture sources); other sources take the GL pass */
+  cudaCopy?: boolean
 }
 
 export interface ChainOpenOptions {
@@ -170,7 +175,7 @@ export interface ChainOpenOptions {
   shared?: boolean
 }
 
-const PATHS = ['map', 'shared-fence', 'shared-wait', 'map-direct'] as const
+const PATHS = ['map', 'shared-fence', 'shared-wait', 'map-direct', 'cuda-copy'] as const
 
 /** lumen_zc_latency's figures, ns (medians) */
 export interface LatencyFigures {
@@ -244,6 +249,18 @@ export class ZeroCopyChain {
     return check('lumen_zc_source_texture', shim().lumen_zc_source_texture([this.handle, bgrx, stride, ...this.err.args()]), this.err)
   }
 
+  /** A texture source holding the BGRx bytes as an XRGB8888 dma-buf does (B,G,R,X in memory; sampled through a swizzle). */
+  rawTextureSource(bgrx: Buffer, stride = this.width * 4): number {
+    return check('lumen_zc_source_texture_raw', shim().lumen_zc_source_texture_raw([this.handle, bgrx, stride, ...this.err.args()]), this.err)
+  }
+
+  /** Why a cudaCopy capture took the GL pass; undefined when none did. */
+  cudaCopyReason(): string | undefined {
+    const b = Buffer.alloc(512)
+    const n = shim().lumen_zc_cuda_copy_reason([this.handle, b, b.length])
+    return n > 0 ? cString(b) : undefined
+  }
+
   updateTextureSource(source: number, bgrx: Buffer, stride = this.width * 4): void {
     check('lumen_zc_source_update', shim().lumen_zc_source_update([this.handle, source, bgrx, stride, ...this.err.args()]), this.err)
   }
@@ -268,7 +285,8 @@ export class ZeroCopyChain {
           (options.gpuTimes === true ? GPU_TIMES : 0) |
           (options.wide === true ? WIDE : 0) |
           (options.kernelCopy === true ? KERNEL_COPY : 0) |
-          (options.direct === true ? DIRECT : 0),
+          (options.direct === true ? DIRECT : 0) |
+          (options.cudaCopy === true ? CUDA_COPY : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),

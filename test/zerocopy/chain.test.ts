@@ -90,10 +90,11 @@ describe.skipIf(nvidia)('zero-copy chain without an NVIDIA driver', () => {
     expect(chainPass({LUMEN_ZEROCOPY_PASS: 'compute'})).toBe('compute')
   })
 
-  it('maps the texture straight into the pooled frame unless LUMEN_ZEROCOPY_SHARED=1 asks for the shared buffer', () => {
-    expect(captureOptions('compute', {})).toEqual({compute: true, frameEvent: true, direct: true, shared: false, streamWait: false})
-    expect(captureOptions('triangle', {})).toEqual({compute: false, frameEvent: true, direct: true, shared: false, streamWait: false})
-    expect(captureOptions('compute', {LUMEN_ZEROCOPY_SHARED: '1'})).toEqual({compute: true, frameEvent: true, direct: false, shared: true, streamWait: true})
+  it('copies the source image by CUDA (else maps the pass output straight into the pooled frame) unless told otherwise', () => {
+    expect(captureOptions('compute', {})).toEqual({compute: true, frameEvent: true, direct: true, shared: false, streamWait: false, cudaCopy: true})
+    expect(captureOptions('triangle', {})).toEqual({compute: false, frameEvent: true, direct: true, shared: false, streamWait: false, cudaCopy: true})
+    expect(captureOptions('compute', {LUMEN_ZEROCOPY_SHARED: '1'})).toEqual({compute: true, frameEvent: true, direct: false, shared: true, streamWait: true, cudaCopy: true})
+    expect(captureOptions('compute', {LUMEN_ZEROCOPY_CUDA_COPY: '0'}).cudaCopy).toBe(false)
     // the shared buffer is written by the compute pass only
     expect(captureOptions('triangle', {LUMEN_ZEROCOPY_SHARED: '1'}).shared).toBe(false)
     expect(sharedRequested({LUMEN_ZEROCOPY_SHARED: '0'})).toBe(false)

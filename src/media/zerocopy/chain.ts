@@ -45,7 +45,14 @@ export function sharedRequested(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function captureOptions(pass: ChainPass, env: NodeJS.ProcessEnv = process.env): CaptureOptions {
   const shared = pass === 'compute' && sharedRequested(env)
-  return {compute: pass === 'compute', frameEvent: true, direct: !shared, shared, streamWait: shared}
+  return {compute: pass === 'compute', frameEvent: true, direct: !shared, shared, streamWait: shared, cudaCopy: cudaCopyRequested(env)}
+}
+
+/** LUMEN_ZEROCOPY_CUDA_COPY=0 turns off the copy without a GL pass (an XRGB8888/ARGB8888 dma-buf's
+ * EGLImage texture registered with CUDA once and copied straight into the pooled frame, so the GPU
+ * does not switch between the GL and CUDA contexts every frame); on by default. */
+export function cudaCopyRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LUMEN_ZEROCOPY_CUDA_COPY !== '0'
 }
 
 /** The one line saying the asked-for shared owned buffer is not there (undefined when it is, or was not asked for). */
@@ -96,6 +103,7 @@ export class ZeroCopyCapture implements CaptureSource {
   private cpu: CaptureSource | undefined
   private readonly log: (line: string) => void
   private readonly now: () => number
+  private cudaCopyLogged = false
   /** why the CPU path is in use (undefined while the chain runs) */
   fallbackReason: string | undefined
 
@@ -156,7 +164,12 @@ export class ZeroCopyCapture implements CaptureSource {
         }
       }
       const captureNs = this.now()
-      const handle = chain.capture(this.source, this.options.pool, captureOptions(this.options.pass ?? chainPass()))
+      const options = captureOptions(this.options.pass ?? chainPass())
+      const handle = chain.capture(this.source, this.options.pool, options)
+      if (options.cudaCopy === true && !this.cudaCopyLogged && chain.lastTimings().path !== 'cuda-copy') {
+        this.cudaCopyLogged = true
+        this.log(`zero-copy: ${chain.cudaCopyReason() ?? 'this source is not an XRGB8888/ARGB8888 dma-buf'}; using the GL pass`)
+      }
       return {payload: {kind: 'cuda', width: this.width, height: this.height, handle}, captureNs, fresh: true}
     } catch (error) {
       this.fallBack(error)

@@ -38,7 +38,10 @@ export class ChainFrames {
   ): ChainFrames {
     const chain = ZeroCopyChain.open(width, height, {shared: sharedRequested()})
     try {
-      const source = chain.textureSource(Buffer.alloc(width * height * 4))
+      // with the CUDA copy: a raw source (B,G,R,X in memory, as an XRGB8888 dma-buf), its image kept as PipeWire's few buffers are
+      const cuda = captureOptions(pass).cudaCopy === true
+      const blank = Buffer.alloc(width * height * 4)
+      const source = cuda ? chain.rawTextureSource(blank) : chain.textureSource(blank)
       const frames = new ChainFrames(chain, source, pool, pass)
       const line = frames.fallbackLine()
       if (line !== undefined) log(line)
@@ -50,7 +53,8 @@ export class ChainFrames {
   }
 
   describe(): string {
-    return `${this.chain.describe()} | ${this.pass} pass | GL-texture EGLImage source (no DRM device needed)`
+    const o = captureOptions(this.pass)
+    return `${this.chain.describe()} | ${o.cudaCopy === true ? 'CUDA copy of the source image (no GL pass)' : `${this.pass} pass`} | GL-texture EGLImage source (no DRM device needed)`
   }
 
   /** One line when the chain runs without a shared owned buffer (the per-frame map path), else undefined. */
@@ -63,7 +67,9 @@ export class ChainFrames {
     this.chain.updateTextureSource(this.source, cpu.data, cpu.stride)
     const sourceUs = Number(process.hrtime.bigint() - t0) / 1000
     // a fresh EGLImage every frame, as a producer handing over a new buffer would
-    const handle = this.chain.capture(this.source, this.pool, {...captureOptions(this.pass), reimport: true})
+    // the GL pass: a fresh EGLImage every frame, as a producer handing over a new buffer would; the CUDA copy keeps the image (registered once)
+    const o = captureOptions(this.pass)
+    const handle = this.chain.capture(this.source, this.pool, {...o, reimport: o.cudaCopy !== true})
     return {handle, sourceUs, chainUs: this.chain.lastTimings().totalNs / 1000}
   }
 

@@ -10,6 +10,8 @@ export const gpuBindings = {
   lumen_zc_open: fn(DataType.I32, DataType.I32, DataType.I32, ...ERR),
   lumen_zc_open_ex: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...ERR),
   lumen_zc_shared_reason: fn(DataType.I32, DataType.I32, ...OUT),
+  lumen_zc_cuda_copy_reason: fn(DataType.I32, DataType.I32, ...OUT),
+  lumen_zc_source_texture_raw: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
   lumen_zc_source_dmabuf: fn(DataType.I32, DataType.I32, DataType.I32, DataType.U32, DataType.I32, DataType.I32, DataType.U32, DataType.U32, ...ERR),
   lumen_zc_source_texture: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
   lumen_zc_source_update: fn(DataType.I32, DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
