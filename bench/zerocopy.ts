@@ -110,6 +110,7 @@ const MODES: {name: string; options: CaptureOptions}[] = [
 /** on a raw texture source (B,G,R,X in memory, as an XRGB8888 dma-buf): the copy without a GL pass, and the GL pass on it */
 const RAW_MODES: {name: string; options: CaptureOptions}[] = [
   {name: 'cuda copy (raw src)', options: {frameEvent: true, cudaCopy: true}},
+  {name: 'cuda copy remap (raw src)', options: {frameEvent: true, cudaCopy: true, remap: true}},
   {name: 'compute direct (raw src)', options: {compute: true, frameEvent: true, direct: true}},
   {name: 'triangle direct (raw src)', options: {compute: false, frameEvent: true, direct: true}},
 ]

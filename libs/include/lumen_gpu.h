@@ -42,7 +42,10 @@
 #define LUMEN_ZC_CUDA_COPY 2048 /* no GL pass: the source's EGLImage texture, registered with CUDA once per source, copied
                                    straight into the pooled frame (XRGB8888/ARGB8888 dma-bufs and raw texture sources hold
                                    B,G,R,X; the copy from the CUDA array de-tiles); other sources, a per-frame image
-                                   (LUMEN_ZC_REIMPORT) or a refused registration take the GL pass (lumen_zc_cuda_copy_reason) */
+                                   (LUMEN_ZC_REIMPORT) or a refused registration take the GL pass (lumen_zc_cuda_copy_reason).
+                                   The image stays mapped into CUDA between captures (GL does not touch it; the chain
+                                   hands it back before a GL pass, a read back or a refill of a texture source) */
+#define LUMEN_ZC_REMAP 4096     /* with LUMEN_ZC_CUDA_COPY: unmap the image after every capture (for comparison) */
 
 /* flags for lumen_zc_open_ex */
 #define LUMEN_ZC_OPEN_GL_NO_ERROR 1 /* a GL context without error checking (EGL_KHR_create_context_no_error) */

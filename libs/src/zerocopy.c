@@ -1032,6 +1032,8 @@ typedef struct {
   CUgraphicsResource res; /* LUMEN_ZC_CUDA_COPY: image_tex registered with CUDA, once */
   bool cuda_failed;  /* the registration was refused: this source takes the GL pass */
   bool dirty;        /* texture source refilled since the last capture (GL upload not yet waited for) */
+  bool mapped;       /* res mapped into CUDA, kept mapped between captures (GL does not touch the image meanwhile) */
+  CUarray arr;       /* its array while mapped */
 } zc_source;
 
 typedef struct {
@@ -1074,7 +1076,20 @@ typedef struct {
 
 static zc_chain chains[MAX_CHAINS];
 
+/* Hands a source's image back to GL (before GL reads or refills it, or before it goes). */
+static void source_unmap(zc_chain *c, zc_source *s) {
+  if (!s->mapped || !cu) return;
+  CUcontext d;
+  cu->cuCtxPushCurrent(c->cuctx);
+  cu->cuStreamSynchronize(c->stream);
+  cu->cuGraphicsUnmapResources(1, &s->res, c->stream);
+  cu->cuStreamSynchronize(c->stream);
+  cu->cuCtxPopCurrent(&d);
+  s->mapped = false, s->arr = NULL;
+}
+
 static void source_free(zc_chain *c, zc_source *s) {
+  source_unmap(c, s);
   if (s->res && cu) {
     CUcontext d;
     cu->cuCtxPushCurrent(c->cuctx);
@@ -1109,8 +1124,11 @@ static void chain_free(zc_chain *c) {
     cu->cuCtxPushCurrent(c->cuctx);
     if (c->stream) cu->cuStreamSynchronize(c->stream);
     if (c->res) cu->cuGraphicsUnregisterResource(c->res);
-    for (int i = 0; i < MAX_SOURCES; i++)
+    for (int i = 0; i < MAX_SOURCES; i++) {
+      if (c->src[i].mapped) cu->cuGraphicsUnmapResources(1, &c->src[i].res, c->stream), cu->cuStreamSynchronize(c->stream);
       if (c->src[i].res) cu->cuGraphicsUnregisterResource(c->src[i].res), c->src[i].res = NULL;
+      c->src[i].mapped = false;
+    }
     if (c->owned) cu->cuMemFree(c->owned);
     shared_free(c);
     if (c->copy_mod && c->copy_mod != (CUmodule)(uintptr_t)1) cu->cuModuleUnload(c->copy_mod);
@@ -1347,6 +1365,7 @@ int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgr
   if (!bgrx || stride < c->w * 4 || stride % 4)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: stride %d is not a multiple of 4 >= %d", stride, c->w * 4);
   if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  source_unmap(c, &c->src[source]); /* GL refills it: hand it back first */
   source_upload(c, &c->src[source], bgrx, stride);
   c->src[source].dirty = true;
   return 0;
@@ -2018,16 +2037,23 @@ static int32_t capture_cuda(zc_chain *c, zc_source *src, int32_t pool, int32_t f
     cu->cuCtxPopCurrent(&d);
     return f;
   }
-  CUarray arr = NULL;
+  /* mapped once and kept: mapping and unmapping every frame synchronises with the GL context,
+   * which costs the context switches this path exists to avoid (LUMEN_ZC_REMAP measures that) */
   const char *step = "cuGraphicsMapResources (source)";
-  CUresult r = cu->cuGraphicsMapResources(1, &src->res, c->stream);
+  CUresult r = CUDA_SUCCESS;
+  if (!src->mapped) {
+    r = cu->cuGraphicsMapResources(1, &src->res, c->stream);
+    if (r == CUDA_SUCCESS) {
+      src->mapped = true;
+      step = "cuGraphicsSubResourceGetMappedArray", r = cu->cuGraphicsSubResourceGetMappedArray(&src->arr, src->res, 0, 0);
+    }
+  }
   int64_t t_map = now_ns();
-  bool mapped = r == CUDA_SUCCESS;
-  if (r == CUDA_SUCCESS) step = "cuGraphicsSubResourceGetMappedArray", r = cu->cuGraphicsSubResourceGetMappedArray(&arr, src->res, 0, 0);
+  bool remap = flags & LUMEN_ZC_REMAP;
   if (r == CUDA_SUCCESS) {
     if (gpu_times) cu->cuEventRecord(c->t_ev[1], c->stream);
     CUDA_MEMCPY2D m = {0};
-    m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = arr;
+    m.srcMemoryType = CU_MEMORYTYPE_ARRAY, m.srcArray = src->arr;
     m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = fptr, m.dstPitch = fpitch;
     m.WidthInBytes = (size_t)c->w * 4, m.Height = (size_t)c->h;
     step = "cuMemcpy2DAsync (source image to pooled frame)";
@@ -2035,8 +2061,9 @@ static int32_t capture_cuda(zc_chain *c, zc_source *src, int32_t pool, int32_t f
     if (r == CUDA_SUCCESS && gpu_times) cu->cuEventRecord(c->t_ev[2], c->stream);
   }
   if (r == CUDA_SUCCESS) step = "cuEventRecord", r = cu->cuEventRecord(c->copied, c->stream);
-  if (mapped) {
+  if (src->mapped && (remap || r != CUDA_SUCCESS)) {
     CUresult u = cu->cuGraphicsUnmapResources(1, &src->res, c->stream);
+    src->mapped = false, src->arr = NULL;
     if (r == CUDA_SUCCESS && u != CUDA_SUCCESS) step = "cuGraphicsUnmapResources", r = u;
   }
   int64_t t3 = now_ns();
@@ -2194,6 +2221,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     int32_t st = capture_cuda(c, src, pool, flags, t0, t1, timings, timings_len, &fell_back, err, err_len);
     if (!fell_back) return st;
   }
+  source_unmap(c, src); /* the GL pass reads the image: CUDA hands it back first */
   if ((flags & LUMEN_ZC_SHARED) && (flags & LUMEN_ZC_COMPUTE) && c->shared_ok)
     return capture_shared(c, pool, flags, t0, t1, img, timings, timings_len, err, err_len);
   bool gpu_times = flags & LUMEN_ZC_GPU_TIMES;
@@ -2341,6 +2369,7 @@ int32_t lumen_zc_cpu_path(int32_t chain, int32_t source, int32_t pool, uint8_t *
   int64_t t0 = now_ns();
   if (!gl_current(&c->g)) return lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
   zc_source *s = &c->src[source];
+  source_unmap(c, s);
   EGLImageKHR img = EGL_NO_IMAGE_KHR;
   GLuint fbo = s->fbo;
   if (s->dmabuf) {

@@ -31,6 +31,8 @@ const KERNEL_COPY = 512
 const DIRECT = 1024
 /** LUMEN_ZC_CUDA_COPY */
 const CUDA_COPY = 2048
+/** LUMEN_ZC_REMAP */
+const REMAP = 4096
 /** LUMEN_ZC_OPEN_GL_NO_ERROR */
 const OPEN_GL_NO_ERROR = 1
 /** LUMEN_ZC_OPEN_NO_SHARED */
@@ -166,6 +168,8 @@ export interface CaptureOptions {
   /** no GL pass: the source's EGLImage texture registered with CUDA (once per source) and copied straight into the pooled frame
    * (XRGB8888/ARGB8888 dma-bufs, raw texture sources); other sources take the GL pass */
   cudaCopy?: boolean
+  /** with cudaCopy: unmap the image after every capture instead of keeping it mapped (for comparison) */
+  remap?: boolean
 }
 
 export interface ChainOpenOptions {
@@ -286,7 +290,8 @@ export class ZeroCopyChain {
           (options.wide === true ? WIDE : 0) |
           (options.kernelCopy === true ? KERNEL_COPY : 0) |
           (options.direct === true ? DIRECT : 0) |
-          (options.cudaCopy === true ? CUDA_COPY : 0),
+          (options.cudaCopy === true ? CUDA_COPY : 0) |
+          (options.remap === true ? REMAP : 0),
         this.timings,
         this.timings.length,
         ...this.err.args(),
