@@ -9,7 +9,14 @@
  *
  * The source is the GL-texture one (an EGLImage made from a texture in the GPU's own layout),
  * because GPU machines without a DRM device cannot import a dma-buf; everything after
- * eglCreateImage is the dma-buf path's code.
+ * eglCreateImage is the dma-buf path's code. The raw texture source (B,G,R,X in memory, as an
+ * XRGB8888 dma-buf) feeds the CUDA copy (no GL pass). Each size also runs lumen_zc_latency: GL
+ * and CUDA one after the other with no interop object, which shows what the context switch costs.
+ *
+ *   --alternating N   frames alternating two pictures, each checked (default 10)
+ *   --paced N         frames 16.7 ms apart for some modes (default 60)
+ *   --soak-modes a,b  modes of the soak (default "default,compute map"); --mode M: the PSNR's mode
+ *   --no-noerror      skip the GL-without-error-checking context at the largest size
  */
 import {closeSync, writeFileSync} from 'node:fs'
 

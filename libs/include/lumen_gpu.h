@@ -16,6 +16,15 @@
  * av_hwframe_get_buffer frame) → the encoder (lumen_encoder_encode_cuda).
  * One chain = one EGL display + GL context + the CUDA primary context of the GL device; all of
  * a chain's calls must come from one thread (the one that opened it).
+ *
+ * Measured on the H100 (driver 580): switching the GPU between the GL context and the CUDA
+ * context costs ~150-170 µs each way (lumen_zc_latency), so any per-frame GL pass followed by a
+ * CUDA copy costs ~400 µs at 5120x1440 however the hand-over is done. The fast path
+ * (LUMEN_ZC_CUDA_COPY) therefore runs no GL per frame: an XRGB8888/ARGB8888 buffer already holds
+ * B,G,R,X, so the source's EGLImage texture is registered with CUDA once, kept mapped, and copied
+ * (de-tiled by the array copy) straight into the pooled frame (~80 µs at 5120x1440). The GL pass
+ * (LUMEN_ZC_DIRECT: mapped output texture copied straight into the pooled frame) serves the other
+ * formats, a per-frame image, or a driver that refuses the registration.
  */
 #ifndef LUMEN_GPU_H
 #define LUMEN_GPU_H

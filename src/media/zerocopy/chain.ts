@@ -5,7 +5,8 @@
  *
  * Opt-in with LUMEN_ZEROCOPY=1; the CPU path stays the default. When the chain cannot open, or
  * fails at run time, the capture falls back to the CPU source with one clear log line and stays
- * there.
+ * there. An XRGB8888/ARGB8888 dma-buf takes the CUDA copy (no GL pass, see captureOptions); other
+ * formats, or a driver refusing to register the image with CUDA, take the GL pass (one log line).
  */
 import {ShimError, ShimLoadError} from '../../native/errors.js'
 import {type CaptureOptions, type ChainTimings, type DmabufPlane, ZeroCopyChain} from '../../native/gpu.js'
