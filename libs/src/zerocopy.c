@@ -297,11 +297,15 @@ static bool render_node_exists(char *path, size_t len) {
   return found;
 }
 
+static bool display_in_use(EGLDisplay dpy, const gpu_gl *self);
+
 static void gl_close(gpu_gl *g) {
   if (g->dpy != EGL_NO_DISPLAY) {
     eglMakeCurrent(g->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     if (g->ctx != EGL_NO_CONTEXT) eglDestroyContext(g->dpy, g->ctx);
-    eglTerminate(g->dpy);
+    /* one EGLDisplay per device is shared by every chain (and the probe) on it: terminating it
+     * would end the other chains' contexts too */
+    if (!display_in_use(g->dpy, g)) eglTerminate(g->dpy);
   }
   if (g->gbm) gbm_device_destroy(g->gbm);
   if (g->drm_fd >= 0) close(g->drm_fd);
@@ -1075,6 +1079,12 @@ typedef struct {
 } zc_chain;
 
 static zc_chain chains[MAX_CHAINS];
+
+static bool display_in_use(EGLDisplay dpy, const gpu_gl *self) {
+  for (int i = 0; i < MAX_CHAINS; i++)
+    if (chains[i].used && &chains[i].g != self && chains[i].g.dpy == dpy && chains[i].g.ctx != EGL_NO_CONTEXT) return true;
+  return false;
+}
 
 /* Hands a source's image back to GL (before GL reads or refills it, or before it goes). */
 static void source_unmap(zc_chain *c, zc_source *s) {
