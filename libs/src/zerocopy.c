@@ -518,6 +518,40 @@ static GLuint gl_compile(bool gles, GLenum type, const char *body, char *log, si
   return s;
 }
 
+/* Waits for the GL work submitted so far by polling a fence (50 ms, then glFinish): glFinish (and
+ * the implicit wait inside cuGraphicsMapResources) sleeps until the driver wakes it, which costs
+ * far more than the pass itself on a mostly idle GPU. Without a fence, glFinish when `finish`. */
+static void gl_wait_polled(bool finish) {
+  GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+  glFlush();
+  if (fence) {
+    int64_t until = now_ns() + 50 * 1000000LL;
+    GLenum w;
+    while ((w = glClientWaitSync(fence, 0, 0)) == GL_TIMEOUT_EXPIRED && now_ns() < until) {
+    }
+    if (w == GL_TIMEOUT_EXPIRED) glFinish();
+    glDeleteSync(fence);
+  } else if (finish) {
+    glFinish();
+  }
+}
+
+/* Links compiled shaders into a program and deletes the shaders; 0 with the log on failure. */
+static GLuint gl_link(const GLuint *shaders, int n, char *log, size_t log_len) {
+  GLuint p = glCreateProgram();
+  for (int i = 0; i < n; i++) glAttachShader(p, shaders[i]);
+  glLinkProgram(p);
+  for (int i = 0; i < n; i++) glDeleteShader(shaders[i]);
+  GLint ok = 0;
+  glGetProgramiv(p, GL_LINK_STATUS, &ok);
+  if (!ok) {
+    glGetProgramInfoLog(p, (GLsizei)log_len, NULL, log);
+    glDeleteProgram(p);
+    return 0;
+  }
+  return p;
+}
+
 static GLuint gl_program(bool gles, char *err, int32_t err_len) {
   char log[512] = "";
   GLuint vs = gl_compile(gles, GL_VERTEX_SHADER, VS_BODY, log, sizeof log);
@@ -527,17 +561,9 @@ static GLuint gl_program(bool gles, char *err, int32_t err_len) {
     lumen_fail(err, err_len, LUMEN_E_FAILED, "GL: the swizzle shader does not compile: %s", log);
     return 0;
   }
-  GLuint p = glCreateProgram();
-  glAttachShader(p, vs);
-  glAttachShader(p, fs);
-  glLinkProgram(p);
-  glDeleteShader(vs);
-  glDeleteShader(fs);
-  GLint ok = 0;
-  glGetProgramiv(p, GL_LINK_STATUS, &ok);
-  if (!ok) {
-    glGetProgramInfoLog(p, sizeof log, NULL, log);
-    glDeleteProgram(p);
+  GLuint shaders[2] = {vs, fs};
+  GLuint p = gl_link(shaders, 2, log, sizeof log);
+  if (!p) {
     lumen_fail(err, err_len, LUMEN_E_FAILED, "GL: the swizzle shader does not link: %s", log);
     return 0;
   }
@@ -1578,18 +1604,7 @@ static const char *FLAG_BODY =
 static GLuint gl_compute_from(const char *body, char *log, size_t log_len) {
   GLuint cs = gl_compile(false, GL_COMPUTE_SHADER, body, log, log_len);
   if (!cs) return 0;
-  GLuint p = glCreateProgram();
-  glAttachShader(p, cs);
-  glLinkProgram(p);
-  glDeleteShader(cs);
-  GLint ok = 0;
-  glGetProgramiv(p, GL_LINK_STATUS, &ok);
-  if (!ok) {
-    glGetProgramInfoLog(p, (GLsizei)log_len, NULL, log);
-    glDeleteProgram(p);
-    return 0;
-  }
-  return p;
+  return gl_link(&cs, 1, log, log_len);
 }
 
 static void shared_free(zc_chain *c) {
@@ -1890,18 +1905,7 @@ static int32_t capture_shared(zc_chain *c, int32_t pool, int32_t flags, int64_t 
     }
     t3 = t2;
   } else {
-    GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
-    glFlush();
-    if (fence) {
-      int64_t until = now_ns() + 50 * 1000000LL;
-      GLenum w;
-      while ((w = glClientWaitSync(fence, 0, 0)) == GL_TIMEOUT_EXPIRED && now_ns() < until) {
-      }
-      if (w == GL_TIMEOUT_EXPIRED) glFinish();
-      glDeleteSync(fence);
-    } else {
-      glFinish();
-    }
+    gl_wait_polled(true);
     seen = now_ns();
     if (!c->g.no_error) {
       GLenum ge = glGetError();
@@ -2256,21 +2260,7 @@ int32_t lumen_zc_capture(int32_t chain, int32_t source, int32_t pool, int32_t fl
     glDrawArrays(GL_TRIANGLES, 0, 3);
   }
   if (gpu_times) glQueryCounter(c->queries[1], GL_TIMESTAMP);
-  /* wait for the pass by polling a fence: glFinish (and the implicit wait inside
-   * cuGraphicsMapResources) sleeps until the driver wakes it, which costs far more than the
-   * pass itself on a mostly idle GPU */
-  GLsync fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
-  glFlush();
-  if (fence) {
-    int64_t until = now_ns() + 50 * 1000000LL;
-    GLenum w;
-    while ((w = glClientWaitSync(fence, 0, 0)) == GL_TIMEOUT_EXPIRED && now_ns() < until) {
-    }
-    if (w == GL_TIMEOUT_EXPIRED) glFinish();
-    glDeleteSync(fence);
-  } else if (sync) {
-    glFinish();
-  }
+  gl_wait_polled(sync);
   seen = now_ns();
   GLenum ge = c->g.no_error ? GL_NO_ERROR : glGetError();
   int64_t t2 = now_ns();
