@@ -1,13 +1,14 @@
-/* Lumen shim: audio for the stream (shared/protocol/audio.md): Opus encode/decode through
- * libavcodec (libopus encoder, CBR, restricted low delay; FFmpeg's opus decoder for the test
- * client) and audio capture paced on the monotonic clock.
+/* Lumen shim: audio for the stream (shared/protocol/audio.md): Opus multistream encode/decode
+ * through libopus (CBR, restricted low delay; the decoder serves the test client) with the
+ * layout the caller gives (stream count, coupled streams, channel mapping: the table lives in
+ * src/media/audio/layouts.ts), and audio capture paced on the monotonic clock.
  *
  * PCM is interleaved signed 16-bit little-endian at 48 kHz.
  *
  * Capture sources:
  *   LUMEN_AUDIO_SOURCE_PIPEWIRE: the default sink's monitor through libpipewire (what the desktop
  *     plays); fails with LUMEN_E_UNAVAILABLE when no PipeWire daemon answers.
- *   LUMEN_AUDIO_SOURCE_TONE: a synthetic sine tone (frequency_hz) at -12 dBFS on every channel.
+ *   LUMEN_AUDIO_SOURCE_TONE: synthetic sine tones at -12 dBFS (frequencies: see capture_open).
  *   LUMEN_AUDIO_SOURCE_AUTO: PipeWire when it answers, else the tone.
  * lumen_audio_capture_read() returns one packet's worth of samples exactly on a cadence of the
  * monotonic clock: it sleeps (absolute deadline) until the samples are due, then hands out what
@@ -24,25 +25,31 @@
 #define LUMEN_AUDIO_SOURCE_PIPEWIRE 1
 #define LUMEN_AUDIO_SOURCE_TONE 2
 
-/* Opens a libopus encoder: 48 kHz, channels 1..8 (1 stream, 1 coupled for stereo; multistream
- * layouts per audio.md for 6/8 are not offered yet: 1 or 2 only), bitrate in bit/s, frame
- * duration in microseconds (2500, 5000, 10000, 20000). CBR. Returns the encoder handle. */
-LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len);
+/* Opens a libopus multistream encoder: 48 kHz, channels 1..8 coded as `streams` Opus streams of
+ * which the first `coupled` are stereo; mapping (channels bytes) sends input channel i to coded
+ * channel mapping[i] (RFC 7845 §5.1.1; the decoder must use the same layout). Stereo is 2, 1, 1,
+ * {0, 1}. bitrate in bit/s for all streams together, frame duration in microseconds (2500, 5000,
+ * 10000, 20000). CBR: every packet is floor(bitrate * duration / 8) bytes. Returns the handle. */
+LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len);
 /* Encodes one frame (frame_us worth of samples per channel, s16 interleaved) into out.
  * Returns the packet length. */
 LUMEN_API int32_t lumen_opus_encode(int32_t encoder, const uint8_t *pcm, int32_t samples_per_channel, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Closes the encoder. */
 LUMEN_API int32_t lumen_opus_encoder_close(int32_t encoder);
-/* Opens an Opus decoder (48 kHz, 1 or 2 channels, s16 interleaved output). */
-LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, char *err, int32_t err_len);
+/* Opens a libopus multistream decoder (48 kHz, s16 interleaved output) for the layout the
+ * encoder used (same arguments as lumen_opus_encoder_open). */
+LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, char *err, int32_t err_len);
 /* Decodes one Opus packet into pcm_out; returns the samples per channel written. */
 LUMEN_API int32_t lumen_opus_decode(int32_t decoder, const uint8_t *data, int32_t len, uint8_t *pcm_out, int32_t out_len, char *err, int32_t err_len);
 /* Closes the decoder. */
 LUMEN_API int32_t lumen_opus_decoder_close(int32_t decoder);
 
-/* Opens a capture source (LUMEN_AUDIO_SOURCE_*), channels 1 or 2, at 48 kHz; target: a PipeWire
- * node name or id to capture instead of the default sink's monitor ("" = default);
- * frequency_hz: the tone's frequency. Returns the capture handle. */
+/* Opens a capture source (LUMEN_AUDIO_SOURCE_*) at 48 kHz with 1, 2, 6 or 8 channels in the
+ * client's order FL FR FC LFE RL RR SL SR (PipeWire mixes the monitor to those positions);
+ * target: a PipeWire node name or id to capture instead of the default sink's monitor
+ * ("" = default); frequency_hz: the tone's frequency — on every channel for mono and stereo, and
+ * frequency_hz * (1 + k/4) on channel k for 6 and 8 channels, so each channel can be told apart.
+ * Returns the capture handle. */
 LUMEN_API int32_t lumen_audio_capture_open(int32_t source, const char *target, int32_t channels, int32_t frequency_hz, char *err, int32_t err_len);
 /* Which source the capture uses (LUMEN_AUDIO_SOURCE_PIPEWIRE or LUMEN_AUDIO_SOURCE_TONE). */
 LUMEN_API int32_t lumen_audio_capture_kind(int32_t capture);

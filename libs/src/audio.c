@@ -1,4 +1,15 @@
-/* Audio: Opus through libavcodec and capture paced on the monotonic clock (lumen_audio.h). */
+/* Audio: Opus through libopus's multistream API and capture paced on the monotonic clock
+ * (lumen_audio.h).
+ *
+ * Why libopus directly and not libavcodec's libopus wrapper: the client decodes 5.1/7.1 with the
+ * stream count, coupled-stream count and channel mapping the host's DESCRIBE advertised
+ * (audio.md §2.1), e.g. 5.1 as 4 streams / 2 coupled / mapping 0 1 2 3 4 5. The wrapper only picks
+ * a layout from its mapping_family option: family 1 is libopus's own surround layout (5.1 =
+ * mapping 0 4 1 2 3 5, Vorbis channel order, LFE coded apart) and family 255 only gives one
+ * uncoupled stream per channel; neither produces the normal-quality layouts, so the encoder and
+ * the test client's decoder are libopus multistream objects built from an explicit layout.
+ * Stereo (1 stream, 1 coupled, mapping 0 1, with the settings the wrapper used: restricted low
+ * delay, complexity 10, CBR, no in-band FEC or DTX) gives the same bytes as before. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -8,9 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/opt.h>
+#include <opus_multistream.h>
 
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
@@ -20,13 +29,14 @@
 
 #define MAX_CODECS 64
 #define MAX_CAPTURES 16
+#define MAX_CHANNELS 8
 #define RATE 48000
+#define MAX_FRAME 5760 /* 120 ms: the longest Opus packet, per channel */
 
 typedef struct {
-  int used, encoder, channels;
-  AVCodecContext *ctx;
-  AVFrame *frame;
-  AVPacket *pkt;
+  int used, encoder, channels, frame;
+  OpusMSEncoder *enc;
+  OpusMSDecoder *dec;
 } Codec;
 
 static Codec codecs[MAX_CODECS];
@@ -54,53 +64,62 @@ static int32_t codec_acquire(char *err, int32_t err_len) {
 }
 
 static void codec_free(Codec *c) {
-  avcodec_free_context(&c->ctx);
-  av_frame_free(&c->frame);
-  av_packet_free(&c->pkt);
+  if (c->enc) opus_multistream_encoder_destroy(c->enc);
+  if (c->dec) opus_multistream_decoder_destroy(c->dec);
+  c->enc = NULL;
+  c->dec = NULL;
   c->used = 0;
 }
 
-LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len) {
-  if (channels < 1 || channels > 2) return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus encoder: %d channels; this build encodes mono or stereo", channels);
-  if (bitrate_bps < 6000 || bitrate_bps > 510000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus bitrate %d bit/s is out of range 6000-510000", bitrate_bps);
+static void codec_release(int h) {
+  pthread_mutex_lock(&codecs_lock);
+  codec_free(&codecs[h]);
+  pthread_mutex_unlock(&codecs_lock);
+}
+
+/* The layout checks libopus would make, as sentences: 0 or LUMEN_E_INVALID. */
+static int32_t check_layout(const char *what, int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, char *err, int32_t err_len) {
+  if (channels < 1 || channels > MAX_CHANNELS) return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s: %d channels; 1 to %d are supported", what, channels, MAX_CHANNELS);
+  if (streams < 1 || coupled < 0 || coupled > streams || streams + coupled > 255)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s: %d streams with %d coupled is not an Opus multistream layout", what, streams, coupled);
+  if (!mapping) return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s: no channel mapping", what);
+  for (int i = 0; i < channels; i++)
+    if (mapping[i] >= streams + coupled && mapping[i] != 255)
+      return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s: mapping entry %d is %d but the layout codes only %d channels", what, i, mapping[i], streams + coupled);
+  return 0;
+}
+
+LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len) {
+  int32_t r = check_layout("Opus encoder", channels, streams, coupled, mapping, err, err_len);
+  if (r < 0) return r;
+  /* libopus accepts 500 bit/s to 750 kbit/s per coded channel (and clamps beyond) */
+  int coded = streams + coupled;
+  if (bitrate_bps < 6000 * streams || (int64_t)bitrate_bps > 750000LL * coded)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus bitrate %d bit/s is out of range %d-%lld for %d streams", bitrate_bps, 6000 * streams, 750000LL * coded, streams);
   if (frame_us != 2500 && frame_us != 5000 && frame_us != 10000 && frame_us != 20000)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus frame duration %d µs is not one of 2500, 5000, 10000, 20000", frame_us);
-  const AVCodec *codec = avcodec_find_encoder_by_name("libopus");
-  if (!codec) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "libavcodec has no libopus encoder: rebuild FFmpeg with --enable-libopus (scripts/ffmpeg.sh)");
   int h = codec_acquire(err, err_len);
   if (h < 0) return LUMEN_E_NOMEM;
   Codec *c = &codecs[h];
   c->encoder = 1;
   c->channels = channels;
-  c->ctx = avcodec_alloc_context3(codec);
-  c->frame = av_frame_alloc();
-  c->pkt = av_packet_alloc();
-  if (!c->ctx || !c->frame || !c->pkt) {
-    codec_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory opening the Opus encoder");
+  c->frame = RATE / 1000 * frame_us / 1000;
+  int e = OPUS_OK;
+  c->enc = opus_multistream_encoder_create(RATE, channels, streams, coupled, mapping, OPUS_APPLICATION_RESTRICTED_LOWDELAY, &e);
+  if (!c->enc || e != OPUS_OK) {
+    codec_release(h);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot open the Opus encoder (%d channels, %d streams, %d coupled): %s", channels, streams, coupled, opus_strerror(e));
   }
-  c->ctx->sample_rate = RATE;
-  c->ctx->sample_fmt = AV_SAMPLE_FMT_S16;
-  av_channel_layout_default(&c->ctx->ch_layout, channels);
-  c->ctx->bit_rate = bitrate_bps;
-  c->ctx->time_base = (AVRational){1, RATE};
-  av_opt_set(c->ctx->priv_data, "application", "lowdelay", 0);
-  av_opt_set(c->ctx->priv_data, "vbr", "off", 0);
-  av_opt_set_double(c->ctx->priv_data, "frame_duration", frame_us / 1000.0, 0);
-  int r = avcodec_open2(c->ctx, codec, NULL);
-  if (r < 0) {
-    char b[128];
-    codec_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot open the libopus encoder: %s", lumen_av_error(r, b, sizeof b));
-  }
-  c->frame->format = AV_SAMPLE_FMT_S16;
-  c->frame->sample_rate = RATE;
-  av_channel_layout_copy(&c->frame->ch_layout, &c->ctx->ch_layout);
-  c->frame->nb_samples = RATE / 1000 * frame_us / 1000;
-  c->frame->pts = 0;
-  if (av_frame_get_buffer(c->frame, 0) < 0) {
-    codec_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory for the Opus input frame");
+  /* CBR (audio.md §2: every packet of an FEC block has the same size) */
+  int ok = opus_multistream_encoder_ctl(c->enc, OPUS_SET_BITRATE(bitrate_bps)) == OPUS_OK &&
+           opus_multistream_encoder_ctl(c->enc, OPUS_SET_VBR(0)) == OPUS_OK &&
+           opus_multistream_encoder_ctl(c->enc, OPUS_SET_COMPLEXITY(10)) == OPUS_OK &&
+           opus_multistream_encoder_ctl(c->enc, OPUS_SET_PACKET_LOSS_PERC(0)) == OPUS_OK &&
+           opus_multistream_encoder_ctl(c->enc, OPUS_SET_INBAND_FEC(0)) == OPUS_OK &&
+           opus_multistream_encoder_ctl(c->enc, OPUS_SET_DTX(0)) == OPUS_OK;
+  if (!ok) {
+    codec_release(h);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "the Opus encoder refused CBR at %d bit/s", bitrate_bps);
   }
   return h;
 }
@@ -108,25 +127,11 @@ LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t bitrate_bps,
 LUMEN_API int32_t lumen_opus_encode(int32_t encoder, const uint8_t *pcm, int32_t samples_per_channel, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   if (encoder < 0 || encoder >= MAX_CODECS || !codecs[encoder].used || !codecs[encoder].encoder) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no Opus encoder %d", encoder);
   Codec *c = &codecs[encoder];
-  if (samples_per_channel != c->frame->nb_samples)
-    return lumen_fail(err, err_len, LUMEN_E_INVALID, "the Opus encoder takes %d samples per channel per frame, not %d", c->frame->nb_samples, samples_per_channel);
-  int r = av_frame_make_writable(c->frame);
-  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "Opus frame not writable");
-  memcpy(c->frame->data[0], pcm, (size_t)samples_per_channel * c->channels * 2);
-  c->frame->pts = c->frame->pts + samples_per_channel;
-  char b[128];
-  r = avcodec_send_frame(c->ctx, c->frame);
-  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus encode failed: %s", lumen_av_error(r, b, sizeof b));
-  r = avcodec_receive_packet(c->ctx, c->pkt);
-  if (r == AVERROR(EAGAIN)) return 0;
-  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus encode failed: %s", lumen_av_error(r, b, sizeof b));
-  int n = c->pkt->size;
-  if (n > out_len) {
-    av_packet_unref(c->pkt);
-    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "an Opus packet of %d bytes does not fit a %d-byte buffer", n, out_len);
-  }
-  memcpy(out, c->pkt->data, (size_t)n);
-  av_packet_unref(c->pkt);
+  if (samples_per_channel != c->frame)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "the Opus encoder takes %d samples per channel per frame, not %d", c->frame, samples_per_channel);
+  int n = opus_multistream_encode(c->enc, (const opus_int16 *)pcm, samples_per_channel, out, out_len);
+  if (n == OPUS_BUFFER_TOO_SMALL) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "an Opus packet does not fit a %d-byte buffer", out_len);
+  if (n < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus encode failed: %s", opus_strerror(n));
   return n;
 }
 
@@ -143,81 +148,33 @@ static int32_t codec_close(int32_t h, int encoder) {
 
 LUMEN_API int32_t lumen_opus_encoder_close(int32_t encoder) { return codec_close(encoder, 1); }
 
-LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, char *err, int32_t err_len) {
-  if (channels < 1 || channels > 2) return lumen_fail(err, err_len, LUMEN_E_INVALID, "Opus decoder: %d channels; mono or stereo only", channels);
-  const AVCodec *codec = avcodec_find_decoder_by_name("opus");
-  if (!codec) codec = avcodec_find_decoder_by_name("libopus");
-  if (!codec) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "libavcodec has no Opus decoder");
+LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, char *err, int32_t err_len) {
+  int32_t r = check_layout("Opus decoder", channels, streams, coupled, mapping, err, err_len);
+  if (r < 0) return r;
   int h = codec_acquire(err, err_len);
   if (h < 0) return LUMEN_E_NOMEM;
   Codec *c = &codecs[h];
   c->channels = channels;
-  c->ctx = avcodec_alloc_context3(codec);
-  c->frame = av_frame_alloc();
-  c->pkt = av_packet_alloc();
-  if (!c->ctx || !c->frame || !c->pkt) {
-    codec_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory opening the Opus decoder");
-  }
-  c->ctx->sample_rate = RATE;
-  av_channel_layout_default(&c->ctx->ch_layout, channels);
-  c->ctx->request_sample_fmt = AV_SAMPLE_FMT_S16;
-  int r = avcodec_open2(c->ctx, codec, NULL);
-  if (r < 0) {
-    char b[128];
-    codec_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot open the Opus decoder: %s", lumen_av_error(r, b, sizeof b));
+  int e = OPUS_OK;
+  c->dec = opus_multistream_decoder_create(RATE, channels, streams, coupled, mapping, &e);
+  if (!c->dec || e != OPUS_OK) {
+    codec_release(h);
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot open the Opus decoder (%d channels, %d streams, %d coupled): %s", channels, streams, coupled, opus_strerror(e));
   }
   return h;
-}
-
-static int16_t to_s16(float v) {
-  float s = v * 32767.0f;
-  if (s > 32767.0f) s = 32767.0f;
-  if (s < -32768.0f) s = -32768.0f;
-  return (int16_t)lrintf(s);
 }
 
 LUMEN_API int32_t lumen_opus_decode(int32_t decoder, const uint8_t *data, int32_t len, uint8_t *pcm_out, int32_t out_len, char *err, int32_t err_len) {
   if (decoder < 0 || decoder >= MAX_CODECS || !codecs[decoder].used || codecs[decoder].encoder) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no Opus decoder %d", decoder);
   Codec *c = &codecs[decoder];
-  char b[128];
-  c->pkt->data = (uint8_t *)data;
-  c->pkt->size = len;
-  int r = avcodec_send_packet(c->ctx, c->pkt);
-  c->pkt->data = NULL;
-  c->pkt->size = 0;
-  if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus decode failed: %s", lumen_av_error(r, b, sizeof b));
-  int total = 0;
-  for (;;) {
-    r = avcodec_receive_frame(c->ctx, c->frame);
-    if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) break;
-    if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus decode failed: %s", lumen_av_error(r, b, sizeof b));
-    int ch = c->frame->ch_layout.nb_channels;
-    int n = c->frame->nb_samples;
-    if ((size_t)(total + n) * c->channels * 2 > (size_t)out_len) {
-      av_frame_unref(c->frame);
-      return lumen_fail(err, err_len, LUMEN_E_BUFFER, "decoded audio does not fit a %d-byte buffer", out_len);
-    }
-    int16_t *o = (int16_t *)pcm_out + (size_t)total * c->channels;
-    for (int i = 0; i < n; i++) {
-      for (int k = 0; k < c->channels; k++) {
-        int src = k < ch ? k : ch - 1;
-        float v;
-        switch (c->frame->format) {
-        case AV_SAMPLE_FMT_FLTP: v = ((float *)c->frame->data[src])[i]; break;
-        case AV_SAMPLE_FMT_FLT: v = ((float *)c->frame->data[0])[i * ch + src]; break;
-        case AV_SAMPLE_FMT_S16P: v = ((int16_t *)c->frame->data[src])[i] / 32768.0f; break;
-        case AV_SAMPLE_FMT_S16: v = ((int16_t *)c->frame->data[0])[i * ch + src] / 32768.0f; break;
-        default: v = 0;
-        }
-        o[(size_t)i * c->channels + k] = to_s16(v);
-      }
-    }
-    total += n;
-    av_frame_unref(c->frame);
-  }
-  return total;
+  int frames = out_len / (2 * c->channels);
+  if (frames > MAX_FRAME) frames = MAX_FRAME;
+  if (frames <= 0) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "a %d-byte buffer holds no %d-channel sample", out_len, c->channels);
+  if (!data || len <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "an empty Opus packet");
+  int n = opus_multistream_decode(c->dec, data, len, (opus_int16 *)pcm_out, frames, 0);
+  if (n == OPUS_BUFFER_TOO_SMALL) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "decoded audio does not fit a %d-byte buffer", out_len);
+  if (n < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "Opus decode failed: %s", opus_strerror(n));
+  return n;
 }
 
 LUMEN_API int32_t lumen_opus_decoder_close(int32_t decoder) { return codec_close(decoder, 0); }
@@ -227,7 +184,7 @@ LUMEN_API int32_t lumen_opus_decoder_close(int32_t decoder) { return codec_close
 typedef struct {
   int used, kind, channels, freq;
   int64_t t0, due; /* samples handed out so far, on the clock from t0 */
-  double phase;
+  double phase[MAX_CHANNELS];
   /* PipeWire */
   struct pw_thread_loop *loop;
   struct pw_context *context;
@@ -321,12 +278,13 @@ static int pipewire_open(Capture *c, const char *target, char *err, int32_t err_
   uint8_t buffer[1024];
   struct spa_pod_builder bld = SPA_POD_BUILDER_INIT(buffer, sizeof buffer);
   struct spa_audio_info_raw info = {.format = SPA_AUDIO_FORMAT_S16_LE, .rate = RATE, .channels = (uint32_t)c->channels};
-  if (c->channels == 2) {
-    info.position[0] = SPA_AUDIO_CHANNEL_FL;
-    info.position[1] = SPA_AUDIO_CHANNEL_FR;
-  } else {
-    info.position[0] = SPA_AUDIO_CHANNEL_MONO;
-  }
+  /* the client's channel order (audio.md §2); PipeWire's channel mixer up- or down-mixes the
+   * monitor (usually stereo) to these positions */
+  static const uint32_t order[MAX_CHANNELS] = {SPA_AUDIO_CHANNEL_FL, SPA_AUDIO_CHANNEL_FR, SPA_AUDIO_CHANNEL_FC, SPA_AUDIO_CHANNEL_LFE,
+                                               SPA_AUDIO_CHANNEL_RL, SPA_AUDIO_CHANNEL_RR, SPA_AUDIO_CHANNEL_SL, SPA_AUDIO_CHANNEL_SR};
+  if (c->channels == 1) info.position[0] = SPA_AUDIO_CHANNEL_MONO;
+  else
+    for (int i = 0; i < c->channels; i++) info.position[i] = order[i];
   const struct spa_pod *params[1] = {spa_format_audio_raw_build(&bld, SPA_PARAM_EnumFormat, &info)};
   int r = pw_stream_connect(c->stream, PW_DIRECTION_INPUT, PW_ID_ANY, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS | PW_STREAM_FLAG_RT_PROCESS, params, 1);
   pw_thread_loop_unlock(c->loop);
@@ -335,7 +293,8 @@ static int pipewire_open(Capture *c, const char *target, char *err, int32_t err_
 }
 
 LUMEN_API int32_t lumen_audio_capture_open(int32_t source, const char *target, int32_t channels, int32_t frequency_hz, char *err, int32_t err_len) {
-  if (channels < 1 || channels > 2) return lumen_fail(err, err_len, LUMEN_E_INVALID, "audio capture: %d channels; mono or stereo only", channels);
+  if (channels != 1 && channels != 2 && channels != 6 && channels != 8)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "audio capture: %d channels; 1, 2, 6 (5.1) or 8 (7.1) are supported", channels);
   if (source < 0 || source > 2) return lumen_fail(err, err_len, LUMEN_E_INVALID, "audio source %d is not auto (0), pipewire (1) or tone (2)", source);
   pthread_mutex_lock(&captures_lock);
   int h = -1;
@@ -409,12 +368,20 @@ LUMEN_API int32_t lumen_audio_capture_read(int32_t capture, uint8_t *pcm, int32_
   }
   int16_t *o = (int16_t *)pcm;
   if (c->kind == LUMEN_AUDIO_SOURCE_TONE) {
-    double step = 2.0 * M_PI * c->freq / RATE;
-    for (int i = 0; i < samples_per_channel; i++) {
-      int16_t v = (int16_t)lrint(sin(c->phase) * 8192.0); /* -12 dBFS */
-      c->phase += step;
-      if (c->phase > 2.0 * M_PI) c->phase -= 2.0 * M_PI;
-      for (int k = 0; k < c->channels; k++) o[i * c->channels + k] = v;
+    /* mono and stereo: one tone on every channel; surround: channel k at freq * (1 + k/4) */
+    int tones = c->channels > 2 ? c->channels : 1;
+    for (int k = 0; k < tones; k++) {
+      double step = 2.0 * M_PI * c->freq * (1.0 + k / 4.0) / RATE;
+      double phase = c->phase[k];
+      for (int i = 0; i < samples_per_channel; i++) {
+        int16_t v = (int16_t)lrint(sin(phase) * 8192.0); /* -12 dBFS */
+        phase += step;
+        if (phase > 2.0 * M_PI) phase -= 2.0 * M_PI;
+        if (tones == 1)
+          for (int j = 0; j < c->channels; j++) o[i * c->channels + j] = v;
+        else o[i * c->channels + k] = v;
+      }
+      c->phase[k] = phase;
     }
     c->delivered += samples_per_channel;
     return samples_per_channel;

@@ -2,6 +2,7 @@
  * The SDP of RTSP ANNOUNCE (rtsp.md §3.4) → the typed StreamConfig, and the DESCRIBE body the
  * host offers (§3.2). Bounded: at most MAX_ATTRIBUTES attributes of bounded length.
  */
+import {surroundParamsLines} from '../media/audio/layouts.js'
 import type {AudioStreamConfig, StreamConfig, VideoCodec, VideoStreamConfig} from './stream-config.js'
 
 export const SDP_LIMITS = {maxBytes: 64 * 1024, maxLines: 512, maxLineLength: 1024} as const
@@ -131,7 +132,7 @@ export interface DescribeOptions {
   refPicInvalidation: boolean
 }
 
-/** The DESCRIBE body (rtsp.md §3.2), Sunshine's six Opus layouts. */
+/** The DESCRIBE body (rtsp.md §3.2), with Sunshine's six Opus layouts (7.1's line corrected, layouts.ts). */
 export function describeBody(o: DescribeOptions): string {
   const lines = [
     `a=x-ss-general.featureFlags:${o.featureFlags}`,
@@ -141,6 +142,7 @@ export function describeBody(o: DescribeOptions): string {
   if (o.refPicInvalidation) lines.push('a=x-nv-video[0].refPicInvalidation:1')
   if (o.hevc) lines.push('sprop-parameter-sets=AAAAAU')
   if (o.av1) lines.push('a=rtpmap:98 AV1/90000')
-  for (const p of ['21101', '21101', '642012453', '660012345', '85301245367', '88001234567']) lines.push(`a=fmtp:97 surround-params=${p}`)
+  // the Opus layouts the audio encoder uses (one table: src/media/audio/layouts.ts)
+  lines.push(...surroundParamsLines())
   return `${lines.join('\r\n')}\r\n`
 }

@@ -1,21 +1,42 @@
-/** Typed wrapper over the shim's audio (libs/include/lumen_audio.h): Opus and paced capture. */
+/** Typed wrapper over the shim's audio (libs/include/lumen_audio.h): Opus multistream and paced capture. */
 import {check, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
 
 export type AudioSourceKind = 'auto' | 'pipewire' | 'tone'
 const SOURCE = {auto: 0, pipewire: 1, tone: 2} as const
 
+/** An Opus multistream layout (RFC 7845 §5.1.1): mapping[i] is the coded channel of channel i. */
+export interface OpusStreamLayout {
+  channels: number
+  streams: number
+  coupled: number
+  mapping: readonly number[]
+}
+
+/** 1 → mono (1 stream), 2 → stereo (1 coupled stream, mapping 0 1); a layout passes through. */
+function layoutOf(l: number | OpusStreamLayout): OpusStreamLayout {
+  if (typeof l !== 'number') return l
+  return l === 2 ? {channels: 2, streams: 1, coupled: 1, mapping: [0, 1]} : {channels: l, streams: 1, coupled: 0, mapping: [0]}
+}
+
 export class OpusEncoder {
   private readonly err = new ErrorBuffer()
   readonly handle: number
   readonly samplesPerChannel: number
+  readonly channels: number
 
   constructor(
-    readonly channels: number,
+    layout: number | OpusStreamLayout,
     readonly bitrateBps: number,
     readonly frameUs: number,
   ) {
-    this.handle = check('lumen_opus_encoder_open', shim().lumen_opus_encoder_open([channels, bitrateBps, frameUs, ...this.err.args()]), this.err)
+    const l = layoutOf(layout)
+    this.channels = l.channels
+    this.handle = check(
+      'lumen_opus_encoder_open',
+      shim().lumen_opus_encoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), bitrateBps, frameUs, ...this.err.args()]),
+      this.err,
+    )
     this.samplesPerChannel = (48 * frameUs) / 1000
   }
 
@@ -32,9 +53,12 @@ export class OpusEncoder {
 export class OpusDecoder {
   private readonly err = new ErrorBuffer()
   readonly handle: number
+  readonly channels: number
 
-  constructor(readonly channels: number) {
-    this.handle = check('lumen_opus_decoder_open', shim().lumen_opus_decoder_open([channels, ...this.err.args()]), this.err)
+  constructor(layout: number | OpusStreamLayout) {
+    const l = layoutOf(layout)
+    this.channels = l.channels
+    this.handle = check('lumen_opus_decoder_open', shim().lumen_opus_decoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), ...this.err.args()]), this.err)
   }
 
   /** Decodes one packet into pcm (s16 interleaved); returns samples per channel. */

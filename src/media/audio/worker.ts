@@ -1,6 +1,6 @@
 /**
  * The audio worker thread of one stream (shared/protocol/audio.md): paced capture (the desktop's
- * PipeWire monitor, or a tone) → Opus CBR → AES-CBC (when negotiated) → RTP + 4+2 FEC → UDP,
+ * PipeWire monitor, or a tone) at the negotiated channel count → Opus multistream CBR → AES-CBC (when negotiated) → RTP + 4+2 FEC → UDP,
  * one packet every packetDuration ms, from the host's audio socket to the client's ping source.
  */
 import {parentPort, workerData} from 'node:worker_threads'
@@ -9,7 +9,7 @@ import {AudioCapture, OpusEncoder} from '../../native/audio.js'
 import {UdpSocket} from '../../native/net.js'
 import {AudioPacketizer} from '../packetizer/index.js'
 import {closeAll, Counter, Flag, sharedViews, type AudioWorkerData} from '../stream/shared.js'
-import {audioBitrate, audioEncrypted} from './params.js'
+import {audioDurationMs, audioEncrypted, audioLayout} from './params.js'
 
 const data = workerData as AudioWorkerData
 const {flags, counters} = sharedViews(data.sab)
@@ -19,18 +19,20 @@ try {
   const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
   closers.push(() => socket.close())
   socket.setPeer(data.peer.address, data.peer.port)
-  const durationMs = cfg.packetDurationMs === 10 ? 10 : 5
-  const channels = 2
+  const durationMs = audioDurationMs(cfg)
+  // the negotiated layout (2, 6 or 8 channels; the DESCRIBE advertised the same table's lines)
+  const layout = audioLayout(cfg)
+  const channels = layout.channels
   const source = data.options.audio === 'off' ? 'tone' : data.options.audio
   const capture = new AudioCapture(source, channels, {frequencyHz: data.options.toneHz ?? 440})
   closers.unshift(() => capture.close())
-  const encoder = new OpusEncoder(channels, audioBitrate(cfg), durationMs * 1000)
+  const encoder = new OpusEncoder(layout, layout.bitrate, durationMs * 1000)
   closers.unshift(() => encoder.close())
   const packetizer = new AudioPacketizer({
     packetDurationMs: durationMs,
     encryption: audioEncrypted(data.config) ? {key: Buffer.from(data.config.riKey), keyId: data.config.riKeyId} : undefined,
   })
-  parentPort?.postMessage({type: 'started', source: capture.kind, bitrate: audioBitrate(cfg), durationMs})
+  parentPort?.postMessage({type: 'started', source: capture.kind, bitrate: layout.bitrate, durationMs, channels, streams: layout.streams, coupled: layout.coupled})
   const pcm = Buffer.alloc(48 * durationMs * channels * 2)
   const opus = Buffer.alloc(1500)
   let n = 0
