@@ -58,7 +58,7 @@ export default class Serve extends Command {
 
 Video: the capture source (--source) is encoded (libx265 for HEVC, libx264 for H.264, or --encoder), cut into Reed-Solomon protected RTP packets, and sent on an absolute-deadline cadence: frame n leaves at t0 + n/fps on the monotonic clock (fps = the client's request, capped at --max-fps). A dedicated send thread sends each frame at its deadline, at line rate (--pacing line) or in bursts of at most --burst-packets packets spread over --burst-spread of the frame interval (--pacing burst, for shallow-buffered links). When nothing new was captured by a deadline the last picture is encoded again; a late frame goes out at once and the grid is kept. Every frame header carries the host processing latency that Moonlight's statistics overlay shows.
 
-Audio: Opus stereo 48 kHz CBR from the desktop's PipeWire monitor when PipeWire answers, else a tone; AES-CBC and 4+2 FEC as the client expects.
+Audio: Opus 48 kHz CBR, stereo, 5.1 or 7.1 as the client asks (the layouts its DESCRIBE advertises), from the desktop's PipeWire monitor when PipeWire answers, else a tone per channel; AES-CBC and 4+2 FEC as the client expects.
 
 On a terminal, one status line (stderr) shows per stream: fps, Mbit/s, p99 encode time, and the frames the client reported lost.
 

@@ -73,6 +73,8 @@ export interface AnnounceParams {
   codec: 0 | 1 | 2
   encryptionEnabled: number
   audioChannels: number
+  /** x-nv-audio.surround.AudioQuality: 1 asks for the high-quality layout (default 0) */
+  audioQuality?: 0 | 1
   minRequiredFecPackets: number
   slices: number
   hostAddress: string
@@ -117,7 +119,7 @@ export function announceBody(p: AnnounceParams): string {
     ['x-nv-audio.surround.numChannels', p.audioChannels],
     ['x-nv-audio.surround.channelMask', p.audioChannels === 2 ? 3 : p.audioChannels === 6 ? 0x3f : 0x63f],
     ['x-nv-audio.surround.enable', p.audioChannels > 2 ? 1 : 0],
-    ['x-nv-audio.surround.AudioQuality', 0],
+    ['x-nv-audio.surround.AudioQuality', p.audioQuality ?? 0],
     ['x-nv-aqos.packetDuration', 5],
     ['x-nv-video[0].encoderCscMode', 0],
   ]

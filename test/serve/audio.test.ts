@@ -4,24 +4,16 @@
  * multistream layout from the host's real DESCRIBE the way moonlight-common-c does, and every
  * channel comes out of the decoder at its own position with its own tone.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {FixedPinSource} from '../../src/host/pairing.js'
 import {describeBody} from '../../src/host/sdp.js'
-import {GameStreamHost} from '../../src/host/server.js'
 import {opusLayout} from '../../src/media/audio/layouts.js'
-import {createStartStream, type MediaStream} from '../../src/media/stream/index.js'
 import {AudioCapture, OpusDecoder, OpusEncoder} from '../../src/native/audio.js'
 import {monotonicNs} from '../../src/native/core.js'
-import {createClientIdentity, DEFAULT_ANNOUNCE, MoonlightTestClient} from '../client/client.js'
-import type {ControlClient} from '../client/control.js'
-import {AudioReceiver, parseSurroundParams} from '../client/media-audio.js'
-import {announceBody, rtspTransact, type RtspAnswer, type RtspEncryption} from '../client/rtsp.js'
-import {DEFAULT_MEDIA, pingSocket, sleep} from './helpers.js'
+import {parseSurroundParams} from '../client/media-audio.js'
+import {type ServeSession, sleep, startServeSession} from './helpers.js'
 import {dominantFrequency, tonePower} from './tone.js'
 
 /** audio.md §2's table: bytes per 5 ms CBR packet */
@@ -137,95 +129,17 @@ describe('audio', () => {
   }
 })
 
-/**
- * A client session against `lumen serve` (the real host and StartStream) that asks for `channels`
- * and AudioQuality — the shared test client's RTSP handshake always sends AudioQuality 0, so this
- * runs the same seven requests with the ANNOUNCE's AudioQuality line set.
- */
-async function surroundSession(channels: number, highQuality: boolean, drop?: (seq: number) => boolean) {
-  const dir = mkdtempSync(join(tmpdir(), 'lumen-audio-'))
-  const streams: MediaStream[] = []
-  const host = await GameStreamHost.create({
-    configDir: dir,
-    bindAddress: '127.0.0.1',
-    ports: {http: 0, https: 0, rtsp: 0, control: 0, video: 0, audio: 0},
-    hostname: 'lumen-audio-test',
-    pinSource: new FixedPinSource('1234'),
-    startStream: createStartStream({...DEFAULT_MEDIA, toneHz: TONE}, {onStream: (s) => streams.push(s)}),
-    mdns: false,
-    codecModeSupport: 0x101,
-    encryptionSupported: 0x07,
+/** A client session against `lumen serve` (the real host and StartStream) asking for `channels` and AudioQuality. */
+function surroundSession(channels: number, highQuality: boolean, drop?: (seq: number) => boolean): Promise<ServeSession> {
+  return startServeSession({
+    media: {toneHz: TONE},
+    announce: {width: 320, height: 240, fps: 30, codec: 0, encryptionEnabled: 5, audioChannels: channels, audioQuality: highQuality ? 1 : 0},
+    audioDrop: drop,
+    decode: false,
   })
-  await host.start()
-  const cleanup: Array<() => unknown> = [() => rmSync(dir, {recursive: true, force: true}), () => host.stop(), () => Promise.all(streams.map((s) => s.stop()))]
-  try {
-    const client = new MoonlightTestClient({host: '127.0.0.1', httpPort: host.ports.http, identity: await createClientIdentity()})
-    const paired = await client.pair('1234')
-    if (paired.outcome !== 'paired') throw new Error(`pairing failed: ${paired.outcome}`)
-    const announce = {...DEFAULT_ANNOUNCE, width: 320, height: 240, fps: 30, codec: 0 as const, encryptionEnabled: 5, audioChannels: channels}
-    const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`})
-    const m = /^(rtspenc|rtsp):\/\/(.+):(\d+)$/.exec(launch.sessionUrl)
-    if (m === null) throw new Error(`unusable sessionUrl0 '${launch.sessionUrl}'`)
-    const port = Number(m[3])
-    const enc: RtspEncryption | undefined = m[1] === 'rtspenc' ? {key: launch.riKey, seq: 0} : undefined
-    let cseq = 0
-    const go = async (req: string): Promise<RtspAnswer> => {
-      const a = await rtspTransact('127.0.0.1', port, req, enc)
-      if (a.status !== 200) throw new Error(`RTSP ${req.split(' ')[0]} answered ${a.status}`)
-      return a
-    }
-    const base = (): string => `CSeq: ${++cseq}\r\nX-GS-ClientVersion: 14\r\nHost: 0.0.0.0\r\n`
-    const url = `rtsp://0.0.0.0:${port}`
-    await go(`OPTIONS ${url} RTSP/1.0\r\n${base()}\r\n`)
-    const describe = await go(`DESCRIBE ${url} RTSP/1.0\r\n${base()}Accept: application/sdp\r\nIf-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n`)
-    // the client offers AudioQuality 1 only when the host listed a second layout for the count
-    const layout = parseSurroundParams(describe.body, channels, highQuality)
-    const transport = 'Transport: unicast;X-GS-ClientPort=50000-50001\r\nIf-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n'
-    const audioSetup = await go(`SETUP streamid=audio/0/0 RTSP/1.0\r\n${base()}${transport}\r\n`)
-    const sessionId = (audioSetup.headers.get('Session') ?? '').split(';')[0]
-    const pingPayload = audioSetup.headers.get('X-SS-Ping-Payload') ?? ''
-    const portOf = (a: RtspAnswer): number => Number(/server_port=(\d+)/.exec(a.headers.get('Transport') ?? '')?.[1] ?? 0)
-    const audioPing = await pingSocket('127.0.0.1', '127.0.0.1', portOf(audioSetup), pingPayload)
-    cleanup.unshift(() => audioPing.stop())
-    const audio = new AudioReceiver(audioPing.socket, {encryption: {key: launch.riKey, keyId: launch.riKeyId}, layout, drop})
-    cleanup.unshift(() => audio.close())
-    const sess = `Session: ${sessionId}\r\n`
-    const videoSetup = await go(`SETUP streamid=video/0/0 RTSP/1.0\r\n${base()}${sess}${transport}\r\n`)
-    const controlSetup = await go(`SETUP streamid=control/13/0 RTSP/1.0\r\n${base()}${sess}${transport}\r\n`)
-    const body = announceBody({...announce, hostAddress: '127.0.0.1', videoPort: portOf(videoSetup)}).replace(
-      'a=x-nv-audio.surround.AudioQuality:0 ',
-      `a=x-nv-audio.surround.AudioQuality:${highQuality ? 1 : 0} `,
-    )
-    await go(`ANNOUNCE streamid=control/13/0 RTSP/1.0\r\n${base()}${sess}Content-type: application/sdp\r\nContent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
-    await go(`PLAY / RTSP/1.0\r\n${base()}${sess}\r\n`)
-    const control: ControlClient = await client.connectControl(launch, {
-      describe: describe.body,
-      sessionId,
-      audioPort: portOf(audioSetup),
-      videoPort: portOf(videoSetup),
-      controlPort: portOf(controlSetup),
-      pingPayload,
-      connectData: Number(controlSetup.headers.get('X-SS-Connect-Data') ?? 0),
-      answers: [],
-    })
-    cleanup.unshift(() => control.close())
-    const videoPing = await pingSocket('127.0.0.1', '127.0.0.1', portOf(videoSetup), pingPayload)
-    cleanup.unshift(() => videoPing.stop())
-    return {
-      audio,
-      layout,
-      streams,
-      close: async () => {
-        for (const c of cleanup) await c()
-      },
-    }
-  } catch (error) {
-    for (const c of cleanup) await c()
-    throw error
-  }
 }
 
-let session: Awaited<ReturnType<typeof surroundSession>> | undefined
+let session: ServeSession | undefined
 afterEach(async () => {
   await session?.close()
   session = undefined
@@ -251,7 +165,7 @@ describe('lumen serve surround audio', () => {
       const report = s.streams[0]?.reports.find((r) => (r as {channels?: number}).channels !== undefined) as Record<string, unknown> | undefined
       const tones = channelTones((k) => a.channel(k, 9600), a.channels)
       process.stderr.write(
-        `serve ${name}: layout ${JSON.stringify(s.layout)}; worker ${JSON.stringify(report)}; ${a.dataPackets} data, ${a.fecPackets} FEC, ${a.dropped} dropped, ${a.rebuilt} rebuilt, sizes ${[...a.sizes]} (Opus ${[...a.opusSizes]}); ${tones.map((t) => `${t.name} ${t.hz} Hz (×${t.ratio.toFixed(0)})`).join(', ')}\n`,
+        `serve ${name}: layout ${JSON.stringify(s.audioLayout)}; worker ${JSON.stringify(report)}; ${a.dataPackets} data, ${a.fecPackets} FEC, ${a.dropped} dropped, ${a.rebuilt} rebuilt, sizes ${[...a.sizes]} (Opus ${[...a.opusSizes]}); ${tones.map((t) => `${t.name} ${t.hz} Hz (×${t.ratio.toFixed(0)})`).join(', ')}\n`,
       )
       expect(a.dataPackets).toBeGreaterThanOrEqual(500)
       expect(a.decodeErrors).toBe(0)

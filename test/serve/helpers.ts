@@ -11,9 +11,10 @@ import {join} from 'node:path'
 import {FixedPinSource} from '../../src/host/pairing.js'
 import {GameStreamHost} from '../../src/host/server.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../../src/media/stream/index.js'
+import type {OpusStreamLayout} from '../../src/native/audio.js'
 import {MoonlightTestClient, createClientIdentity, DEFAULT_ANNOUNCE} from '../client/client.js'
 import type {ControlClient} from '../client/control.js'
-import {AudioReceiver} from '../client/media-audio.js'
+import {AudioReceiver, parseSurroundParams} from '../client/media-audio.js'
 import {VideoReceiver} from '../client/media-video.js'
 
 export interface ServeSessionOptions {
@@ -24,6 +25,8 @@ export interface ServeSessionOptions {
   hostAddress?: string
   /** decode video (default true) */
   decode?: boolean
+  /** audio packets (by RTP sequence number) the client drops as if lost */
+  audioDrop?: (sequence: number) => boolean
 }
 
 export interface ServeSession {
@@ -33,6 +36,8 @@ export interface ServeSession {
   control: ControlClient
   video: VideoReceiver
   audio: AudioReceiver
+  /** the Opus layout the client decodes with, read from the host's DESCRIBE as Moonlight does */
+  audioLayout: OpusStreamLayout | undefined
   idrRequestsSent: number
   close(): Promise<void>
 }
@@ -67,6 +72,8 @@ export interface ClientSession {
   control: ControlClient
   video: VideoReceiver
   audio: AudioReceiver
+  /** the Opus layout the client decodes with, read from the host's DESCRIBE as Moonlight does */
+  audioLayout: OpusStreamLayout | undefined
   idrRequestsSent: number
   close(): Promise<void>
 }
@@ -84,13 +91,20 @@ export async function connectClient(hostAddress: string, httpPort: number, o: Se
   const hs = await client.rtsp(launch, {...announce, packetSize})
   const bindAddress = o.clientAddress ?? '127.0.0.1'
   const audioPing = await pingSocket(bindAddress, hostAddress, hs.audioPort, hs.pingPayload)
-  const audio = new AudioReceiver(audioPing.socket, {encryption: (announce.encryptionEnabled & 0x04) !== 0 ? {key: launch.riKey, keyId: launch.riKeyId} : undefined})
+  // stereo always decodes as 2 channels, 1 coupled stream; surround with the DESCRIBE's layout
+  const audioLayout = announce.audioChannels > 2 ? parseSurroundParams(hs.describe, announce.audioChannels, announce.audioQuality === 1) : undefined
+  const audio = new AudioReceiver(audioPing.socket, {
+    encryption: (announce.encryptionEnabled & 0x04) !== 0 ? {key: launch.riKey, keyId: launch.riKeyId} : undefined,
+    layout: audioLayout,
+    drop: o.audioDrop,
+  })
   const control = await client.connectControl(launch, hs)
   const videoPing = await pingSocket(bindAddress, hostAddress, hs.videoPort, hs.pingPayload)
   const session: ClientSession = {
     client,
     control,
     audio,
+    audioLayout,
     idrRequestsSent: 0,
     video: new VideoReceiver(videoPing.socket, {
       codec: announce.codec === 1 ? 'hevc' : 'h264',
