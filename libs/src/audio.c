@@ -297,12 +297,7 @@ LUMEN_API int32_t lumen_audio_capture_open(int32_t source, const char *target, i
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "audio capture: %d channels; 1, 2, 6 (5.1) or 8 (7.1) are supported", channels);
   if (source < 0 || source > 2) return lumen_fail(err, err_len, LUMEN_E_INVALID, "audio source %d is not auto (0), pipewire (1) or tone (2)", source);
   pthread_mutex_lock(&captures_lock);
-  int h = -1;
-  for (int i = 0; i < MAX_CAPTURES; i++)
-    if (!captures[i].used) {
-      h = i;
-      break;
-    }
+  int h = LUMEN_FREE_SLOT(captures, MAX_CAPTURES);
   if (h < 0) {
     pthread_mutex_unlock(&captures_lock);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d audio capture slots are in use", MAX_CAPTURES);

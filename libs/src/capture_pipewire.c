@@ -239,12 +239,7 @@ LUMEN_API int32_t lumen_pw_video_open(const char *target, int32_t remote_fd, cha
     pw_init(NULL, NULL);
     inited = 1;
   }
-  int h = -1;
-  for (int i = 0; i < MAX_PW; i++)
-    if (!caps[i].used) {
-      h = i;
-      break;
-    }
+  int h = LUMEN_FREE_SLOT(caps, MAX_PW);
   if (h < 0) {
     pthread_mutex_unlock(&caps_lock);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d PipeWire capture slots are in use", MAX_PW);

@@ -119,21 +119,20 @@ static int32_t sock_alloc(int fd, char *err, int32_t err_len) {
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof one);
   pthread_mutex_lock(&socks_lock);
-  for (int i = 0; i < MAX_SOCKS; i++) {
-    if (!socks[i].used) {
-      memset(&socks[i], 0, sizeof socks[i]);
-      socks[i].fd = fd;
-      socks[i].used = 1;
-      socks[i].family = ss.ss_family;
-      /* LUMEN_UDP_GSO=0 turns GSO off (sendmmsg only): each datagram is then its own skb all the
-       * way, as packet filters and shapers that count packets expect */
-      const char *g = getenv("LUMEN_UDP_GSO");
-      int gso = !(g && strcmp(g, "0") == 0);
-      atomic_store(&socks[i].gso, gso);
-      atomic_store(&socks[i].c[C_GSO_ON], (uint64_t)gso);
-      pthread_mutex_unlock(&socks_lock);
-      return i;
-    }
+  int i = LUMEN_FREE_SLOT(socks, MAX_SOCKS);
+  if (i >= 0) {
+    memset(&socks[i], 0, sizeof socks[i]);
+    socks[i].fd = fd;
+    socks[i].used = 1;
+    socks[i].family = ss.ss_family;
+    /* LUMEN_UDP_GSO=0 turns GSO off (sendmmsg only): each datagram is then its own skb all the
+     * way, as packet filters and shapers that count packets expect */
+    const char *g = getenv("LUMEN_UDP_GSO");
+    int gso = !(g && strcmp(g, "0") == 0);
+    atomic_store(&socks[i].gso, gso);
+    atomic_store(&socks[i].c[C_GSO_ON], (uint64_t)gso);
+    pthread_mutex_unlock(&socks_lock);
+    return i;
   }
   pthread_mutex_unlock(&socks_lock);
   close(fd);
@@ -647,12 +646,7 @@ LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_pac
   if (spread_permille < 1 || spread_permille > 1000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "burst spread %d is out of range 1-1000 permille of the frame interval", spread_permille);
   size_t size = ring_bytes < (1 << 20) ? (1 << 20) : (size_t)ring_bytes;
   pthread_mutex_lock(&pacers_lock);
-  int h = -1;
-  for (int i = 0; i < MAX_PACERS; i++)
-    if (!pacers[i].used) {
-      h = i;
-      break;
-    }
+  int h = LUMEN_FREE_SLOT(pacers, MAX_PACERS);
   if (h < 0) {
     pthread_mutex_unlock(&pacers_lock);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d send threads are in use: stop streams that ended", MAX_PACERS);

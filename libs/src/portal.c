@@ -362,17 +362,15 @@ static void portal_free(Portal *p) {
 
 static Portal *take_slot(void) {
   pthread_mutex_lock(&portals_lock);
-  Portal *p = NULL;
-  for (int i = 0; i < MAX_PORTAL; i++)
-    if (!portals[i].used) {
-      p = &portals[i];
-      memset(p, 0, sizeof *p);
-      p->used = 1;
-      p->fd = -1;
-      p->node_id = -1;
-      p->width = p->height = p->source_type = -1;
-      break;
-    }
+  int h = LUMEN_FREE_SLOT(portals, MAX_PORTAL);
+  Portal *p = h < 0 ? NULL : &portals[h];
+  if (p) {
+    memset(p, 0, sizeof *p);
+    p->used = 1;
+    p->fd = -1;
+    p->node_id = -1;
+    p->width = p->height = p->source_type = -1;
+  }
   pthread_mutex_unlock(&portals_lock);
   return p;
 }

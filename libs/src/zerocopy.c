@@ -1201,13 +1201,8 @@ int32_t lumen_zc_open_ex(int32_t width, int32_t height, int32_t flags, char *err
   int32_t st = cuda_ready(err, err_len);
   if (st < 0) return st;
   pthread_mutex_lock(&chains_lock);
-  int h = -1;
-  for (int i = 0; i < MAX_CHAINS; i++)
-    if (!chains[i].used) {
-      h = i;
-      chains[i].used = true;
-      break;
-    }
+  int h = LUMEN_FREE_SLOT(chains, MAX_CHAINS);
+  if (h >= 0) chains[h].used = true;
   pthread_mutex_unlock(&chains_lock);
   if (h < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: all %d chains are open", MAX_CHAINS);
   zc_chain *c = &chains[h];
@@ -1298,13 +1293,13 @@ fail:
 }
 
 static int32_t source_slot(zc_chain *c, char *err, int32_t err_len) {
-  for (int i = 0; i < MAX_SOURCES; i++)
-    if (!c->src[i].used) {
-      memset(&c->src[i], 0, sizeof c->src[i]);
-      c->src[i].fd = -1;
-      c->src[i].used = true;
-      return i;
-    }
+  int i = LUMEN_FREE_SLOT(c->src, MAX_SOURCES);
+  if (i >= 0) {
+    memset(&c->src[i], 0, sizeof c->src[i]);
+    c->src[i].fd = -1;
+    c->src[i].used = true;
+    return i;
+  }
   return lumen_fail(err, err_len, LUMEN_E_NOMEM, "zero-copy: all %d sources of this chain are open", MAX_SOURCES);
 }
 
