@@ -5,7 +5,7 @@
  * from it; and, on a bus without a portal or with one that never answers, a sentence within the
  * timeout instead of a hang.
  */
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -16,6 +16,7 @@ import {PortalSource} from '../../src/media/capture/portal.js'
 import {detectSource} from '../../src/media/stream/sources.js'
 import {ScreenCastPortal} from '../../src/native/portal.js'
 import {type ClientSession, connectClient} from '../serve/helpers.js'
+import {startServeCli} from '../serve/processes.js'
 import {introspect, portalStackMissing, type PortalStack, sleep, startBus, startPortalStack, until} from './portal-stack.js'
 
 // spa/param/video/raw.h: enum spa_video_format
@@ -177,19 +178,19 @@ describe.skipIf(stack.reason !== undefined)(`ScreenCast portal on a headless swa
 
   it('lumen serve --source auto on this desktop session streams the portal: every frame decodes at the compositor size; SIGINT closes the session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lumen-portal-cli-'))
-    const base = 30000 + Math.floor(Math.random() * 20000)
-    const child = spawn(
-      process.execPath,
-      [join(import.meta.dirname, '..', '..', 'bin', 'run.js'), 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', '--audio', 'tone', '--config-dir', join(dir, 'config')],
-      {env: {...process.env, LUMEN_SOURCE: 'auto', WAYLAND_DISPLAY: 'wayland-1', DBUS_SESSION_BUS_ADDRESS: desk.busAddress, LUMEN_PORTAL_TIMEOUT: '10'}, stdio: ['ignore', 'pipe', 'pipe']},
-    )
-    let err = ''
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+    const serve = await startServeCli(['--audio', 'tone', '--config-dir', join(dir, 'config')], {
+      ...process.env,
+      LUMEN_SOURCE: 'auto',
+      WAYLAND_DISPLAY: 'wayland-1',
+      DBUS_SESSION_BUS_ADDRESS: desk.busAddress,
+      LUMEN_PORTAL_TIMEOUT: '10',
+    })
+    const child = serve.child
     let client: ClientSession | undefined
     try {
-      await until(() => err.includes('lumen serve: HTTP') || child.exitCode !== null, 20_000, 'lumen serve did not start')
-      expect(err).toMatch(/source portal,/)
-      client = await connectClient('127.0.0.1', base, {announce: {width: desk.output.width, height: desk.output.height, fps: 30, codec: 0, encryptionEnabled: 5}})
+      expect(serve.stderr(), 'lumen serve did not start').toContain('lumen serve: HTTP')
+      expect(serve.stderr()).toMatch(/source portal,/)
+      client = await connectClient('127.0.0.1', serve.base, {announce: {width: desk.output.width, height: desk.output.height, fps: 30, codec: 0, encryptionEnabled: 5}})
       await until(() => (client as ClientSession).video.frames.length > 0, 20_000, 'no video frame reached the client')
       expect(desk.videoSources()).toBe(1)
       await sleep(2000)
@@ -199,9 +200,7 @@ describe.skipIf(stack.reason !== undefined)(`ScreenCast portal on a headless swa
       expect(client.video.frames[0].width).toBe(desk.output.width)
       await client.close()
       client = undefined
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-      child.kill('SIGINT')
-      expect(await exited).toBe(0)
+      expect(await serve.stop()).toBe(0)
     } finally {
       await client?.close()
       if (child.exitCode === null) child.kill('SIGKILL')

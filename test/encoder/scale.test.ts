@@ -6,14 +6,14 @@
  * A `lumen serve` stream from a 640x480 Xvfb screen to a client asking for 320x240 arrives at
  * 320x240. The luma bound (40 dB; about 48-54 measured) is above what a BT.601 matrix or a crop would reach.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {type ChildProcess, spawnSync} from 'node:child_process'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {VideoDecoder} from '../../src/media/decoder.js'
 import {type EncoderName, VideoEncoder} from '../../src/media/encoder.js'
 import {sleep, startServeSession} from '../serve/helpers.js'
+import {startXvfb} from '../serve/processes.js'
 
 const open: Array<{close(): void}> = []
 afterEach(() => {
@@ -179,9 +179,7 @@ const DISPLAY = `:${230 + Math.floor(Math.random() * 20)}`
 describe.skipIf(noXvfb)(`serve: a source of another size than the client asked for${noXvfb ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = spawn('Xvfb', [DISPLAY, '-screen', '0', '640x480x24', '-nolisten', 'tcp'], {stdio: 'ignore'})
-    const t0 = Date.now()
-    while (!existsSync(`/tmp/.X11-unix/X${DISPLAY.slice(1)}`) && Date.now() - t0 < 5000) await sleep(50)
+    xvfb = await startXvfb(DISPLAY, '640x480')
   })
   afterAll(() => {
     xvfb?.kill('SIGTERM')

@@ -5,7 +5,7 @@
  * documented in src/perf/format.ts (its own DataView parsing, not the project's reader) and
  * from sort-based nearest-rank percentiles.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,6 +13,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {connectClient, sleep, type ClientSession} from '../serve/helpers.js'
+import {startServeCli} from '../serve/processes.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const run = join(root, 'bin', 'run.js')
@@ -73,24 +74,16 @@ describe('perf-report on a log written by lumen serve', () => {
   it('reports what the log holds: counts, IDRs, bytes and per-stage percentiles', async () => {
     dir = mkdtempSync(join(tmpdir(), 'lumen-perf-serve-'))
     const perf = join(dir, 'serve.perf')
-    const base = 30000 + Math.floor(Math.random() * 20000)
-    child = spawn(process.execPath, [run, 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'off', '--config-dir', join(dir, 'config')], {
-      env: {...process.env, LUMEN_PERF: perf},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let err = ''
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-    const t0 = Date.now()
-    while (!err.includes('lumen serve: HTTP') && Date.now() - t0 < 20_000) await sleep(50)
+    const serve = await startServeCli(['--source', 'synthetic', '--audio', 'off', '--config-dir', join(dir, 'config')], {...process.env, LUMEN_PERF: perf})
+    child = serve.child
+    const base = serve.base
     client = await connectClient('127.0.0.1', base, {announce: {width: 320, height: 240, fps: 60, codec: 0, encryptionEnabled: 1}, decode: false})
     await sleep(2500)
     client.control.requestIdr()
     await sleep(1500)
     await client.close()
     client = undefined
-    const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)))
-    child.kill('SIGINT')
-    expect(await exited).toBe(0)
+    expect(await serve.stop()).toBe(0)
 
     const {header, records} = decodeLog(perf)
     expect(records.length).toBeGreaterThan(120)

@@ -3,7 +3,7 @@
  * flag and every LUMEN_* variable the code reads; a stream from the CLI on loopback writes a
  * LUMEN_PERF log that the perf reader accepts, and SIGINT stops it cleanly.
  */
-import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {type ChildProcess, execFileSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -13,6 +13,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import Serve from '../../src/commands/serve.js'
 import {readPerfLog} from '../../src/perf/reader.js'
 import {connectClient, sleep, type ClientSession} from './helpers.js'
+import {startServeCli} from './processes.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const run = join(root, 'bin', 'run.js')
@@ -57,26 +58,18 @@ describe('lumen serve (CLI)', () => {
   it('streams from the CLI, writes the perf log, and stops on SIGINT', async () => {
     dir = mkdtempSync(join(tmpdir(), 'lumen-cli-'))
     const perf = join(dir, 'serve.perf')
-    const base = 30000 + Math.floor(Math.random() * 20000)
-    child = spawn(process.execPath, [run, 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config')], {
-      env: {...process.env, LUMEN_PERF: perf},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let err = ''
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-    const t0 = Date.now()
-    while (!err.includes('lumen serve: HTTP') && Date.now() - t0 < 20_000) await sleep(50)
-    expect(err).toContain(`HTTP ${base}, HTTPS ${base - 5}, RTSP ${base + 21}, control ${base + 10}, video ${base + 9}, audio ${base + 11}`)
+    const serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config')], {...process.env, LUMEN_PERF: perf})
+    child = serve.child
+    const base = serve.base
+    expect(serve.stderr()).toContain(`HTTP ${base}, HTTPS ${base - 5}, RTSP ${base + 21}, control ${base + 10}, video ${base + 9}, audio ${base + 11}`)
     client = await connectClient('127.0.0.1', base, {announce: {width: 320, height: 240, fps: 30, codec: 0, encryptionEnabled: 5}})
     await sleep(2000)
     expect(client.video.frames.length).toBeGreaterThan(20)
     expect(client.video.frames.every((f) => f.decoded)).toBe(true)
     await client.close()
     client = undefined
-    const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)))
-    child.kill('SIGINT')
-    expect(await exited).toBe(0)
-    expect(err).toContain('lumen serve: stopped')
+    expect(await serve.stop()).toBe(0)
+    expect(serve.stderr()).toContain('lumen serve: stopped')
     let records = 0
     let idr = 0
     readPerfLog(perf, (r) => {

@@ -20,13 +20,13 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {X11Source} from '../../src/media/capture/x11.js'
 import {readStampI420} from '../../src/media/stream/stamp.js'
 import {sleep} from './helpers.js'
+import {startServeCli, startXvfb} from './processes.js'
 
 const BINARY = process.env.LUMEN_MOONLIGHT_EMBEDDED ?? ''
 const haveBinary = BINARY !== '' && existsSync(BINARY)
 const haveXvfb = spawnSync('which', ['Xvfb']).status === 0
 const skipReason = !haveBinary ? ' (skipped: LUMEN_MOONLIGHT_EMBEDDED names no built moonlight binary)' : !haveXvfb ? ' (skipped: Xvfb is not installed)' : ''
 
-const root = join(import.meta.dirname, '..', '..')
 const WIDTH = 1280
 const HEIGHT = 720
 const DISPLAY = `:${230 + Math.floor(Math.random() * 20)}`
@@ -78,14 +78,6 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   })
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now()
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
 describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipReason}`, () => {
   let dir: string
   let xvfb: ChildProcess
@@ -97,8 +89,7 @@ describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipRe
     dir = mkdtempSync(join(tmpdir(), 'lumen-moonlight-x11-'))
     mapping = join(dir, 'mapping.txt')
     writeFileSync(mapping, '')
-    xvfb = spawn('Xvfb', [DISPLAY, '-screen', '0', `${WIDTH}x${HEIGHT}x24`, '-nolisten', 'tcp'], {stdio: 'ignore'})
-    await waitFor(() => existsSync(`/tmp/.X11-unix/X${DISPLAY.slice(1)}`), 5000, 'Xvfb')
+    xvfb = await startXvfb(DISPLAY, `${WIDTH}x${HEIGHT}`)
     screen = new X11Source({display: DISPLAY})
     clientEnv = {...process.env, DISPLAY, HOME: dir, XDG_CACHE_HOME: join(dir, '.cache')}
   })
@@ -114,17 +105,13 @@ describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipRe
   ]
   for (const c of cases) {
     it(`${c.codec}${c.serveArgs.length > 0 ? ' ' + c.serveArgs.join(' ') : ''}: pairs, launches, and the decoded frames reach the screen at the stream's rate`, async () => {
-      const base = 30000 + Math.floor(Math.random() * 20000)
-      const serve = spawnLogged(
-        process.execPath,
-        [join(root, 'bin', 'run.js'), 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '4321', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, `config-${c.codec}`), ...c.serveArgs],
-        {...process.env, NO_COLOR: '1'},
-      )
+      const serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, `config-${c.codec}`), ...c.serveArgs], {...process.env, NO_COLOR: '1'})
+      const base = serve.base
       let stream: ChildProcess | undefined
       try {
-        await waitFor(() => serve.log().includes('lumen serve: HTTP'), 20_000, 'lumen serve to listen')
+        expect(serve.stderr()).toContain('lumen serve: HTTP')
         rmSync(join(dir, '.cache'), {recursive: true, force: true})
-        const pair = spawnLogged(BINARY, ['pair', '-pin', '4321', '-port', String(base), '127.0.0.1'], clientEnv)
+        const pair = spawnLogged(BINARY, ['pair', '-pin', '1234', '-port', String(base), '127.0.0.1'], clientEnv)
         await exited(pair.child, 30_000)
         expect(pair.log()).toContain('Succesfully paired')
 
@@ -164,8 +151,7 @@ describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipRe
       } finally {
         stream?.kill('SIGTERM')
         if (stream !== undefined) await exited(stream, 10_000)
-        serve.child.kill('SIGINT')
-        expect(await exited(serve.child, 15_000)).toBe(0)
+        expect(await serve.stop()).toBe(0)
       }
     }, 90_000)
   }

@@ -1,10 +1,10 @@
 /** `--source x11`: the stream grabs an Xvfb display (XShm) and the client decodes it at its size. */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {type ChildProcess, spawnSync} from 'node:child_process'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {sleep, startServeSession} from './helpers.js'
+import {startXvfb} from './processes.js'
 
 const missing = spawnSync('which', ['Xvfb']).status !== 0
 const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
@@ -12,9 +12,7 @@ const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
 describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = spawn('Xvfb', [DISPLAY, '-screen', '0', '640x360x24', '-nolisten', 'tcp'], {stdio: 'ignore'})
-    const t0 = Date.now()
-    while (!existsSync(`/tmp/.X11-unix/X${DISPLAY.slice(1)}`) && Date.now() - t0 < 5000) await sleep(50)
+    xvfb = await startXvfb(DISPLAY, '640x360')
   })
   afterAll(() => {
     xvfb?.kill('SIGTERM')
