@@ -20,7 +20,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {X11Source} from '../../src/media/capture/x11.js'
 import {readStampI420} from '../../src/media/stream/stamp.js'
 import {sleep} from './helpers.js'
-import {startServeCli, startXvfb} from './processes.js'
+import {exited, startServeCli, startXvfb} from './processes.js'
 
 const BINARY = process.env.LUMEN_MOONLIGHT_EMBEDDED ?? ''
 const haveBinary = BINARY !== '' && existsSync(BINARY)
@@ -62,20 +62,6 @@ function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv): {chil
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()))
   return {child, log: () => log}
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      resolve(null)
-    }, timeoutMs)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve(code)
-    })
-  })
 }
 
 describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipReason}`, () => {

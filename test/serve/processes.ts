@@ -16,6 +16,21 @@ export async function startXvfb(display: string, size: string): Promise<ChildPro
   return xvfb
 }
 
+/** Resolves with the child's exit code; SIGKILLs it and resolves null when it outlives timeoutMs. */
+export function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve(null)
+    }, timeoutMs)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve(code)
+    })
+  })
+}
+
 export interface ServeCli {
   child: ChildProcess
   /** the port base it listens on (HTTP) */
@@ -46,18 +61,9 @@ export async function startServeCli(args: string[], env: NodeJS.ProcessEnv = pro
     base,
     stderr: () => err,
     stop: (timeoutMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL')
-          resolve(null)
-        }, timeoutMs)
-        child.once('exit', (code) => {
-          clearTimeout(timer)
-          resolve(code)
-        })
-        child.kill('SIGINT')
-      })
+      const code = exited(child, timeoutMs)
+      child.kill('SIGINT')
+      return code
     },
   }
 }
