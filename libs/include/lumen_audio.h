@@ -28,17 +28,17 @@
 /* Opens a libopus multistream encoder: 48 kHz, channels 1..8 coded as `streams` Opus streams of
  * which the first `coupled` are stereo; mapping (channels bytes) sends input channel i to coded
  * channel mapping[i] (RFC 7845 §5.1.1; the decoder must use the same layout). Stereo is 2, 1, 1,
- * {0, 1}. bitrate in bit/s for all streams together, frame duration in microseconds (2500, 5000,
+ * {0, 1}; mapping_len: the mapping buffer's length (at least channels). bitrate in bit/s for all streams together, frame duration in microseconds (2500, 5000,
  * 10000, 20000). CBR: every packet is floor(bitrate * duration / 8) bytes. Returns the handle. */
-LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len);
-/* Encodes one frame (frame_us worth of samples per channel, s16 interleaved) into out.
- * Returns the packet length. */
-LUMEN_API int32_t lumen_opus_encode(int32_t encoder, const uint8_t *pcm, int32_t samples_per_channel, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_opus_encoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, int32_t mapping_len, int32_t bitrate_bps, int32_t frame_us, char *err, int32_t err_len);
+/* Encodes one frame (frame_us worth of samples per channel, s16 interleaved; pcm_len >=
+ * samples_per_channel * channels * 2) into out. Returns the packet length. */
+LUMEN_API int32_t lumen_opus_encode(int32_t encoder, const uint8_t *pcm, int32_t pcm_len, int32_t samples_per_channel, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Closes the encoder. */
 LUMEN_API int32_t lumen_opus_encoder_close(int32_t encoder);
 /* Opens a libopus multistream decoder (48 kHz, s16 interleaved output) for the layout the
  * encoder used (same arguments as lumen_opus_encoder_open). */
-LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_opus_decoder_open(int32_t channels, int32_t streams, int32_t coupled, const uint8_t *mapping, int32_t mapping_len, char *err, int32_t err_len);
 /* Decodes one Opus packet into pcm_out; returns the samples per channel written. */
 LUMEN_API int32_t lumen_opus_decode(int32_t decoder, const uint8_t *data, int32_t len, uint8_t *pcm_out, int32_t out_len, char *err, int32_t err_len);
 /* Closes the decoder. */
@@ -54,8 +54,9 @@ LUMEN_API int32_t lumen_audio_capture_open(int32_t source, const char *target, i
 /* Which source the capture uses (LUMEN_AUDIO_SOURCE_PIPEWIRE or LUMEN_AUDIO_SOURCE_TONE). */
 LUMEN_API int32_t lumen_audio_capture_kind(int32_t capture);
 /* Waits until the next samples_per_channel samples are due and writes them (s16 interleaved)
- * into pcm. Returns samples_per_channel. */
-LUMEN_API int32_t lumen_audio_capture_read(int32_t capture, uint8_t *pcm, int32_t samples_per_channel, char *err, int32_t err_len);
+ * into pcm (pcm_len >= samples_per_channel * channels * 2, else LUMEN_E_BUFFER and nothing is
+ * written). Returns samples_per_channel. */
+LUMEN_API int32_t lumen_audio_capture_read(int32_t capture, uint8_t *pcm, int32_t pcm_len, int32_t samples_per_channel, char *err, int32_t err_len);
 /* Counters, int64 LE: samples delivered by the source, samples padded with silence, samples
  * dropped on overflow. Returns the bytes written (24). */
 LUMEN_API int32_t lumen_audio_capture_stats(int32_t capture, uint8_t *out, int32_t out_len);

@@ -17,7 +17,7 @@
  * geometry, LUMEN_E_BUFFER when bgrx_len < stride * height. */
 LUMEN_API int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int64_t frame, int64_t clock_ms);
 
-/* Opens an X display (NULL or "" = $DISPLAY) for grabbing the rectangle x, y, width, height of
+/* Opens an X display (NULL or "" = Xlib's default, $DISPLAY) for grabbing the rectangle x, y, width, height of
  * its root window (width or height 0 = the whole screen from x, y). Uses MIT-SHM when the
  * server has it, else XGetImage. Needs a 24/32-bit TrueColor screen. Returns the handle. */
 LUMEN_API int32_t lumen_x11_open(const char *display, int32_t x, int32_t y, int32_t width, int32_t height, char *err, int32_t err_len);

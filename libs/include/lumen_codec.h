@@ -57,16 +57,19 @@
  * width x height (even, 16..8192) at fps (1..1000), bitrate_kbps (50..1000000) CBR, slices
  * per frame (1..64). cuda_pool: -1 for CPU frames, or a pool handle whose frames this encoder
  * will take (NVENC: required for lumen_encoder_encode_cuda; the pool must have the same size).
- * Returns the encoder handle. */
-LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, char *err, int32_t err_len);
-/* Encodes one BGRx frame of width x height (stride bytes per row) and writes the access unit
- * into out; info gets LUMEN_ENC_INFO_LEN bytes (flags, timings). A frame of the encoder's size
+ * preset: the libx264/libx265 preset ("" = superfast for libx264, ultrafast for libx265; NVENC
+ * ignores it). convert_threads: 1, or 2 to split the BGRx → I420 conversion of frames of
+ * 640x480 and more over a second thread. Returns the encoder handle. */
+LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, const char *preset, int32_t convert_threads, char *err, int32_t err_len);
+/* Encodes one BGRx frame of width x height (stride bytes per row; bgrx_len >= stride*(height-1) +
+ * width*4) and writes the access unit into out; info (NULL, or at least LUMEN_ENC_INFO_LEN bytes)
+ * gets LUMEN_ENC_INFO_LEN bytes (flags, timings). A frame of the encoder's size
  * (or one more in an odd dimension, whose last column/row is left out) is converted as is; any
  * other size is scaled to the encoder's size (swscale bilinear; the scaler is kept per input
  * size and rebuilt when it changes). Returns the access unit's length (0: the encoder
  * produced nothing for this frame). LUMEN_E_BUFFER when out is too small (info says how much
  * was needed; that packet is lost: size out to the encoder's width*height*4). */
-LUMEN_API int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t width, int32_t height, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
 /* Encodes a pooled CUDA frame (lumen_cuda_frame_get), like lumen_encoder_encode, but without
  * scaling: the frame must have the encoder's size (LUMEN_E_INVALID otherwise). The caller
  * still owns the frame handle and releases it afterwards; the encoder keeps its own
@@ -114,14 +117,15 @@ LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
 /* Opens a decoder: "h264" or "hevc"; low delay, one picture out per access unit in. */
 LUMEN_API int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len);
 /* Feeds one access unit (Annex B; len 0 = end of stream, drain) and writes the next decoded
- * picture into out in `format`. Returns the picture's length, LUMEN_E_AGAIN when no picture is
+ * picture into out in `format`; info (NULL, or LUMEN_DEC_INFO_LEN bytes or more). Returns the picture's length, LUMEN_E_AGAIN when no picture is
  * ready yet, LUMEN_E_EOF when drained. */
 LUMEN_API int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len);
 /* Closes a decoder. */
 LUMEN_API int32_t lumen_decoder_close(int32_t decoder);
 /* PSNR of an I420 picture against a BGRx source converted the way the encoder converts it
- * (BT.709 limited range, swscale). Writes four doubles into out: Y, U, V and all planes
+ * (BT.709 limited range, swscale); bgrx_len and i420_len are the buffers' lengths (LUMEN_E_BUFFER
+ * when shorter than the geometry needs). Writes four doubles into out: Y, U, V and all planes
  * (sample-weighted), in dB (100 when identical). */
-LUMEN_API int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t stride, const uint8_t *i420, int32_t width, int32_t height, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, const uint8_t *i420, int32_t i420_len, int32_t width, int32_t height, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 
 #endif

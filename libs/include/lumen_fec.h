@@ -44,7 +44,7 @@ LUMEN_API int32_t lumen_rs_encode(uint8_t *buf, int32_t buf_len, int32_t shard_s
  * data shards are decoded from any k present ones; missing parity shards are re-encoded too when
  * rebuild_parity is non-zero (a receiver that only wants the data passes 0).
  * Returns the number of data shards rebuilt; LUMEN_E_FAILED when fewer than k are present. */
-LUMEN_API int32_t lumen_rs_decode(uint8_t *buf, int32_t buf_len, int32_t offset, int32_t stride, int32_t shard_size, int32_t k, int32_t m, int32_t matrix, int32_t rebuild_parity, const uint8_t *present, char *err, int32_t err_len);
+LUMEN_API int32_t lumen_rs_decode(uint8_t *buf, int32_t buf_len, int32_t offset, int32_t stride, int32_t shard_size, int32_t k, int32_t m, int32_t matrix, int32_t rebuild_parity, const uint8_t *present, int32_t present_len, char *err, int32_t err_len);
 /* Writes the m x k parity matrix (row-major) of a code into out (at least k*m bytes). Returns k*m. */
 LUMEN_API int32_t lumen_rs_matrix(int32_t k, int32_t m, int32_t matrix, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 

@@ -26,8 +26,8 @@
  *   8 the ScreenCast interface version */
 #define LUMEN_PORTAL_INFO_LEN 36
 
-/* Asks the ScreenCast portal for one monitor. bus_address: a D-Bus address, or "" for the
- * session bus ($DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus). timeout_ms bounds each
+/* Asks the ScreenCast portal for one monitor. bus_address: a D-Bus address (the caller resolves
+ * the session bus's; "" fails with LUMEN_E_UNAVAILABLE and the reason). timeout_ms bounds each
  * step (a portal dialog waits for a person). Returns the portal handle. */
 LUMEN_API int32_t lumen_portal_open(const char *bus_address, int32_t timeout_ms, char *err, int32_t err_len);
 /* Copies LUMEN_PORTAL_INFO_LEN bytes of state into out; notices a Session::Closed signal. */

@@ -16,6 +16,7 @@
 #include <spa/param/buffers.h>
 
 #include "internal.h"
+#include "pw_common.h"
 #include "lumen_pipewire.h"
 
 #define MAX_PW 16
@@ -27,11 +28,8 @@
 #endif
 
 typedef struct {
-  int used;
-  struct pw_thread_loop *loop;
-  struct pw_context *context;
-  struct pw_core *core;
-  struct pw_stream *stream;
+  LumenSlot slot;
+  LumenPw pw;
   struct spa_hook stream_listener, core_listener;
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -47,15 +45,7 @@ typedef struct {
   int node_id;
 } PwCapture;
 
-static PwCapture caps[MAX_PW];
-static pthread_mutex_t caps_lock = PTHREAD_MUTEX_INITIALIZER;
-static int inited;
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+LUMEN_TABLE(caps, PwCapture, MAX_PW, "PipeWire capture");
 
 static void fail_stream(PwCapture *c, const char *msg) {
   pthread_mutex_lock(&c->lock);
@@ -74,7 +64,7 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
   } else if (state == PW_STREAM_STATE_UNCONNECTED && old != PW_STREAM_STATE_UNCONNECTED && c->state != 1) {
     fail_stream(c, "the PipeWire video node went away");
   }
-  if (state == PW_STREAM_STATE_STREAMING || state == PW_STREAM_STATE_PAUSED) c->node_id = (int)pw_stream_get_node_id(c->stream);
+  if (state == PW_STREAM_STATE_STREAMING || state == PW_STREAM_STATE_PAUSED) c->node_id = (int)pw_stream_get_node_id(c->pw.stream);
 }
 
 static void on_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
@@ -105,7 +95,7 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
   const struct spa_pod *params[1];
   params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(4, 2, 16),
                                          SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1), SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(types));
-  pw_stream_update_params(c->stream, params, 1);
+  pw_stream_update_params(c->pw.stream, params, 1);
 }
 
 /* Copies rows of a BGRx/BGRA/RGBx/RGBA source into the BGRx frame. */
@@ -132,8 +122,8 @@ static void on_process(void *data) {
   PwCapture *c = data;
   struct pw_buffer *pb = NULL, *b;
   /* take the newest queued buffer, give the older ones back */
-  while ((b = pw_stream_dequeue_buffer(c->stream)) != NULL) {
-    if (pb) pw_stream_queue_buffer(c->stream, pb);
+  while ((b = pw_stream_dequeue_buffer(c->pw.stream)) != NULL) {
+    if (pb) pw_stream_queue_buffer(c->pw.stream, pb);
     pb = b;
   }
   if (!pb) return;
@@ -172,7 +162,7 @@ static void on_process(void *data) {
     if (ok) {
       c->stride = stride;
       c->seq++;
-      c->arrived_ns = now_ns();
+      c->arrived_ns = lumen_mono_ns();
       c->state = 1;
       pthread_cond_broadcast(&c->cond);
     } else {
@@ -180,7 +170,7 @@ static void on_process(void *data) {
     }
     pthread_mutex_unlock(&c->lock);
   }
-  pw_stream_queue_buffer(c->stream, pb);
+  pw_stream_queue_buffer(c->pw.stream, pb);
 }
 
 static const struct pw_stream_events stream_events = {
@@ -216,78 +206,60 @@ static const struct spa_pod *enum_format(struct spa_pod_builder *b, int with_mod
 }
 
 static void pw_free(PwCapture *c) {
-  if (c->loop) pw_thread_loop_stop(c->loop);
-  if (c->stream) pw_stream_destroy(c->stream);
-  if (c->core) pw_core_disconnect(c->core);
-  if (c->context) pw_context_destroy(c->context);
-  if (c->loop) pw_thread_loop_destroy(c->loop);
-  c->stream = NULL;
-  c->core = NULL;
-  c->context = NULL;
-  c->loop = NULL;
+  lumen_pw_teardown(&c->pw);
   free(c->latest);
   c->latest = NULL;
   c->latest_size = 0;
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->cond);
-  c->used = 0;
+  lumen_handle_free(&caps, c);
 }
 
 LUMEN_API int32_t lumen_pw_video_open(const char *target, int32_t remote_fd, char *err, int32_t err_len) {
-  pthread_mutex_lock(&caps_lock);
-  if (!inited) {
-    pw_init(NULL, NULL);
-    inited = 1;
-  }
-  int h = LUMEN_FREE_SLOT(caps, MAX_PW);
-  if (h < 0) {
-    pthread_mutex_unlock(&caps_lock);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d PipeWire capture slots are in use", MAX_PW);
-  }
-  PwCapture *c = &caps[h];
-  memset(c, 0, sizeof *c);
-  c->used = 1;
+  lumen_pw_init_once();
+  PwCapture *c;
+  int32_t h = lumen_handle_claim(&caps, (void **)&c);
+  if (h < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d PipeWire capture slots are in use", MAX_PW);
   c->node_id = -1;
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->cond, NULL);
-  pthread_mutex_unlock(&caps_lock);
 
-  c->loop = pw_thread_loop_new("lumen-pw-video", NULL);
-  if (!c->loop || !(c->context = pw_context_new(pw_thread_loop_get_loop(c->loop), NULL, 0)) || pw_thread_loop_start(c->loop) != 0) {
+  c->pw.loop = pw_thread_loop_new("lumen-pw-video", NULL);
+  if (!c->pw.loop || !(c->pw.context = pw_context_new(pw_thread_loop_get_loop(c->pw.loop), NULL, 0)) || pw_thread_loop_start(c->pw.loop) != 0) {
     pw_free(c);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot start a PipeWire loop");
   }
-  pw_thread_loop_lock(c->loop);
+  pw_thread_loop_lock(c->pw.loop);
   if (remote_fd >= 0) {
     int fd = fcntl(remote_fd, F_DUPFD_CLOEXEC, 3);
-    c->core = fd >= 0 ? pw_context_connect_fd(c->context, fd, NULL, 0) : NULL;
+    c->pw.core = fd >= 0 ? pw_context_connect_fd(c->pw.context, fd, NULL, 0) : NULL;
   } else {
-    c->core = pw_context_connect(c->context, NULL, 0);
+    c->pw.core = pw_context_connect(c->pw.context, NULL, 0);
   }
-  if (!c->core) {
+  if (!c->pw.core) {
     int e = errno;
-    pw_thread_loop_unlock(c->loop);
+    pw_thread_loop_unlock(c->pw.loop);
     pw_free(c);
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "no PipeWire daemon answers (%s): start pipewire (and wireplumber), or use --source x11/synthetic", strerror(e));
   }
-  pw_core_add_listener(c->core, &c->core_listener, &core_events, c);
+  pw_core_add_listener(c->pw.core, &c->core_listener, &core_events, c);
   struct pw_properties *props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, "lumen-video", NULL);
   if (target && target[0]) pw_properties_set(props, PW_KEY_TARGET_OBJECT, target);
-  c->stream = pw_stream_new(c->core, "lumen video capture", props);
-  if (!c->stream) {
-    pw_thread_loop_unlock(c->loop);
+  c->pw.stream = pw_stream_new(c->pw.core, "lumen video capture", props);
+  if (!c->pw.stream) {
+    pw_thread_loop_unlock(c->pw.loop);
     pw_free(c);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot create a PipeWire video stream");
   }
-  pw_stream_add_listener(c->stream, &c->stream_listener, &stream_events, c);
+  pw_stream_add_listener(c->pw.stream, &c->stream_listener, &stream_events, c);
   uint8_t buffer[2048];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buffer, sizeof buffer);
   const struct spa_pod *params[2];
   params[0] = enum_format(&b, 1);
   params[1] = enum_format(&b, 0);
   uint32_t id = PW_ID_ANY;
-  int r = pw_stream_connect(c->stream, PW_DIRECTION_INPUT, id, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, 2);
-  pw_thread_loop_unlock(c->loop);
+  int r = pw_stream_connect(c->pw.stream, PW_DIRECTION_INPUT, id, PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, 2);
+  pw_thread_loop_unlock(c->pw.loop);
   if (r < 0) {
     pw_free(c);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot connect to the PipeWire video node '%s': %s", target ? target : "", strerror(-r));
@@ -295,14 +267,9 @@ LUMEN_API int32_t lumen_pw_video_open(const char *target, int32_t remote_fd, cha
   return h;
 }
 
-static PwCapture *cap_of(int32_t h) {
-  if (h < 0 || h >= MAX_PW || !caps[h].used) return NULL;
-  return &caps[h];
-}
-
 LUMEN_API int32_t lumen_pw_video_wait(int32_t capture, int32_t timeout_ms, char *err, int32_t err_len) {
-  PwCapture *c = cap_of(capture);
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no PipeWire capture %d", capture);
+  PwCapture *c = lumen_handle_acquire(&caps, capture);
+  if (!c) return lumen_no_handle(&caps, capture, err, err_len);
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   int64_t ns = until.tv_nsec + (int64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000LL;
@@ -317,23 +284,27 @@ LUMEN_API int32_t lumen_pw_video_wait(int32_t capture, int32_t timeout_ms, char 
   else if (c->seq == 0)
     r = lumen_fail(err, err_len, LUMEN_E_AGAIN, "no frame from the PipeWire video node within %d ms%s%s", timeout_ms, c->error[0] ? ": " : "", c->error);
   pthread_mutex_unlock(&c->lock);
+  lumen_handle_release(&caps, c);
   return r;
 }
 
 LUMEN_API int32_t lumen_pw_video_info(int32_t capture, uint8_t *out, int32_t out_len) {
-  PwCapture *c = cap_of(capture);
+  if (!out || out_len < LUMEN_PW_INFO_LEN) return LUMEN_E_BUFFER;
+  PwCapture *c = lumen_handle_acquire(&caps, capture);
   if (!c) return LUMEN_E_INVALID;
-  if (out_len < LUMEN_PW_INFO_LEN) return LUMEN_E_BUFFER;
   pthread_mutex_lock(&c->lock);
   int32_t v[9] = {c->state, c->width, c->height, c->stride, c->format, c->buftype, (int32_t)c->seq, (int32_t)c->dropped, c->node_id};
   pthread_mutex_unlock(&c->lock);
+  lumen_handle_release(&caps, c);
   memcpy(out, v, sizeof v);
   return LUMEN_PW_INFO_LEN;
 }
 
-LUMEN_API int32_t lumen_pw_video_grab(int32_t capture, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
-  PwCapture *c = cap_of(capture);
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no PipeWire capture %d", capture);
+static int32_t video_grab(PwCapture *c, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  if (info) {
+    int32_t r = lumen_need(err, err_len, "grab info", info, info_len, LUMEN_PW_GRAB_INFO_LEN);
+    if (r) return r;
+  }
   pthread_mutex_lock(&c->lock);
   if (c->state == 2) {
     pthread_mutex_unlock(&c->lock);
@@ -344,14 +315,14 @@ LUMEN_API int32_t lumen_pw_video_grab(int32_t capture, uint8_t *out, int32_t out
     return lumen_fail(err, err_len, LUMEN_E_AGAIN, "no frame from the PipeWire video node yet");
   }
   size_t need = (size_t)c->width * c->height * 4;
-  if ((size_t)out_len < need) {
+  if (!out || out_len < 0 || (size_t)out_len < need) {
     pthread_mutex_unlock(&c->lock);
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "a %dx%d frame needs %zu bytes, the buffer has %d", c->width, c->height, need, out_len);
   }
   memcpy(out, c->latest, need);
   int fresh = c->seq != c->grabbed_seq;
   c->grabbed_seq = c->seq;
-  if (info && info_len >= LUMEN_PW_GRAB_INFO_LEN) {
+  if (info) {
     memcpy(info, &c->arrived_ns, 8);
     memcpy(info + 8, &c->seq, 8);
   }
@@ -359,14 +330,17 @@ LUMEN_API int32_t lumen_pw_video_grab(int32_t capture, uint8_t *out, int32_t out
   return fresh;
 }
 
+LUMEN_API int32_t lumen_pw_video_grab(int32_t capture, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  PwCapture *c = lumen_handle_acquire(&caps, capture);
+  if (!c) return lumen_no_handle(&caps, capture, err, err_len);
+  int32_t r = video_grab(c, out, out_len, info, info_len, err, err_len);
+  lumen_handle_release(&caps, c);
+  return r;
+}
+
 LUMEN_API int32_t lumen_pw_video_close(int32_t capture) {
-  pthread_mutex_lock(&caps_lock);
-  PwCapture *c = cap_of(capture);
-  if (!c) {
-    pthread_mutex_unlock(&caps_lock);
-    return LUMEN_E_INVALID;
-  }
+  PwCapture *c = lumen_handle_retire(&caps, capture);
+  if (!c) return LUMEN_E_INVALID;
   pw_free(c);
-  pthread_mutex_unlock(&caps_lock);
   return 0;
 }

@@ -25,8 +25,7 @@ typedef struct X11Capture {
   int use_shm;
 } X11Capture;
 
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *captures[MAX_CAPTURES];
+LUMEN_TABLE(captures, LumenBox, MAX_CAPTURES, "X11 capture");
 
 /* Xlib's default error handler exits the process; this one records the error instead. */
 static __thread int x_error;
@@ -35,13 +34,6 @@ static int on_x_error(Display *d, XErrorEvent *e) {
   return 0;
 }
 
-static X11Capture *cap_get(int32_t id) {
-  if (id <= 0 || id >= MAX_CAPTURES) return NULL;
-  pthread_mutex_lock(&cap_lock);
-  X11Capture *c = captures[id];
-  pthread_mutex_unlock(&cap_lock);
-  return c;
-}
 
 static void cap_free(X11Capture *c) {
   if (!c) return;
@@ -61,9 +53,8 @@ int32_t lumen_x11_open(const char *display, int32_t x, int32_t y, int32_t width,
   XSetErrorHandler(on_x_error);
   Display *dpy = XOpenDisplay(name);
   if (!dpy) {
-    const char *shown = name ? name : getenv("DISPLAY");
-    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "X11: cannot open display '%s'%s", shown ? shown : "",
-                      shown ? " (is the X server running and reachable?)" : " ($DISPLAY is not set; pass --display)");
+    if (!name) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "X11: cannot open the default display ($DISPLAY unset or unreachable; pass --display)");
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "X11: cannot open display '%s' (is the X server running and reachable?)", name);
   }
   X11Capture *c = calloc(1, sizeof *c);
   if (!c) {
@@ -122,24 +113,21 @@ int32_t lumen_x11_open(const char *display, int32_t x, int32_t y, int32_t width,
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "X11: the server's images have %d bits per pixel, not 32",
                       c->img ? c->img->bits_per_pixel : 0);
   }
-  pthread_mutex_lock(&cap_lock);
-  for (int i = 1; i < MAX_CAPTURES; i++) {
-    if (!captures[i]) {
-      captures[i] = c;
-      pthread_mutex_unlock(&cap_lock);
-      return i;
-    }
+  int32_t h = lumen_box_put(&captures, c);
+  if (h < 0) {
+    cap_free(c);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many X11 captures open (%d)", MAX_CAPTURES);
   }
-  pthread_mutex_unlock(&cap_lock);
-  cap_free(c);
-  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many X11 captures open (%d)", MAX_CAPTURES - 1);
+  return h;
 }
 
 int32_t lumen_x11_info(int32_t capture, uint8_t *out, int32_t out_len) {
-  X11Capture *c = cap_get(capture);
-  if (!c) return LUMEN_E_INVALID;
   if (!out || out_len < 16) return LUMEN_E_BUFFER;
+  LumenBox *b = lumen_handle_acquire(&captures, capture);
+  if (!b) return LUMEN_E_INVALID;
+  X11Capture *c = b->obj;
   int32_t v[4] = {c->width, c->height, c->width * 4, c->use_shm};
+  lumen_handle_release(&captures, b);
   memcpy(out, v, sizeof v);
   return 16;
 }
@@ -149,9 +137,7 @@ static void copy_rows(uint8_t *out, const XImage *img, int width, int height) {
     memcpy(out + (size_t)y * width * 4, img->data + (size_t)y * img->bytes_per_line, (size_t)width * 4);
 }
 
-int32_t lumen_x11_grab(int32_t capture, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
-  X11Capture *c = cap_get(capture);
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown X11 capture %d", capture);
+static int32_t x11_grab(X11Capture *c, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   int64_t need = (int64_t)c->width * c->height * 4;
   if (!out || out_len < need)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "X11: a %dx%d frame needs %lld bytes, the buffer has %d", c->width, c->height,
@@ -178,13 +164,19 @@ int32_t lumen_x11_grab(int32_t capture, uint8_t *out, int32_t out_len, char *err
   return (int32_t)need;
 }
 
+int32_t lumen_x11_grab(int32_t capture, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  LumenBox *b = lumen_handle_acquire(&captures, capture);
+  if (!b) return lumen_no_handle(&captures, capture, err, err_len);
+  int32_t r = x11_grab(b->obj, out, out_len, err, err_len);
+  lumen_handle_release(&captures, b);
+  return r;
+}
+
 int32_t lumen_x11_close(int32_t capture) {
-  if (capture <= 0 || capture >= MAX_CAPTURES) return LUMEN_E_INVALID;
-  pthread_mutex_lock(&cap_lock);
-  X11Capture *c = captures[capture];
-  captures[capture] = NULL;
-  pthread_mutex_unlock(&cap_lock);
-  if (!c) return LUMEN_E_INVALID;
+  LumenBox *b = lumen_handle_retire(&captures, capture);
+  if (!b) return LUMEN_E_INVALID;
+  X11Capture *c = b->obj;
+  lumen_handle_free(&captures, b);
   cap_free(c);
   return 0;
 }

@@ -19,8 +19,7 @@ void lumen_bgrx_to_i420(const uint8_t *bgrx, int stride, int width, int height, 
 
 #define MAX_DECODERS 64
 
-static pthread_mutex_t dec_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *decoders[MAX_DECODERS];
+LUMEN_TABLE(decoders, LumenBox, MAX_DECODERS, "video decoder");
 
 typedef struct Decoder {
   AVCodecContext *ctx;
@@ -32,13 +31,6 @@ typedef struct Decoder {
   int draining;
 } Decoder;
 
-static Decoder *dec_get(int32_t id) {
-  if (id <= 0 || id >= MAX_DECODERS) return NULL;
-  pthread_mutex_lock(&dec_lock);
-  Decoder *d = decoders[id];
-  pthread_mutex_unlock(&dec_lock);
-  return d;
-}
 
 static void dec_free(Decoder *d) {
   if (!d) return;
@@ -73,24 +65,19 @@ int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len) {
     dec_free(d);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "%s decoder failed to open (%s)", codec, lumen_av_error(r, msg, sizeof msg));
   }
-  pthread_mutex_lock(&dec_lock);
-  for (int i = 1; i < MAX_DECODERS; i++) {
-    if (!decoders[i]) {
-      decoders[i] = d;
-      pthread_mutex_unlock(&dec_lock);
-      return i;
-    }
+  int32_t h = lumen_box_put(&decoders, d);
+  if (h < 0) {
+    dec_free(d);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many decoders open (%d)", MAX_DECODERS);
   }
-  pthread_mutex_unlock(&dec_lock);
-  dec_free(d);
-  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many decoders open (%d)", MAX_DECODERS - 1);
+  return h;
 }
 
 static int32_t write_picture(Decoder *d, int32_t format, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
   AVFrame *f = d->frame;
   int w = f->width, h = f->height;
   int64_t need = format == LUMEN_DEC_BGRX ? (int64_t)w * h * 4 : (int64_t)w * h + 2 * (int64_t)((w + 1) / 2) * ((h + 1) / 2);
-  if (need > out_len)
+  if (!out || need > out_len)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "the decoded %dx%d picture needs %lld bytes, the buffer has %d", w, h,
                       (long long)need, out_len);
   int cw = (w + 1) / 2, ch = (h + 1) / 2;
@@ -129,13 +116,14 @@ static int32_t write_picture(Decoder *d, int32_t format, uint8_t *out, int32_t o
   return (int32_t)need;
 }
 
-int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len,
-                             uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
-  Decoder *d = dec_get(decoder);
-  if (!d) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown decoder %d", decoder);
+static int32_t decode(Decoder *d, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len,
+                      char *err, int32_t err_len) {
   if (format != LUMEN_DEC_BGRX && format != LUMEN_DEC_I420)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format %d (0 = BGRx, 1 = I420)", format);
   if (len < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "negative length %d", len);
+  int32_t st = lumen_need(err, err_len, "access unit", data, len, len);
+  if (!st && info) st = lumen_need(err, err_len, "decode info", info, info_len, LUMEN_DEC_INFO_LEN);
+  if (st) return st;
   char msg[128];
   int r;
   if (len == 0) {
@@ -160,8 +148,8 @@ int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, 
   if (r == AVERROR_EOF) return LUMEN_E_EOF;
   if (r < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "decoding failed (%s)", lumen_av_error(r, msg, sizeof msg));
   d->frames++;
-  int32_t st = write_picture(d, format, out, out_len, err, err_len);
-  if (info && info_len >= LUMEN_DEC_INFO_LEN) {
+  st = write_picture(d, format, out, out_len, err, err_len);
+  if (info) {
     int32_t v[5] = {d->frame->width, d->frame->height, (d->frame->flags & AV_FRAME_FLAG_KEY) ? 1 : 0, (int32_t)d->frame->pict_type,
                     d->frames};
     memset(info, 0, LUMEN_DEC_INFO_LEN);
@@ -171,13 +159,20 @@ int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, 
   return st;
 }
 
+int32_t lumen_decoder_decode(int32_t decoder, const uint8_t *data, int32_t len, int32_t format, uint8_t *out, int32_t out_len,
+                             uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  LumenBox *b = lumen_handle_acquire(&decoders, decoder);
+  if (!b) return lumen_no_handle(&decoders, decoder, err, err_len);
+  int32_t r = decode(b->obj, data, len, format, out, out_len, info, info_len, err, err_len);
+  lumen_handle_release(&decoders, b);
+  return r;
+}
+
 int32_t lumen_decoder_close(int32_t decoder) {
-  if (decoder <= 0 || decoder >= MAX_DECODERS) return LUMEN_E_INVALID;
-  pthread_mutex_lock(&dec_lock);
-  Decoder *d = decoders[decoder];
-  decoders[decoder] = NULL;
-  pthread_mutex_unlock(&dec_lock);
-  if (!d) return LUMEN_E_INVALID;
+  LumenBox *b = lumen_handle_retire(&decoders, decoder);
+  if (!b) return LUMEN_E_INVALID;
+  Decoder *d = b->obj;
+  lumen_handle_free(&decoders, b);
   dec_free(d);
   return 0;
 }
@@ -199,12 +194,15 @@ static double plane_mse(const uint8_t *a, int as, const uint8_t *b, int bs, int 
 
 static double psnr_of(double mse) { return mse <= 0 ? 100.0 : 10.0 * log10(255.0 * 255.0 / mse); }
 
-int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t stride, const uint8_t *i420, int32_t width, int32_t height, uint8_t *out,
-                             int32_t out_len, char *err, int32_t err_len) {
-  if (width < 2 || height < 2 || (width & 1) || (height & 1) || stride < width * 4)
+int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, const uint8_t *i420, int32_t i420_len, int32_t width,
+                             int32_t height, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  if (width < 2 || height < 2 || width > 16384 || height > 16384 || (width & 1) || (height & 1) || stride < width * 4)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "PSNR: bad geometry %dx%d stride %d", width, height, stride);
-  if (out_len < 32) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "PSNR: the output needs 32 bytes");
   int cw = width / 2, ch = height / 2;
+  int32_t st = lumen_need(err, err_len, "PSNR BGRx", bgrx, bgrx_len, (int64_t)stride * (height - 1) + (int64_t)width * 4);
+  if (!st) st = lumen_need(err, err_len, "PSNR I420", i420, i420_len, (int64_t)width * height + 2 * (int64_t)cw * ch);
+  if (!st) st = lumen_need(err, err_len, "PSNR result", out, out_len, 32);
+  if (st) return st;
   AVFrame *ref = av_frame_alloc();
   if (!ref) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   ref->format = AV_PIX_FMT_YUV420P;

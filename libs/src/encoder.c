@@ -38,43 +38,30 @@
 #define MAX_POOLS 32
 #define MAX_FRAMES 1024
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Encoders, pools and frames are heap objects in generation-tagged tables (internal.h). One
+ * handle is used by one thread at a time (lumen_codec.h), so a lookup checks the handle's
+ * generation under the table's lock and needs no reference beyond the call. */
+LUMEN_TABLE(encoders, LumenBox, MAX_ENCODERS, "encoder");
+LUMEN_TABLE(pools, LumenBox, MAX_POOLS, "CUDA frame pool");
+LUMEN_TABLE(cframes, LumenBox, MAX_FRAMES, "CUDA frame");
 
-static int32_t slot_put(void **table, int n, void *p) {
-  pthread_mutex_lock(&table_lock);
-  for (int i = 1; i < n; i++) {
-    if (table[i] == NULL) {
-      table[i] = p;
-      pthread_mutex_unlock(&table_lock);
-      return i;
-    }
-  }
-  pthread_mutex_unlock(&table_lock);
-  return -1;
+static void *slot_get(LumenTable *t, int32_t h) {
+  LumenBox *b = lumen_handle_acquire(t, h);
+  if (!b) return NULL;
+  void *obj = b->obj;
+  lumen_handle_release(t, b);
+  return obj;
 }
 
-static void *slot_get(void **table, int n, int32_t id) {
-  if (id <= 0 || id >= n) return NULL;
-  pthread_mutex_lock(&table_lock);
-  void *p = table[id];
-  pthread_mutex_unlock(&table_lock);
-  return p;
+static void *slot_take(LumenTable *t, int32_t h) {
+  LumenBox *b = lumen_handle_retire(t, h);
+  if (!b) return NULL;
+  void *obj = b->obj;
+  lumen_handle_free(t, b);
+  return obj;
 }
 
-static void *slot_take(void **table, int n, int32_t id) {
-  if (id <= 0 || id >= n) return NULL;
-  pthread_mutex_lock(&table_lock);
-  void *p = table[id];
-  table[id] = NULL;
-  pthread_mutex_unlock(&table_lock);
-  return p;
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#define now_ns lumen_mono_ns
 
 /* ---- colour conversion shared with decoder.c ---------------------------------------------- */
 
@@ -106,7 +93,7 @@ __attribute__((target_clones("avx2", "default"))) void lumen_bgrx_to_i420(const 
   }
 }
 
-/* A second thread for the conversion of large frames (LUMEN_CONVERT_THREADS=2): the calling
+/* A second thread for the conversion of large frames (convert_threads 2): the calling
  * thread converts the top half while this one converts the bottom half (the encoder is idle
  * during conversion). */
 typedef struct Converter {
@@ -147,7 +134,11 @@ static Converter *converter_start(void) {
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->go, NULL);
   pthread_cond_init(&c->done, NULL);
-  if (pthread_create(&c->thread, NULL, converter_main, c) != 0) {
+  char ignored[8];
+  if (lumen_thread_start(&c->thread, converter_main, c, "lumen-convert", ignored, sizeof ignored) != 0) {
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->go);
+    pthread_cond_destroy(&c->done);
     free(c);
     return NULL;
   }
@@ -156,11 +147,7 @@ static Converter *converter_start(void) {
 
 static void converter_stop(Converter *c) {
   if (!c) return;
-  pthread_mutex_lock(&c->lock);
-  c->quit = 1;
-  pthread_cond_signal(&c->go);
-  pthread_mutex_unlock(&c->lock);
-  pthread_join(c->thread, NULL);
+  lumen_thread_stop(c->thread, &c->lock, &c->go, &c->quit);
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->go);
   pthread_cond_destroy(&c->done);
@@ -300,8 +287,6 @@ typedef struct CFrame {
   int ordinal;
 } CFrame;
 
-static void *pools[MAX_POOLS];
-static void *cframes[MAX_FRAMES];
 
 int32_t lumen_cuda_pool_open(int32_t device, int32_t width, int32_t height, int32_t pool_size, char *err, int32_t err_len) {
   if (device < 0 || device > 63) return lumen_fail(err, err_len, LUMEN_E_INVALID, "CUDA device %d is out of range", device);
@@ -345,18 +330,18 @@ int32_t lumen_cuda_pool_open(int32_t device, int32_t width, int32_t height, int3
   p->width = width;
   p->height = height;
   p->ordinal = device;
-  int32_t id = slot_put(pools, MAX_POOLS, p);
+  int32_t id = lumen_box_put(&pools, p);
   if (id < 0) {
     av_buffer_unref(&p->frames);
     av_buffer_unref(&p->device);
     free(p);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frame pools open (%d)", MAX_POOLS - 1);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frame pools open (%d)", MAX_POOLS);
   }
   return id;
 }
 
 int32_t lumen_cuda_pool_close(int32_t pool) {
-  Pool *p = slot_take(pools, MAX_POOLS, pool);
+  Pool *p = slot_take(&pools, pool);
   if (!p) return LUMEN_E_INVALID;
   av_buffer_unref(&p->frames);
   av_buffer_unref(&p->device);
@@ -365,7 +350,7 @@ int32_t lumen_cuda_pool_close(int32_t pool) {
 }
 
 int32_t lumen_cuda_frame_get(int32_t pool, char *err, int32_t err_len) {
-  Pool *p = slot_get(pools, MAX_POOLS, pool);
+  Pool *p = slot_get(&pools, pool);
   if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame pool %d", pool);
   CFrame *f = calloc(1, sizeof *f);
   if (!f || !(f->frame = av_frame_alloc())) {
@@ -383,17 +368,17 @@ int32_t lumen_cuda_frame_get(int32_t pool, char *err, int32_t err_len) {
   }
   f->pool = pool;
   f->ordinal = p->ordinal;
-  int32_t id = slot_put(cframes, MAX_FRAMES, f);
+  int32_t id = lumen_box_put(&cframes, f);
   if (id < 0) {
     av_frame_free(&f->frame);
     free(f);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frames held (%d)", MAX_FRAMES - 1);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many CUDA frames held (%d)", MAX_FRAMES);
   }
   return id;
 }
 
 int32_t lumen_cuda_frame_info(int32_t frame, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
-  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  CFrame *f = slot_get(&cframes, frame);
   if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
   if (out_len < LUMEN_CUDA_FRAME_INFO_LEN)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "frame info needs %d bytes", LUMEN_CUDA_FRAME_INFO_LEN);
@@ -429,7 +414,7 @@ static AVFrame *wrap_host(uint8_t *data, int stride, int width, int height) {
 }
 
 static int32_t frame_transfer(int32_t frame, uint8_t *bgrx, int32_t stride, int upload, char *err, int32_t err_len) {
-  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  CFrame *f = slot_get(&cframes, frame);
   if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
   if (!bgrx || stride < f->frame->width * 4)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "host stride %d is less than width*4 (%d)", stride, f->frame->width * 4);
@@ -454,7 +439,7 @@ int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t stride, 
 }
 
 int32_t lumen_cuda_frame_release(int32_t frame) {
-  CFrame *f = slot_take(cframes, MAX_FRAMES, frame);
+  CFrame *f = slot_take(&cframes, frame);
   if (!f) return LUMEN_E_INVALID;
   av_frame_free(&f->frame);
   free(f);
@@ -484,7 +469,6 @@ typedef struct Encoder {
   char preset[16];
 } Encoder;
 
-static void *encoders[MAX_ENCODERS];
 
 static void set_rate(AVCodecContext *c, int kbps, int fps) {
   c->bit_rate = (int64_t)kbps * 1000;
@@ -574,7 +558,10 @@ static void encoder_free(Encoder *e) {
 }
 
 int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices,
-                           int32_t cuda_pool, char *err, int32_t err_len) {
+                           int32_t cuda_pool, const char *preset, int32_t convert_threads, char *err, int32_t err_len) {
+  if (convert_threads != 1 && convert_threads != 2)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "conversion threads %d: 1 or 2 are supported", convert_threads);
+  if (preset && strlen(preset) >= 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "encoder preset '%s' is too long", preset);
   EncKind kind;
   if (!encoder) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no encoder named");
   if (strcmp(encoder, "libx264") == 0) kind = ENC_X264;
@@ -595,7 +582,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: this libavcodec was built without that encoder", encoder);
   Pool *pool = NULL;
   if (cuda_pool >= 0) {
-    pool = slot_get(pools, MAX_POOLS, cuda_pool);
+    pool = slot_get(&pools, cuda_pool);
     if (!pool) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame pool %d", cuda_pool);
     if (pool->width != width || pool->height != height)
       return lumen_fail(err, err_len, LUMEN_E_INVALID, "CUDA frame pool is %dx%d, the encoder %dx%d", pool->width, pool->height,
@@ -617,9 +604,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   e->bitrate_kbps = bitrate_kbps;
   e->slices = slices;
   e->pool = cuda_pool;
-  const char *preset_env = getenv(kind == ENC_X265 ? "LUMEN_X265_PRESET" : "LUMEN_X264_PRESET");
-  snprintf(e->preset, sizeof e->preset, "%s",
-           preset_env && *preset_env ? preset_env : kind == ENC_X265 ? "ultrafast" : "superfast");
+  snprintf(e->preset, sizeof e->preset, "%s", preset && *preset ? preset : kind == ENC_X265 ? "ultrafast" : "superfast");
   e->in_fmt = kind == ENC_NVENC ? (pool ? AV_PIX_FMT_CUDA : AV_PIX_FMT_BGR0) : AV_PIX_FMT_YUV420P;
   if (pool && kind == ENC_NVENC) e->hw_frames = av_buffer_ref(pool->frames);
   e->pkt = av_packet_alloc();
@@ -642,8 +627,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   }
   /* opt-in: on the 2-core dev box, where the encoder's own threads already fill the cores, the
    * helper did not pay for its wake-ups (bench/encode.ts); hosts with idle cores may gain */
-  const char *threads = getenv("LUMEN_CONVERT_THREADS");
-  if (e->in_fmt == AV_PIX_FMT_YUV420P && threads && strcmp(threads, "2") == 0 && (int64_t)width * height >= 640 * 480 &&
+  if (e->in_fmt == AV_PIX_FMT_YUV420P && convert_threads == 2 && (int64_t)width * height >= 640 * 480 &&
       sysconf(_SC_NPROCESSORS_ONLN) >= 2)
     e->converter = converter_start(); /* NULL: convert on the calling thread */
   if (pool && kind != ENC_NVENC) {
@@ -654,10 +638,10 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     e->download->height = height;
     if (av_frame_get_buffer(e->download, 0) < 0) goto nomem;
   }
-  int32_t id = slot_put(encoders, MAX_ENCODERS, e);
+  int32_t id = lumen_box_put(&encoders, e);
   if (id < 0) {
     encoder_free(e);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many encoders open (%d)", MAX_ENCODERS - 1);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "too many encoders open (%d)", MAX_ENCODERS);
   }
   return id;
 nomem:
@@ -734,16 +718,26 @@ static int32_t scaler_for(Encoder *e, int src_w, int src_h, char *err, int32_t e
   return 0;
 }
 
-int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t width, int32_t height, int32_t stride, int32_t flags, uint8_t *out,
-                             int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
-  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
-  if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
+/* The output and info buffers every encode call writes. */
+static int32_t check_out(uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  int32_t st = lumen_need(err, err_len, "access unit", out, out_len, 1);
+  if (!st && info) st = lumen_need(err, err_len, "encode info", info, info_len, LUMEN_ENC_INFO_LEN);
+  return st;
+}
+
+int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int32_t flags,
+                             uint8_t *out, int32_t out_len, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  Encoder *e = slot_get(&encoders, encoder);
+  if (!e) return lumen_no_handle(&encoders, encoder, err, err_len);
+  int32_t bad = check_out(out, out_len, info, info_len, err, err_len);
+  if (bad) return bad;
   if (!e->frame)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s was opened for CUDA frames: use lumen_encoder_encode_cuda", e->name);
   if (width < 2 || height < 2 || width > 16384 || height > 16384)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "input frame size %dx%d is out of range 2..16384", width, height);
-  if (!bgrx || stride < width * 4)
-    return lumen_fail(err, err_len, LUMEN_E_INVALID, "stride %d is less than width*4 (%d)", stride, width * 4);
+  if (stride < width * 4) return lumen_fail(err, err_len, LUMEN_E_INVALID, "stride %d is less than width*4 (%d)", stride, width * 4);
+  bad = lumen_need(err, err_len, "BGRx frame", bgrx, bgrx_len, (int64_t)stride * (height - 1) + (int64_t)width * 4);
+  if (bad) return bad;
   /* the encoder's size, or one more in an odd dimension (the last column/row is left out): no scaling */
   int same = (width & ~1) == e->width && (height & ~1) == e->height;
   if (!same) {
@@ -773,9 +767,11 @@ int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t width
 
 int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags, uint8_t *out, int32_t out_len, uint8_t *info,
                                   int32_t info_len, char *err, int32_t err_len) {
-  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
-  if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
-  CFrame *f = slot_get(cframes, MAX_FRAMES, frame);
+  Encoder *e = slot_get(&encoders, encoder);
+  if (!e) return lumen_no_handle(&encoders, encoder, err, err_len);
+  int32_t bad = check_out(out, out_len, info, info_len, err, err_len);
+  if (bad) return bad;
+  CFrame *f = slot_get(&cframes, frame);
   if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
   if (e->pool < 0 || f->pool != e->pool)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "%s was not opened with the pool of CUDA frame %d", e->name, frame);
@@ -804,7 +800,7 @@ int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags,
 }
 
 int32_t lumen_encoder_set_bitrate(int32_t encoder, int32_t bitrate_kbps, char *err, int32_t err_len) {
-  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  Encoder *e = slot_get(&encoders, encoder);
   if (!e) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown encoder %d", encoder);
   if (bitrate_kbps < 50 || bitrate_kbps > 1000000)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
@@ -833,7 +829,7 @@ int32_t lumen_encoder_set_bitrate(int32_t encoder, int32_t bitrate_kbps, char *e
 }
 
 int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
-  Encoder *e = slot_get(encoders, MAX_ENCODERS, encoder);
+  Encoder *e = slot_get(&encoders, encoder);
   if (!e) return LUMEN_E_INVALID;
   if (!out || out_len <= 0) return LUMEN_E_BUFFER;
   int n;
@@ -849,7 +845,7 @@ int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
 }
 
 int32_t lumen_encoder_close(int32_t encoder) {
-  Encoder *e = slot_take(encoders, MAX_ENCODERS, encoder);
+  Encoder *e = slot_take(&encoders, encoder);
   if (!e) return LUMEN_E_INVALID;
   encoder_free(e);
   return 0;

@@ -12,19 +12,23 @@
 #define MAX_HOSTS 64
 
 typedef struct {
+  LumenSlot slot;
   ENetHost *host;
   /* a received event that did not fit into the caller's last buffer */
   int has_pending;
   ENetEvent pending;
 } Slot;
 
-static Slot slots[MAX_HOSTS];
-static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+/* An ENet host is driven by one thread (lumen_enet.h), so a lookup checks the handle's
+ * generation under the table's lock and needs no reference beyond the call. */
+LUMEN_TABLE(hosts, Slot, MAX_HOSTS, "ENet host");
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int initialized;
 
 static Slot *slot_of(int32_t handle) {
-  if (handle < 0 || handle >= MAX_HOSTS || slots[handle].host == NULL) return NULL;
-  return &slots[handle];
+  Slot *s = lumen_handle_acquire(&hosts, handle);
+  lumen_handle_release(&hosts, s);
+  return s && s->host ? s : NULL;
 }
 
 static ENetPeer *peer_of(Slot *s, int32_t peer) {
@@ -55,38 +59,30 @@ LUMEN_API int32_t lumen_enet_host_create(const char *bind_addr, int32_t port, in
   if (bind_addr != NULL && bind_addr[0] != '\0' && enet_address_set_host_ip(&address, bind_addr) != 0)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "'%s' is not an IPv4 address to bind the control stream to", bind_addr);
 
-  pthread_mutex_lock(&slots_lock);
+  pthread_mutex_lock(&init_lock);
   if (!initialized) {
     if (enet_initialize() != 0) {
-      pthread_mutex_unlock(&slots_lock);
+      pthread_mutex_unlock(&init_lock);
       return lumen_fail(err, err_len, LUMEN_E_FAILED, "libenet failed to initialise");
     }
     initialized = 1;
   }
-  int32_t handle = -1;
-  for (int i = 0; i < MAX_HOSTS; i++) {
-    if (slots[i].host == NULL) {
-      handle = i;
-      break;
-    }
-  }
-  if (handle < 0) {
-    pthread_mutex_unlock(&slots_lock);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d ENet host slots are in use: destroy hosts that are no longer needed", MAX_HOSTS);
-  }
+  pthread_mutex_unlock(&init_lock);
+  Slot *slot;
+  int32_t handle = lumen_handle_claim(&hosts, (void **)&slot);
+  if (handle < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d ENet host slots are in use: destroy hosts that are no longer needed", MAX_HOSTS);
   /* a client (port 0, peer_count 1) still binds, to an ephemeral port */
   ENetHost *host = enet_host_create(&address, (size_t)peer_count, (size_t)channel_limit, 0, 0);
   if (host == NULL) {
-    pthread_mutex_unlock(&slots_lock);
+    lumen_handle_free(&hosts, slot);
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot create an ENet host on UDP %s:%d (port in use or not permitted?)",
                       bind_addr != NULL && bind_addr[0] != '\0' ? bind_addr : "0.0.0.0", port);
   }
   /* bound what a peer can make libenet allocate (defaults: 32 MiB each) */
   host->maximumPacketSize = LUMEN_ENET_MAX_PACKET;
   host->maximumWaitingData = LUMEN_ENET_MAX_WAITING;
-  slots[handle].host = host;
-  slots[handle].has_pending = 0;
-  pthread_mutex_unlock(&slots_lock);
+  slot->host = host;
+  slot->has_pending = 0;
   return handle;
 }
 
@@ -100,17 +96,13 @@ LUMEN_API int32_t lumen_enet_host_port(int32_t handle, char *err, int32_t err_le
 }
 
 LUMEN_API int32_t lumen_enet_host_destroy(int32_t handle) {
-  pthread_mutex_lock(&slots_lock);
-  Slot *s = slot_of(handle);
-  if (s == NULL) {
-    pthread_mutex_unlock(&slots_lock);
-    return LUMEN_E_INVALID;
-  }
+  Slot *s = lumen_handle_retire(&hosts, handle);
+  if (s == NULL) return LUMEN_E_INVALID;
   if (s->has_pending && s->pending.packet != NULL) enet_packet_destroy(s->pending.packet);
   enet_host_destroy(s->host);
   s->host = NULL;
   s->has_pending = 0;
-  pthread_mutex_unlock(&slots_lock);
+  lumen_handle_free(&hosts, s);
   return LUMEN_OK;
 }
 

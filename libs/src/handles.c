@@ -1,5 +1,6 @@
 /* Generation-tagged handle tables (internal.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -120,4 +121,37 @@ int64_t lumen_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int32_t lumen_no_handle(LumenTable *t, int32_t h, char *err, int32_t err_len) {
+  return lumen_fail(err, err_len, LUMEN_E_INVALID, "no %s %d (closed, or never opened)", t->what, h);
+}
+
+int32_t lumen_need(char *err, int32_t err_len, const char *what, const void *buf, int64_t len, int64_t need) {
+  if (need <= 0) return 0;
+  if (!buf) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "no %s buffer given (%lld bytes needed)", what, (long long)need);
+  if (len < need) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "the %s buffer has %lld bytes, %lld are needed", what, (long long)len, (long long)need);
+  return 0;
+}
+
+int32_t lumen_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name, char *err, int32_t err_len) {
+  int rc = pthread_create(thread, NULL, fn, arg);
+  if (rc != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot start the %s thread: %s", name, strerror(rc));
+  pthread_setname_np(*thread, name);
+  return 0;
+}
+
+void lumen_thread_stop(pthread_t thread, pthread_mutex_t *lock, pthread_cond_t *cond, int *stop) {
+  pthread_mutex_lock(lock);
+  *stop = 1;
+  if (cond) pthread_cond_broadcast(cond);
+  pthread_mutex_unlock(lock);
+  pthread_join(thread, NULL);
+}
+
+int32_t lumen_box_put(LumenTable *t, void *obj) {
+  LumenBox *b;
+  int32_t h = lumen_handle_claim(t, (void **)&b);
+  if (h > 0) b->obj = obj;
+  return h;
 }

@@ -35,8 +35,8 @@
 #define GSO_MAX_SEGS 64
 
 typedef struct {
+  LumenSlot slot;
   int fd;
-  int used;
   int family;
   struct sockaddr_storage peer;
   socklen_t peer_len;
@@ -46,19 +46,9 @@ typedef struct {
 
 enum { C_SENT, C_BYTES, C_CALLS, C_GSO, C_EAGAIN, C_DROPPED, C_RECV, C_RBYTES, C_GSO_ON, C_ERRNO };
 
-static Sock socks[MAX_SOCKS];
-static pthread_mutex_t socks_lock = PTHREAD_MUTEX_INITIALIZER;
+LUMEN_TABLE(socks, Sock, MAX_SOCKS, "media socket");
 
-static Sock *sock_of(int32_t h) {
-  if (h < 0 || h >= MAX_SOCKS || !socks[h].used) return NULL;
-  return &socks[h];
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#define now_ns lumen_mono_ns
 
 /* The kernel may defer a timer by the thread's timer slack (50 µs by default): deadline sleeps
  * ask for 1 ns, once per thread. */
@@ -70,11 +60,6 @@ static void tight_timers(void) {
   }
 }
 
-/* LUMEN_SPIN_US: the send thread wakes this long before a frame's deadline and spins to it
- * (default 100 µs; 0 = off), trading a little CPU (2.4 % of a core at 240 fps) for the scheduler's
- * wake-up latency (~40-90 µs on a VM). Bursts inside a frame use plain absolute sleeps. */
-static int64_t spin_ns = -1;
-
 static void sleep_until(int64_t deadline) {
   tight_timers();
   struct timespec ts = {.tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL};
@@ -82,12 +67,10 @@ static void sleep_until(int64_t deadline) {
   }
 }
 
-static void pacer_wait(int64_t deadline) {
-  if (spin_ns < 0) {
-    const char *v = getenv("LUMEN_SPIN_US");
-    spin_ns = v ? atoll(v) * 1000LL : 100000LL;
-    if (spin_ns < 0 || spin_ns > 2000000) spin_ns = 0;
-  }
+/* The send thread wakes spin_ns before a frame's deadline and spins to it (the pacer's spin_us;
+ * 0 = off), trading a little CPU (2.4 % of a core at 240 fps at 100 µs) for the scheduler's
+ * wake-up latency (~40-90 µs on a VM). Bursts inside a frame use plain absolute sleeps. */
+static void pacer_wait(int64_t deadline, int64_t spin_ns) {
   if (spin_ns > 0) {
     sleep_until(deadline - spin_ns);
     while (now_ns() < deadline) {
@@ -118,26 +101,25 @@ static int32_t sock_alloc(int fd, char *err, int32_t err_len) {
   int one = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof one);
-  pthread_mutex_lock(&socks_lock);
-  int i = LUMEN_FREE_SLOT(socks, MAX_SOCKS);
-  if (i >= 0) {
-    memset(&socks[i], 0, sizeof socks[i]);
-    socks[i].fd = fd;
-    socks[i].used = 1;
-    socks[i].family = ss.ss_family;
-    /* LUMEN_UDP_GSO=0 turns GSO off (sendmmsg only): each datagram is then its own skb all the
-     * way, as packet filters and shapers that count packets expect */
-    const char *g = getenv("LUMEN_UDP_GSO");
-    int gso = !(g && strcmp(g, "0") == 0);
-    atomic_store(&socks[i].gso, gso);
-    atomic_store(&socks[i].c[C_GSO_ON], (uint64_t)gso);
-    pthread_mutex_unlock(&socks_lock);
-    return i;
+  Sock *s;
+  int32_t h = lumen_handle_claim(&socks, (void **)&s);
+  if (h < 0) {
+    close(fd);
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d media socket slots are in use: close sockets that are no longer needed", MAX_SOCKS);
   }
-  pthread_mutex_unlock(&socks_lock);
-  close(fd);
-  return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d media socket slots are in use: close sockets that are no longer needed", MAX_SOCKS);
+  s->fd = fd;
+  s->family = ss.ss_family;
+  /* GSO starts on; lumen_udp_set_gso(0) turns it off (sendmmsg only): each datagram is then its
+   * own skb all the way, as packet filters and shapers that count packets expect */
+  atomic_store(&s->gso, 1);
+  atomic_store(&s->c[C_GSO_ON], 1);
+  return h;
 }
+
+#define ACQUIRE_SOCK(s, h)                               \
+  Sock *s = lumen_handle_acquire(&socks, (h));           \
+  if (!s) return lumen_no_handle(&socks, (h), err, err_len)
+
 
 LUMEN_API int32_t lumen_udp_open(const char *bind_addr, int32_t port, int32_t flags, char *err, int32_t err_len) {
   if (port < 0 || port > 65535) return lumen_fail(err, err_len, LUMEN_E_INVALID, "UDP port %d is out of range 0-65535", port);
@@ -190,18 +172,24 @@ LUMEN_API int32_t lumen_udp_adopt(int32_t fd, char *err, int32_t err_len) {
 }
 
 LUMEN_API int32_t lumen_udp_port(int32_t sock, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+  ACQUIRE_SOCK(s, sock);
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "getsockname failed: %s", strerror(errno));
+  int rc = getsockname(s->fd, (struct sockaddr *)&ss, &len);
+  lumen_handle_release(&socks, s);
+  if (rc != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "getsockname failed: %s", strerror(errno));
   if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
   return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-LUMEN_API int32_t lumen_udp_set_peer(int32_t sock, const char *address, int32_t port, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+LUMEN_API int32_t lumen_udp_fd(int32_t sock, char *err, int32_t err_len) {
+  ACQUIRE_SOCK(s, sock);
+  int fd = s->fd;
+  lumen_handle_release(&socks, s);
+  return fd;
+}
+
+static int32_t set_peer(Sock *s, const char *address, int32_t port, char *err, int32_t err_len) {
   if (port <= 0 || port > 65535) return lumen_fail(err, err_len, LUMEN_E_INVALID, "peer port %d is out of range 1-65535", port);
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -239,9 +227,14 @@ LUMEN_API int32_t lumen_udp_set_peer(int32_t sock, const char *address, int32_t 
   return 0;
 }
 
-LUMEN_API int32_t lumen_udp_set_qos(int32_t sock, int32_t tos, int32_t priority, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+LUMEN_API int32_t lumen_udp_set_peer(int32_t sock, const char *address, int32_t port, char *err, int32_t err_len) {
+  ACQUIRE_SOCK(s, sock);
+  int32_t rc = set_peer(s, address, port, err, err_len);
+  lumen_handle_release(&socks, s);
+  return rc;
+}
+
+static int32_t set_qos(Sock *s, int32_t tos, int32_t priority, char *err, int32_t err_len) {
   if (tos >= 0) {
     int r = s->family == AF_INET ? setsockopt(s->fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos) : setsockopt(s->fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
     if (r != 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set the TOS byte 0x%02x: %s", tos, strerror(errno));
@@ -251,11 +244,19 @@ LUMEN_API int32_t lumen_udp_set_qos(int32_t sock, int32_t tos, int32_t priority,
   return 0;
 }
 
+LUMEN_API int32_t lumen_udp_set_qos(int32_t sock, int32_t tos, int32_t priority, char *err, int32_t err_len) {
+  ACQUIRE_SOCK(s, sock);
+  int32_t rc = set_qos(s, tos, priority, err, err_len);
+  lumen_handle_release(&socks, s);
+  return rc;
+}
+
 LUMEN_API int32_t lumen_udp_set_gso(int32_t sock, int32_t enable) {
-  Sock *s = sock_of(sock);
+  Sock *s = lumen_handle_acquire(&socks, sock);
   if (!s) return LUMEN_E_INVALID;
   atomic_store(&s->gso, enable ? 1 : 0);
   atomic_store(&s->c[C_GSO_ON], enable ? 1 : 0);
+  lumen_handle_release(&socks, s);
   return enable ? 1 : 0;
 }
 
@@ -264,9 +265,7 @@ static int wait_writable(int fd) {
   return poll(&p, 1, 100);
 }
 
-LUMEN_API int32_t lumen_udp_send(int32_t sock, const uint8_t *data, int32_t len, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+static int32_t udp_send(Sock *s, const uint8_t *data, int32_t len, char *err, int32_t err_len) {
   if (s->peer_len == 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
   for (int tries = 0; tries < 20; tries++) {
     ssize_t n = sendto(s->fd, data, (size_t)len, 0, (struct sockaddr *)&s->peer, s->peer_len);
@@ -289,6 +288,30 @@ LUMEN_API int32_t lumen_udp_send(int32_t sock, const uint8_t *data, int32_t len,
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "sending a media datagram failed: %s", strerror(errno));
   }
   atomic_fetch_add(&s->c[C_DROPPED], 1);
+  return 0;
+}
+
+LUMEN_API int32_t lumen_udp_send(int32_t sock, const uint8_t *data, int32_t data_len, char *err, int32_t err_len) {
+  if (data_len < 0 || data_len > 65507) return lumen_fail(err, err_len, LUMEN_E_INVALID, "a %d-byte datagram is outside 0..65507 bytes", data_len);
+  int32_t rc = lumen_need(err, err_len, "datagram", data, data_len, data_len);
+  if (rc) return rc;
+  ACQUIRE_SOCK(s, sock);
+  rc = udp_send(s, data, data_len, err, err_len);
+  lumen_handle_release(&socks, s);
+  return rc;
+}
+
+/* Checks a packet batch the caller hands over: count slots of stride bytes in data (data_len),
+ * an int32 length in 1..stride per slot in lens (lens_len). */
+static int32_t check_batch(const uint8_t *data, int32_t data_len, const uint8_t *lens, int32_t lens_len, int32_t count, int32_t stride, char *err, int32_t err_len) {
+  if (count < 0 || stride <= 0 || stride > 65507) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad batch: %d datagrams of stride %d", count, stride);
+  int32_t rc = lumen_need(err, err_len, "packet", data, data_len, (int64_t)count * stride);
+  if (!rc) rc = lumen_need(err, err_len, "packet length", lens, lens_len, 4 * (int64_t)count);
+  if (rc) return rc;
+  for (int i = 0; i < count; i++) {
+    int l = get32(lens + 4 * i);
+    if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
+  }
   return 0;
 }
 
@@ -396,20 +419,21 @@ static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int cou
   return taken;
 }
 
-LUMEN_API int32_t lumen_udp_send_batch(int32_t sock, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
-  if (s->peer_len == 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
-  if (count < 0 || stride <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad batch: %d datagrams of stride %d", count, stride);
-  for (int i = 0; i < count; i++) {
-    int l = get32(lens + 4 * i);
-    if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
+LUMEN_API int32_t lumen_udp_send_batch(int32_t sock, const uint8_t *data, int32_t data_len, const uint8_t *lens, int32_t lens_len, int32_t count, int32_t stride, uint8_t *info, int32_t info_len, char *err, int32_t err_len) {
+  int32_t rc = check_batch(data, data_len, lens, lens_len, count, stride, err, err_len);
+  if (!rc && info) rc = lumen_need(err, err_len, "send info", info, info_len, 16);
+  if (rc) return rc;
+  ACQUIRE_SOCK(s, sock);
+  if (s->peer_len == 0) {
+    lumen_handle_release(&socks, s);
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
   }
   uint32_t calls = 0, dropped = 0;
   int64_t t0 = now_ns();
   int taken = send_range(s, data, lens, count, stride, &calls, &dropped);
   int64_t t1 = now_ns();
-  if (info && info_len >= 16) {
+  lumen_handle_release(&socks, s);
+  if (info) {
     put32(info, calls);
     put32(info + 4, dropped);
     put64(info + 8, t1 - t0);
@@ -417,11 +441,7 @@ LUMEN_API int32_t lumen_udp_send_batch(int32_t sock, const uint8_t *data, const 
   return taken;
 }
 
-LUMEN_API int32_t lumen_udp_recv_batch(int32_t sock, uint8_t *data, int32_t stride, int32_t max_count, uint8_t *lens, int32_t timeout_ms, uint8_t *from, int32_t from_len, char *err, int32_t err_len) {
-  Sock *s = sock_of(sock);
-  if (!s) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
-  if (max_count <= 0 || stride <= 0) return 0;
-  if (max_count > 1024) max_count = 1024;
+static int32_t recv_batch(Sock *s, uint8_t *data, int32_t stride, int32_t max_count, uint8_t *lens, int32_t timeout_ms, uint8_t *from, int32_t from_len, char *err, int32_t err_len) {
   struct pollfd p = {.fd = s->fd, .events = POLLIN};
   int pr = poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms);
   if (pr <= 0) return 0;
@@ -473,28 +493,37 @@ LUMEN_API int32_t lumen_udp_recv_batch(int32_t sock, uint8_t *data, int32_t stri
   return r;
 }
 
+LUMEN_API int32_t lumen_udp_recv_batch(int32_t sock, uint8_t *data, int32_t data_len, int32_t stride, int32_t max_count, uint8_t *lens, int32_t lens_len, int32_t timeout_ms, uint8_t *from, int32_t from_len, char *err, int32_t err_len) {
+  if (max_count <= 0 || stride <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad receive batch: %d slots of stride %d", max_count, stride);
+  if (max_count > 1024) max_count = 1024;
+  int32_t rc = lumen_need(err, err_len, "receive", data, data_len, (int64_t)max_count * stride);
+  if (!rc) rc = lumen_need(err, err_len, "packet length", lens, lens_len, 4 * (int64_t)max_count);
+  if (!rc && from) rc = lumen_need(err, err_len, "source address", from, from_len, 64);
+  if (rc) return rc;
+  ACQUIRE_SOCK(s, sock);
+  rc = recv_batch(s, data, stride, max_count, lens, timeout_ms, from, from_len, err, err_len);
+  lumen_handle_release(&socks, s);
+  return rc;
+}
+
 LUMEN_API int32_t lumen_udp_stats(int32_t sock, uint8_t *out, int32_t out_len) {
-  Sock *s = sock_of(sock);
+  if (!out || out_len < LUMEN_UDP_STATS_LEN) return LUMEN_E_BUFFER;
+  Sock *s = lumen_handle_acquire(&socks, sock);
   if (!s) return LUMEN_E_INVALID;
-  if (out_len < LUMEN_UDP_STATS_LEN) return LUMEN_E_BUFFER;
   for (int i = 0; i < 10; i++) {
     uint64_t v = atomic_load(&s->c[i]);
     memcpy(out + 8 * i, &v, 8);
   }
+  lumen_handle_release(&socks, s);
   return LUMEN_UDP_STATS_LEN;
 }
 
 LUMEN_API int32_t lumen_udp_close(int32_t sock) {
-  pthread_mutex_lock(&socks_lock);
-  Sock *s = sock_of(sock);
-  if (!s) {
-    pthread_mutex_unlock(&socks_lock);
-    return LUMEN_E_INVALID;
-  }
+  Sock *s = lumen_handle_retire(&socks, sock);
+  if (!s) return LUMEN_E_INVALID;
   close(s->fd);
-  s->used = 0;
   s->fd = -1;
-  pthread_mutex_unlock(&socks_lock);
+  lumen_handle_free(&socks, s);
   return 0;
 }
 
@@ -532,8 +561,9 @@ typedef struct {
 #define MAX_DONE 1024
 
 typedef struct {
-  int used;
-  int32_t sock;
+  LumenSlot slot;
+  int32_t sock; /* acquired for each frame the thread sends: a closed socket's handle reaches nothing */
+  int64_t spin_ns;
   int mode, burst, spread;
   pthread_t thread;
   pthread_mutex_t lock;
@@ -550,17 +580,14 @@ typedef struct {
   uint64_t iv_counter;
 } Pacer;
 
-static Pacer pacers[MAX_PACERS];
+LUMEN_TABLE(pacers, Pacer, MAX_PACERS, "send thread");
 static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst);
-static pthread_mutex_t pacers_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static Pacer *pacer_of(int32_t h) {
-  if (h < 0 || h >= MAX_PACERS || !pacers[h].used) return NULL;
-  return &pacers[h];
-}
+#define ACQUIRE_PACER(p, h)                              \
+  Pacer *p = lumen_handle_acquire(&pacers, (h));         \
+  if (!p) return lumen_no_handle(&pacers, (h), err, err_len)
 
 static void pacer_send(Pacer *p, Job *j) {
-  Sock *s = sock_of(p->sock);
   const uint8_t *data = p->ring + j->off;
   const uint8_t *lens = data + (size_t)j->count * j->stride;
   uint32_t calls = 0, dropped = 0, bytes = 0, largest = 0;
@@ -568,9 +595,10 @@ static void pacer_send(Pacer *p, Job *j) {
   int64_t start = now_ns();
   int late = start > j->deadline + 0 && j->submit > j->deadline;
   if (start < j->deadline) {
-    pacer_wait(j->deadline);
+    pacer_wait(j->deadline, p->spin_ns);
     start = now_ns();
   }
+  Sock *s = lumen_handle_acquire(&socks, p->sock);
   if (s && s->peer_len != 0 && j->count > 0) {
     if (p->mode == LUMEN_PACING_BURST && j->count > p->burst) {
       int bursts = (j->count + p->burst - 1) / p->burst;
@@ -589,6 +617,7 @@ static void pacer_send(Pacer *p, Job *j) {
       largest = (uint32_t)j->count;
     }
   }
+  lumen_handle_release(&socks, s);
   int64_t end = now_ns();
   pthread_mutex_lock(&p->lock);
   int slot = (p->dhead + p->dcount) % MAX_DONE;
@@ -612,7 +641,6 @@ static void pacer_send(Pacer *p, Job *j) {
 
 static void *pacer_main(void *arg) {
   Pacer *p = arg;
-  pthread_setname_np(pthread_self(), "lumen-send");
   pthread_mutex_lock(&p->lock);
   for (;;) {
     while (!p->stop && p->jcount == 0) {
@@ -639,59 +667,52 @@ static void *pacer_main(void *arg) {
   return NULL;
 }
 
-LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_packets, int32_t spread_permille, int32_t ring_bytes, char *err, int32_t err_len) {
-  if (!sock_of(sock)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no media socket %d", sock);
+LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_packets, int32_t spread_permille, int32_t ring_bytes, int32_t spin_us, char *err, int32_t err_len) {
+  Sock *s = lumen_handle_acquire(&socks, sock);
+  if (!s) return lumen_no_handle(&socks, sock, err, err_len);
+  lumen_handle_release(&socks, s);
+  if (spin_us < 0 || spin_us > 2000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "spin time %d µs is out of range 0-2000", spin_us);
   if (mode != LUMEN_PACING_LINE && mode != LUMEN_PACING_BURST) return lumen_fail(err, err_len, LUMEN_E_INVALID, "pacing mode %d is neither line (0) nor burst (1)", mode);
   if (burst_packets < 1 || burst_packets > 1024) return lumen_fail(err, err_len, LUMEN_E_INVALID, "burst size %d is out of range 1-1024 packets", burst_packets);
   if (spread_permille < 1 || spread_permille > 1000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "burst spread %d is out of range 1-1000 permille of the frame interval", spread_permille);
   size_t size = ring_bytes < (1 << 20) ? (1 << 20) : (size_t)ring_bytes;
-  pthread_mutex_lock(&pacers_lock);
-  int h = LUMEN_FREE_SLOT(pacers, MAX_PACERS);
-  if (h < 0) {
-    pthread_mutex_unlock(&pacers_lock);
-    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d send threads are in use: stop streams that ended", MAX_PACERS);
-  }
-  Pacer *p = &pacers[h];
-  memset(p, 0, sizeof *p);
+  Pacer *p;
+  int32_t h = lumen_handle_claim(&pacers, (void **)&p);
+  if (h < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d send threads are in use: stop streams that ended", MAX_PACERS);
   p->ring = malloc(size);
   if (!p->ring) {
-    pthread_mutex_unlock(&pacers_lock);
+    lumen_handle_free(&pacers, p);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "cannot allocate a %zu-byte send ring", size);
   }
   p->ring_size = size;
   p->sock = sock;
+  p->spin_ns = (int64_t)spin_us * 1000;
   p->mode = mode;
   p->burst = burst_packets;
   p->spread = spread_permille;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
   pthread_cond_init(&p->idle, NULL);
-  p->used = 1;
-  int rc = pthread_create(&p->thread, NULL, pacer_main, p);
+  int32_t rc = lumen_thread_start(&p->thread, pacer_main, p, "lumen-send", err, err_len);
   if (rc != 0) {
-    p->used = 0;
     free(p->ring);
-    pthread_mutex_unlock(&pacers_lock);
-    return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot start the send thread: %s", strerror(rc));
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    pthread_cond_destroy(&p->idle);
+    lumen_handle_free(&pacers, p);
+    return rc;
   }
-  pthread_mutex_unlock(&pacers_lock);
   return h;
 }
 
 LUMEN_API int32_t lumen_pacer_set_realtime(int32_t pacer, int32_t priority, char *err, int32_t err_len) {
-  Pacer *p = pacer_of(pacer);
-  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
-  return set_fifo(p->thread, priority, "send thread", err, err_len);
+  ACQUIRE_PACER(p, pacer);
+  int32_t rc = set_fifo(p->thread, priority, "send thread", err, err_len);
+  lumen_handle_release(&pacers, p);
+  return rc;
 }
 
-LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
-  Pacer *p = pacer_of(pacer);
-  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
-  if (count < 0 || stride <= 0 || stride > 65507) return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad frame: %d datagrams of stride %d", count, stride);
-  for (int i = 0; i < count; i++) {
-    int l = get32(lens + 4 * i);
-    if (l <= 0 || l > stride) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d has length %d, outside 1..%d", i, l, stride);
-  }
+static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
   int out_stride = p->gcm ? stride + 32 : stride;
   if (p->gcm) {
     for (int i = 0; i < count; i++)
@@ -760,8 +781,18 @@ LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t d
   return 0;
 }
 
+LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, int32_t data_len, const uint8_t *lens, int32_t lens_len, int32_t count, int32_t stride, char *err, int32_t err_len) {
+  int32_t rc = check_batch(data, data_len, lens, lens_len, count, stride, err, err_len);
+  if (rc) return rc;
+  ACQUIRE_PACER(p, pacer);
+  rc = pacer_submit(p, frame_id, deadline_ns, interval_ns, data, lens, count, stride, err, err_len);
+  lumen_handle_release(&pacers, p);
+  return rc;
+}
+
 LUMEN_API int32_t lumen_pacer_poll(int32_t pacer, uint8_t *out, int32_t out_len) {
-  Pacer *p = pacer_of(pacer);
+  if (!out || out_len < 0) return LUMEN_E_BUFFER;
+  Pacer *p = lumen_handle_acquire(&pacers, pacer);
   if (!p) return LUMEN_E_INVALID;
   int max = out_len / LUMEN_PACER_RECORD_LEN;
   pthread_mutex_lock(&p->lock);
@@ -772,11 +803,12 @@ LUMEN_API int32_t lumen_pacer_poll(int32_t pacer, uint8_t *out, int32_t out_len)
   }
   p->dcount -= n;
   pthread_mutex_unlock(&p->lock);
+  lumen_handle_release(&pacers, p);
   return n;
 }
 
 LUMEN_API int32_t lumen_pacer_drain(int32_t pacer, int32_t timeout_ms) {
-  Pacer *p = pacer_of(pacer);
+  Pacer *p = lumen_handle_acquire(&pacers, pacer);
   if (!p) return LUMEN_E_INVALID;
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
@@ -789,21 +821,14 @@ LUMEN_API int32_t lumen_pacer_drain(int32_t pacer, int32_t timeout_ms) {
   }
   int left = p->jcount;
   pthread_mutex_unlock(&p->lock);
+  lumen_handle_release(&pacers, p);
   return left;
 }
 
 LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
-  pthread_mutex_lock(&pacers_lock);
-  Pacer *p = pacer_of(pacer);
-  if (!p) {
-    pthread_mutex_unlock(&pacers_lock);
-    return LUMEN_E_INVALID;
-  }
-  pthread_mutex_lock(&p->lock);
-  p->stop = 1;
-  pthread_cond_broadcast(&p->cond);
-  pthread_mutex_unlock(&p->lock);
-  pthread_join(p->thread, NULL);
+  Pacer *p = lumen_handle_retire(&pacers, pacer);
+  if (!p) return LUMEN_E_INVALID;
+  lumen_thread_stop(p->thread, &p->lock, &p->cond, &p->stop);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);
   pthread_cond_destroy(&p->idle);
@@ -811,14 +836,11 @@ LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
   p->ring = NULL;
   if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
   p->gcm = NULL;
-  p->used = 0;
-  pthread_mutex_unlock(&pacers_lock);
+  lumen_handle_free(&pacers, p);
   return 0;
 }
 
-LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
-  Pacer *p = pacer_of(pacer);
-  if (!p) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no send thread %d", pacer);
+static int32_t pacer_set_gcm(Pacer *p, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
   if (key_len == 0) {
     if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
     p->gcm = NULL;
@@ -838,6 +860,15 @@ LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t
   return 0;
 }
 
+LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
+  int32_t rc = lumen_need(err, err_len, "key", key, key_len, key_len);
+  if (rc) return rc;
+  ACQUIRE_PACER(p, pacer);
+  rc = pacer_set_gcm(p, key, key_len, iv_counter, err, err_len);
+  lumen_handle_release(&pacers, p);
+  return rc;
+}
+
 /* Encrypts one plaintext packet into dst: 12-byte IV, LE32 frameIndex, 16-byte tag, ciphertext. */
 static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst) {
   uint8_t iv[12] = {0};
@@ -855,7 +886,9 @@ static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst) {
 }
 
 LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer) {
-  Pacer *p = pacer_of(pacer);
+  Pacer *p = lumen_handle_acquire(&pacers, pacer);
   if (!p) return LUMEN_E_INVALID;
-  return (int64_t)p->iv_counter;
+  int64_t v = (int64_t)p->iv_counter;
+  lumen_handle_release(&pacers, p);
+  return v;
 }

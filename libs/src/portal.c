@@ -32,7 +32,7 @@
 #define CURSOR_EMBEDDED 2u
 
 typedef struct {
-  int used;
+  LumenSlot slot;
   DBusConnection *conn;
   char sender[128]; /* the unique name as a path element: ':1.42' -> '1_42' */
   char session[MAX_PATH_LEN + 1];
@@ -48,8 +48,7 @@ typedef struct {
   int32_t err_len;
 } Ctx;
 
-static Portal portals[MAX_PORTAL];
-static pthread_mutex_t portals_lock = PTHREAD_MUTEX_INITIALIZER;
+LUMEN_TABLE(portals, Portal, MAX_PORTAL, "portal session");
 static unsigned token_counter;
 
 static int64_t now_ms(void) {
@@ -58,26 +57,11 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The bus to use: the caller's address, else the session bus's. */
+/* The bus to use: the caller's address (TypeScript resolves the session bus's, src/native/portal.ts). */
 static int32_t bus_address(const char *given, char *out, size_t len, char *err, int32_t err_len) {
   if (given && given[0]) {
     snprintf(out, len, "%s", given);
     return 0;
-  }
-  const char *env = getenv("DBUS_SESSION_BUS_ADDRESS");
-  if (env && env[0]) {
-    snprintf(out, len, "%s", env);
-    return 0;
-  }
-  const char *run = getenv("XDG_RUNTIME_DIR");
-  struct stat st;
-  if (run && run[0]) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/bus", run);
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-      snprintf(out, len, "unix:path=%s", path);
-      return 0;
-    }
   }
   return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
                     "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist (the ScreenCast portal lives on a desktop session's bus)");
@@ -356,30 +340,23 @@ static void portal_free(Portal *p) {
     dbus_connection_unref(p->conn);
   }
   if (p->fd >= 0) close(p->fd);
-  memset(p, 0, sizeof *p);
+  p->conn = NULL;
   p->fd = -1;
+  lumen_handle_free(&portals, p);
 }
 
-static Portal *take_slot(void) {
-  pthread_mutex_lock(&portals_lock);
-  int h = LUMEN_FREE_SLOT(portals, MAX_PORTAL);
-  Portal *p = h < 0 ? NULL : &portals[h];
+static Portal *take_slot(int32_t *handle) {
+  Portal *p;
+  *handle = lumen_handle_claim(&portals, (void **)&p);
   if (p) {
-    memset(p, 0, sizeof *p);
-    p->used = 1;
     p->fd = -1;
     p->node_id = -1;
     p->width = p->height = p->source_type = -1;
   }
-  pthread_mutex_unlock(&portals_lock);
   return p;
 }
 
-static void release_slot(Portal *p) {
-  pthread_mutex_lock(&portals_lock);
-  portal_free(p);
-  pthread_mutex_unlock(&portals_lock);
-}
+static void release_slot(Portal *p) { portal_free(p); }
 
 /* Reads the first stream of Start's results: node id, size, source type. */
 static int32_t read_streams(Ctx *c, DBusMessageIter results) {
@@ -514,7 +491,8 @@ static int32_t open_steps(Ctx *c, const char *given) {
 
 LUMEN_API int32_t lumen_portal_open(const char *bus_address, int32_t timeout_ms, char *err, int32_t err_len) {
   if (timeout_ms <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the portal timeout must be positive, got %d ms", timeout_ms);
-  Portal *p = take_slot();
+  int32_t h;
+  Portal *p = take_slot(&h);
   if (!p) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d portal slots are in use", MAX_PORTAL);
   Ctx c = {p, timeout_ms, err, err_len};
   int32_t r = open_steps(&c, bus_address);
@@ -522,18 +500,21 @@ LUMEN_API int32_t lumen_portal_open(const char *bus_address, int32_t timeout_ms,
     release_slot(p);
     return r;
   }
-  return (int32_t)(p - portals);
+  return h;
 }
 
+/* A portal session is driven by one thread (lumen_portal.h's calls are not for concurrent use on
+ * one handle): a lookup checks the generation under the table's lock. */
 static Portal *portal_of(int32_t h) {
-  if (h < 0 || h >= MAX_PORTAL || !portals[h].used) return NULL;
-  return &portals[h];
+  Portal *p = lumen_handle_acquire(&portals, h);
+  lumen_handle_release(&portals, p);
+  return p;
 }
 
 LUMEN_API int32_t lumen_portal_info(int32_t portal, uint8_t *out, int32_t out_len) {
   Portal *p = portal_of(portal);
   if (!p) return LUMEN_E_INVALID;
-  if (out_len < LUMEN_PORTAL_INFO_LEN) return LUMEN_E_BUFFER;
+  if (!out || out_len < LUMEN_PORTAL_INFO_LEN) return LUMEN_E_BUFFER;
   /* notice a Session::Closed without waiting */
   if (p->conn && p->open) {
     dbus_connection_read_write(p->conn, 0);
@@ -553,14 +534,15 @@ LUMEN_API int32_t lumen_portal_session_path(int32_t portal, char *out, int32_t o
   Portal *p = portal_of(portal);
   if (!p) return LUMEN_E_INVALID;
   int32_t n = (int32_t)strlen(p->session);
-  if (out_len <= n) return LUMEN_E_BUFFER;
+  if (!out || out_len <= n) return LUMEN_E_BUFFER;
   memcpy(out, p->session, (size_t)n + 1);
   return n;
 }
 
 LUMEN_API int32_t lumen_portal_probe(const char *bus_address, int32_t timeout_ms, char *err, int32_t err_len) {
   if (timeout_ms <= 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the portal probe timeout must be positive, got %d ms", timeout_ms);
-  Portal *p = take_slot();
+  int32_t h;
+  Portal *p = take_slot(&h);
   if (!p) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "all %d portal slots are in use", MAX_PORTAL);
   /* the whole probe within timeout_ms: each call gets what is left */
   int64_t deadline = now_ms() + timeout_ms;
@@ -577,13 +559,8 @@ LUMEN_API int32_t lumen_portal_probe(const char *bus_address, int32_t timeout_ms
 }
 
 LUMEN_API int32_t lumen_portal_close(int32_t portal) {
-  pthread_mutex_lock(&portals_lock);
-  Portal *p = portal_of(portal);
-  if (!p) {
-    pthread_mutex_unlock(&portals_lock);
-    return LUMEN_E_INVALID;
-  }
+  Portal *p = lumen_handle_retire(&portals, portal);
+  if (!p) return LUMEN_E_INVALID;
   portal_free(p);
-  pthread_mutex_unlock(&portals_lock);
   return 0;
 }

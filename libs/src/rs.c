@@ -375,11 +375,15 @@ static int32_t check_code(int k, int m, int matrix, char *err, int32_t err_len) 
   return 0;
 }
 
+/* Whether count shards of size bytes, stride apart from off, lie inside buf_len bytes without
+ * overlapping: the stride is at least the shard size (a negative or short stride would let the
+ * first shard or a neighbour lie outside what the last one's bound covers). */
 static int in_bounds(int64_t off, int64_t stride, int count, int64_t size, int64_t buf_len) {
   if (count == 0) return 1;
-  if (off < 0 || size <= 0) return 0;
+  if (off < 0 || size <= 0 || buf_len < 0) return 0;
+  if (count > 1 && stride < size) return 0;
   int64_t last = off + stride * (count - 1);
-  return last >= 0 && last + size <= buf_len;
+  return last + size <= buf_len;
 }
 
 static int32_t rd32(const uint8_t *p) { return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24); }
@@ -440,8 +444,10 @@ static int gf_invert(uint8_t *a, uint8_t *inv, int n) {
 }
 
 int32_t lumen_rs_decode(uint8_t *buf, int32_t buf_len, int32_t offset, int32_t stride, int32_t shard_size,
-                        int32_t k, int32_t m, int32_t matrix, int32_t rebuild_parity, const uint8_t *present, char *err, int32_t err_len) {
+                        int32_t k, int32_t m, int32_t matrix, int32_t rebuild_parity, const uint8_t *present, int32_t present_len, char *err, int32_t err_len) {
   int32_t st = check_code(k, m, matrix, err, err_len);
+  if (st < 0) return st;
+  st = lumen_need(err, err_len, "present-shard", present, present_len, k + m);
   if (st < 0) return st;
   if (buf == NULL || present == NULL || shard_size <= 0 || !in_bounds(offset, stride, k + m, shard_size, buf_len))
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "a block of %d shards of %d bytes (stride %d from %d) does not fit in the %d-byte buffer",

@@ -34,7 +34,7 @@ export class OpusEncoder {
     this.channels = l.channels
     this.handle = check(
       'lumen_opus_encoder_open',
-      shim().lumen_opus_encoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), bitrateBps, frameUs, ...this.err.args()]),
+      shim().lumen_opus_encoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), l.mapping.length, bitrateBps, frameUs, ...this.err.args()]),
       this.err,
     )
     this.samplesPerChannel = (48 * frameUs) / 1000
@@ -42,7 +42,7 @@ export class OpusEncoder {
 
   /** Encodes one frame of s16 interleaved PCM into out; returns the packet length. */
   encode(pcm: Buffer, out: Buffer): number {
-    return check('lumen_opus_encode', shim().lumen_opus_encode([this.handle, pcm, this.samplesPerChannel, out, out.length, ...this.err.args()]), this.err)
+    return check('lumen_opus_encode', shim().lumen_opus_encode([this.handle, pcm, pcm.length, this.samplesPerChannel, out, out.length, ...this.err.args()]), this.err)
   }
 
   close(): void {
@@ -58,7 +58,7 @@ export class OpusDecoder {
   constructor(layout: number | OpusStreamLayout) {
     const l = layoutOf(layout)
     this.channels = l.channels
-    this.handle = check('lumen_opus_decoder_open', shim().lumen_opus_decoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), ...this.err.args()]), this.err)
+    this.handle = check('lumen_opus_decoder_open', shim().lumen_opus_decoder_open([l.channels, l.streams, l.coupled, Buffer.from(l.mapping), l.mapping.length, ...this.err.args()]), this.err)
   }
 
   /** Decodes one packet into pcm (s16 interleaved); returns samples per channel. */
@@ -94,7 +94,7 @@ export class AudioCapture {
 
   /** Waits until the next `samplesPerChannel` samples are due and writes them into pcm. */
   read(pcm: Buffer, samplesPerChannel: number): number {
-    return check('lumen_audio_capture_read', shim().lumen_audio_capture_read([this.handle, pcm, samplesPerChannel, ...this.err.args()]), this.err)
+    return check('lumen_audio_capture_read', shim().lumen_audio_capture_read([this.handle, pcm, pcm.length, samplesPerChannel, ...this.err.args()]), this.err)
   }
 
   stats(): {delivered: number; padded: number; dropped: number} {

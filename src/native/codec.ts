@@ -24,6 +24,10 @@ export interface NativeEncoderOptions {
   slices?: number
   /** a pool whose frames this encoder takes (encodeCuda); omit for BGRx host frames */
   cudaPool?: CudaFramePool
+  /** libx264/libx265 preset (serve --x264-preset/--x265-preset); undefined = the shim's default per encoder */
+  preset?: string
+  /** 2 splits the BGRx → I420 conversion over a second thread (serve --convert-threads); default 1 */
+  convertThreads?: 1 | 2
 }
 
 /** What one encode call produced; `length` bytes of the output buffer hold the access unit. */
@@ -59,6 +63,8 @@ export class NativeEncoder {
       options.bitrateKbps,
       options.slices ?? 1,
       options.cudaPool?.handle ?? -1,
+      options.preset ?? '',
+      options.convertThreads ?? 1,
       ...err.args(),
     ])
     return new NativeEncoder(check('lumen_encoder_open', status, err), {...options})
@@ -78,6 +84,7 @@ export class NativeEncoder {
     const status = shim().lumen_encoder_encode([
       this.handle,
       bgrx,
+      bgrx.length,
       size?.width ?? this.options.width,
       size?.height ?? this.options.height,
       stride,
@@ -289,6 +296,6 @@ export interface Psnr {
 export function psnrBgrxI420(bgrx: Buffer, stride: number, i420: Buffer, width: number, height: number): Psnr {
   const out = Buffer.alloc(32)
   const err = new ErrorBuffer()
-  check('lumen_psnr_bgrx_i420', shim().lumen_psnr_bgrx_i420([bgrx, stride, i420, width, height, out, out.length, ...err.args()]), err)
+  check('lumen_psnr_bgrx_i420', shim().lumen_psnr_bgrx_i420([bgrx, bgrx.length, stride, i420, i420.length, width, height, out, out.length, ...err.args()]), err)
   return {y: out.readDoubleLE(0), u: out.readDoubleLE(8), v: out.readDoubleLE(16), all: out.readDoubleLE(24)}
 }

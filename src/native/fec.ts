@@ -116,7 +116,7 @@ export function rsDecode(buf: Buffer, layout: RsBlockLayout, present: Buffer): n
   if (present.length < k + m) throw new RangeError(`rsDecode: present has ${present.length} flags, a ${k}+${m} block needs ${k + m}`)
   return check(
     'lumen_rs_decode',
-    lib().lumen_rs_decode([buf, buf.length, offset, stride, shardSize, k, m, RsMatrix[matrix], layout.rebuildParity === false ? 0 : 1, present, ...err.args()]),
+    lib().lumen_rs_decode([buf, buf.length, offset, stride, shardSize, k, m, RsMatrix[matrix], layout.rebuildParity === false ? 0 : 1, present, present.length, ...err.args()]),
     err,
   )
 }

@@ -101,15 +101,21 @@ export class UdpSocket {
     return shim().lumen_udp_set_gso([this.handle, enable ? 1 : 0]) === 1
   }
 
-  send(data: Buffer, len = data.length): number {
-    return check('lumen_udp_send', shim().lumen_udp_send([this.handle, data, len, ...this.err.args()]), this.err)
+  /** Sends the whole of `data` as one datagram (pass a subarray to send part of a buffer). */
+  send(data: Buffer): number {
+    return check('lumen_udp_send', shim().lumen_udp_send([this.handle, data, data.length, ...this.err.args()]), this.err)
+  }
+
+  /** The socket's file descriptor, for UdpSocket.adopt elsewhere in this process (which dup()s it). */
+  get fd(): number {
+    return check('lumen_udp_fd', shim().lumen_udp_fd([this.handle, ...this.err.args()]), this.err)
   }
 
   /** Sends a whole batch now, at line rate. Returns datagrams taken and the syscalls used. */
   sendBatch(batch: PacketBatch): {sent: number; calls: number; dropped: number; ns: number} {
     const n = check(
       'lumen_udp_send_batch',
-      shim().lumen_udp_send_batch([this.handle, batch.data, batch.lens, batch.count, batch.stride, this.info, this.info.length, ...this.err.args()]),
+      shim().lumen_udp_send_batch([this.handle, batch.data, batch.data.length, batch.lens, batch.lens.length, batch.count, batch.stride, this.info, this.info.length, ...this.err.args()]),
       this.err,
     )
     return {sent: n, calls: this.info.readUInt32LE(0), dropped: this.info.readUInt32LE(4), ns: Number(this.info.readBigInt64LE(8))}
@@ -119,7 +125,7 @@ export class UdpSocket {
   recvBatch(batch: PacketBatch, timeoutMs: number): {count: number; from?: {address: string; port: number}} {
     const n = check(
       'lumen_udp_recv_batch',
-      shim().lumen_udp_recv_batch([this.handle, batch.data, batch.stride, batch.capacity, batch.lens, timeoutMs, this.from, this.from.length, ...this.err.args()]),
+      shim().lumen_udp_recv_batch([this.handle, batch.data, batch.data.length, batch.stride, batch.capacity, batch.lens, batch.lens.length, timeoutMs, this.from, this.from.length, ...this.err.args()]),
       this.err,
     )
     batch.count = n
@@ -199,7 +205,12 @@ export interface PacerOptions {
   spread?: number
   /** bytes of queued frames the send thread can hold (at least 1 MiB) */
   ringBytes?: number
+  /** microseconds before a frame's deadline the send thread spins instead of sleeping (0..2000; 0 = off) */
+  spinUs?: number
 }
+
+/** The send thread's spin before a deadline when nobody chose one (serve --spin-us). */
+export const DEFAULT_SPIN_US = 100
 
 /** The per-stream send thread: frames are queued with their deadline and sent by the thread. */
 export class Pacer {
@@ -215,7 +226,7 @@ export class Pacer {
     const mode = options.mode === 'burst' ? 1 : 0
     const burst = options.burstPackets ?? 32
     const spread = Math.max(1, Math.min(1000, Math.round((options.spread ?? 0.5) * 1000)))
-    this.handle = check('lumen_pacer_open', shim().lumen_pacer_open([socket.handle, mode, burst, spread, options.ringBytes ?? 16 << 20, ...this.err.args()]), this.err)
+    this.handle = check('lumen_pacer_open', shim().lumen_pacer_open([socket.handle, mode, burst, spread, options.ringBytes ?? 16 << 20, options.spinUs ?? DEFAULT_SPIN_US, ...this.err.args()]), this.err)
   }
 
   /** AES-128-GCM for every packet submitted from now on (media-encryption.md §3), done in the
@@ -237,7 +248,7 @@ export class Pacer {
 
   /** Queues a frame to go out at deadlineNs. False when the send thread's queue is full (frame dropped). */
   submit(frameId: number, deadlineNs: number, intervalNs: number, batch: PacketBatch): boolean {
-    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, batch.data, batch.lens, batch.count, batch.stride, ...this.err.args()])
+    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, batch.data, batch.data.length, batch.lens, batch.lens.length, batch.count, batch.stride, ...this.err.args()])
     if (status === -5) return false
     check('lumen_pacer_submit', status, this.err)
     return true
@@ -245,7 +256,7 @@ export class Pacer {
 
   /** Queues a frame given as raw parts (slots of `stride` bytes in data, int32 lengths in lens). */
   submitRaw(frameId: number, deadlineNs: number, intervalNs: number, data: Buffer, lens: Buffer, count: number, stride: number): boolean {
-    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, data, lens, count, stride, ...this.err.args()])
+    const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, data, data.length, lens, lens.length, count, stride, ...this.err.args()])
     if (status === -5) return false
     check('lumen_pacer_submit', status, this.err)
     return true

@@ -1,6 +1,29 @@
 /** Typed wrapper over the shim's xdg-desktop-portal ScreenCast client (libs/include/lumen_portal.h). */
+import {statSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {check, cString, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
+
+/**
+ * The session bus's D-Bus address as libdbus finds it: DBUS_SESSION_BUS_ADDRESS, else the socket
+ * $XDG_RUNTIME_DIR/bus, else '' (the shim then says there is no session bus). The shim reads no
+ * environment: this is where the default is decided.
+ */
+export function sessionBusAddress(env: NodeJS.ProcessEnv = process.env): string {
+  const given = env.DBUS_SESSION_BUS_ADDRESS
+  if (given !== undefined && given !== '') return given
+  const run = env.XDG_RUNTIME_DIR
+  if (run === undefined || run === '') return ''
+  const path = join(run, 'bus')
+  try {
+    return statSync(path).isSocket() ? `unix:path=${path}` : ''
+  } catch {
+    return ''
+  }
+}
+
+const busOrSession = (busAddress: string | undefined): string => (busAddress === undefined || busAddress === '' ? sessionBusAddress() : busAddress)
 
 const INFO_LEN = 36
 const SOURCE_MONITOR = 1
@@ -32,14 +55,14 @@ export class ScreenCastPortal {
    * waits at most timeoutMs. busAddress '' = the session bus. Throws ShimError with a sentence. */
   static open(options: {busAddress?: string; timeoutMs?: number} = {}): ScreenCastPortal {
     const err = new ErrorBuffer()
-    return new ScreenCastPortal(check('lumen_portal_open', shim().lumen_portal_open([options.busAddress ?? '', options.timeoutMs ?? 30_000, ...err.args()]), err))
+    return new ScreenCastPortal(check('lumen_portal_open', shim().lumen_portal_open([busOrSession(options.busAddress), options.timeoutMs ?? 30_000, ...err.args()]), err))
   }
 
   /** The portal's AvailableSourceTypes within timeoutMs in all; throws ShimError with the reason
    * when no ScreenCast portal answers. */
   static sourceTypes(busAddress = '', timeoutMs = 1000): number {
     const err = new ErrorBuffer()
-    return check('lumen_portal_probe', shim().lumen_portal_probe([busAddress, timeoutMs, ...err.args()]), err)
+    return check('lumen_portal_probe', shim().lumen_portal_probe([busOrSession(busAddress), timeoutMs, ...err.args()]), err)
   }
 
   /** Whether a ScreenCast portal that can share a monitor answers within timeoutMs. */

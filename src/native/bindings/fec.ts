@@ -18,6 +18,7 @@ export const fecBindings = {
     DataType.I32,
     DataType.I32,
     DataType.U8Array,
+    DataType.I32,
     ...ERR,
   ),
   lumen_rs_matrix: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
