@@ -2,6 +2,7 @@ import {Command, Flags} from '@oclif/core'
 
 import {color, Progress, renderTable, verdict} from '../cli/output.js'
 import type {VideoCodec} from '../host/stream-config.js'
+import {encoderTuning, encoderTuningFlags} from '../cli/tuning-flags.js'
 import {type EncodeCheckResult, runEncodeCheck} from '../media/encode-check.js'
 import {defaultBitrateKbps, defaultEncoder, ENCODER_CODEC, ENCODER_NAMES, isEncoderName} from '../media/encoder.js'
 import {ShimError, ShimLoadError} from '../native/errors.js'
@@ -57,6 +58,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     out: Flags.string({description: 'write the raw bitstream (Annex B for H.264/HEVC) to this file'}),
     'min-psnr': Flags.string({description: 'mean PSNR the stream must reach, dB', default: '35'}),
     'min-frame-psnr': Flags.string({description: 'PSNR every frame must reach, dB', default: '12'}),
+    ...encoderTuningFlags,
   }
 
   /** oclif's --json error path exits 1 whatever exit the error asked for: keep ours (2 = bad input). */
@@ -128,6 +130,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
         frames: flags.frames,
         bitrateKbps,
         slices: flags.slices,
+        ...encoderTuning(flags),
         path: flags.path as 'cpu' | 'cuda',
         source: flags.source as 'synthetic' | 'x11' | 'dmabuf',
         display: flags.display,

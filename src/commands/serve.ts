@@ -1,6 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import {color} from '../cli/output.js'
+import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {ENCODER_NAMES} from '../native/codec.js'
@@ -28,7 +29,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_SOURCE             --source
   LUMEN_DISPLAY            --display (the x11 source; default $DISPLAY)
   LUMEN_PIPEWIRE_NODE      --pipewire-node
-  LUMEN_PORTAL_TIMEOUT=S   --source portal: seconds each ScreenCast portal step (and the first frame) may take before the stream fails with the reason (default 30; a screen-share dialog waits for a person)
+  LUMEN_PORTAL_TIMEOUT     --portal-timeout
   LUMEN_ENCODER            --encoder
   LUMEN_PACING             --pacing
   LUMEN_BURST_PACKETS      --burst-packets
@@ -41,12 +42,13 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_CONFIG_DIR         --config-dir (default $XDG_CONFIG_HOME/lumen)
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
-  LUMEN_UDP_GSO=0          send video with sendmmsg only, no UDP GSO (packet filters then see every datagram)
-  LUMEN_REALTIME=off|N     SCHED_FIFO for the send thread at N+1 and, with an NVENC encoder, the frame loop at N (default 10; needs root or CAP_SYS_NICE, else the stream says so and runs at normal priority)
-  LUMEN_SPIN_US=N          the send thread wakes N µs before each frame deadline and spins to it (sharper deadlines for a little CPU; default 100, 0 = off)
+  LUMEN_UDP_GSO            --udp-gso
+  LUMEN_REALTIME           --realtime
+  LUMEN_SPIN_US            --spin-us
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
-  LUMEN_X264_PRESET, LUMEN_X265_PRESET  the software encoders' preset (default superfast / ultrafast)
-  LUMEN_CONVERT_THREADS=2  split the BGRx → I420 conversion of large frames over a helper thread
+  LUMEN_X264_PRESET        --x264-preset
+  LUMEN_X265_PRESET        --x265-preset
+  LUMEN_CONVERT_THREADS    --convert-threads
   LUMEN_ZEROCOPY, LUMEN_ZEROCOPY_PASS   the zero-copy capture chain of encode-test; serve does not use it yet (CPU frames only)
   LUMEN_CACHE_DIR          where scripts/install.sh caches the FFmpeg 8 build (not read by serve)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
@@ -103,6 +105,7 @@ ${ENV_HELP}`
     'config-dir': Flags.string({description: 'where the host identity and paired clients live', env: 'LUMEN_CONFIG_DIR'}),
     perf: Flags.string({description: 'per-frame timing log (see LUMEN_PERF below)', env: 'LUMEN_PERF'}),
     duration: Flags.integer({description: 'stop after this many seconds (default: until Ctrl-C)', min: 1}),
+    ...streamTuningFlags,
   }
 
   async run(): Promise<ServeResult> {
@@ -121,6 +124,11 @@ ${ENV_HELP}`
       audio: flags.audio as MediaOptions['audio'],
       maxFps: flags['max-fps'],
       fecPercentage: flags.fec,
+      realtime: flags.realtime,
+      spinUs: flags['spin-us'],
+      udpGso: flags['udp-gso'],
+      ...encoderTuning(flags),
+      portalTimeoutMs: Math.round(flags['portal-timeout'] * 1000),
     }
     const base = flags['port-base']
     const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}

@@ -13,7 +13,7 @@ import {SyntheticSource} from './capture/synthetic.js'
 import {X11Source} from './capture/x11.js'
 import {ChainFrames} from './zerocopy/encode-source.js'
 import {isKeyFrameStart, VideoDecoder} from './decoder.js'
-import {ENCODER_CODEC, type EncoderName, VideoEncoder} from './encoder.js'
+import {ENCODER_CODEC, encoderPreset, type EncoderName, VideoEncoder} from './encoder.js'
 import type {CaptureSource, CpuFrame, FramePayload} from './types.js'
 
 export interface EncodeCheckOptions {
@@ -24,6 +24,10 @@ export interface EncodeCheckOptions {
   frames: number
   bitrateKbps: number
   slices: number
+  /** libx264/libx265 presets and conversion threads (--x264-preset, --x265-preset, --convert-threads) */
+  x264Preset?: string
+  x265Preset?: string
+  convertThreads?: 1 | 2
   path: 'cpu' | 'cuda'
   /** dmabuf: synthetic frames through the zero-copy chain (src/media/zerocopy), with --path cuda */
   source: 'synthetic' | 'x11' | 'dmabuf'
@@ -122,6 +126,8 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       bitrateKbps: o.bitrateKbps,
       slices: o.slices,
       cudaPool: pool,
+      preset: encoderPreset(o.encoder, o),
+      convertThreads: o.convertThreads,
     })
     if (codec !== 'av1') decoder = new VideoDecoder(codec, 'i420', {width: o.width, height: o.height})
     if (o.out !== undefined) fd = openSync(o.out, 'w')

@@ -32,6 +32,14 @@ export function defaultEncoder(codec: VideoCodec, options: {nvenc?: boolean} = {
   return codec === 'h264' ? 'libx264' : 'libx265'
 }
 
+/** The preset to open `encoder` with from the x264/x265 choices (undefined: the shim's default;
+ * NVENC takes none). */
+export function encoderPreset(encoder: string, tuning: {x264Preset?: string; x265Preset?: string}): string | undefined {
+  if (encoder === 'libx264') return tuning.x264Preset
+  if (encoder === 'libx265') return tuning.x265Preset
+  return undefined
+}
+
 /**
  * A sensible CBR bitrate for a size and frame rate when the caller has none: 0.16 bits per
  * pixel per frame (Moonlight's 20 Mbit/s at 1080p60, 10 Mbit/s at 720p60), at least 2 Mbit/s.
@@ -80,6 +88,8 @@ export class VideoEncoder {
       bitrateKbps: options.bitrateKbps,
       slices: options.slices ?? 1,
       cudaPool: options.cudaPool,
+      preset: options.preset,
+      convertThreads: options.convertThreads,
     })
     this.bitrate = options.bitrateKbps
     this.out = Buffer.alloc(this.native.maxFrameBytes)

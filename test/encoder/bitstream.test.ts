@@ -187,30 +187,22 @@ describe('decoder', () => {
   })
 })
 
-describe('conversion helper thread (LUMEN_CONVERT_THREADS=2)', () => {
+describe('conversion helper thread (convertThreads 2, serve --convert-threads)', () => {
   it('converts the whole frame: the decoded pictures match the source as well as with one thread', () => {
-    const run = (threads: string | undefined): number[] => {
-      const saved = process.env.LUMEN_CONVERT_THREADS
-      if (threads === undefined) delete process.env.LUMEN_CONVERT_THREADS
-      else process.env.LUMEN_CONVERT_THREADS = threads
-      try {
-        const source = new SyntheticSource({width: 640, height: 480, clock: 'frame'})
-        const enc = new VideoEncoder({encoder: 'libx264', width: 640, height: 480, fps: 60, bitrateKbps: 8000})
-        const dec = new VideoDecoder('h264', 'i420', {width: 640, height: 480})
-        open.push(source, enc, dec)
-        expect(enc.describe().endsWith(' on 2 threads')).toBe(threads === '2')
-        return Array.from({length: 20}, () => {
-          const frame = source.grab().payload as {data: Buffer; stride: number}
-          const picture = dec.decode(enc.encode(frame as never)!.data)!
-          return psnrBgrxI420(frame.data, frame.stride, picture.data, 640, 480).all
-        })
-      } finally {
-        if (saved === undefined) delete process.env.LUMEN_CONVERT_THREADS
-        else process.env.LUMEN_CONVERT_THREADS = saved
-      }
+    const run = (threads: 1 | 2): number[] => {
+      const source = new SyntheticSource({width: 640, height: 480, clock: 'frame'})
+      const enc = new VideoEncoder({encoder: 'libx264', width: 640, height: 480, fps: 60, bitrateKbps: 8000, convertThreads: threads})
+      const dec = new VideoDecoder('h264', 'i420', {width: 640, height: 480})
+      open.push(source, enc, dec)
+      expect(enc.describe().endsWith(' on 2 threads')).toBe(threads === 2)
+      return Array.from({length: 20}, () => {
+        const frame = source.grab().payload as {data: Buffer; stride: number}
+        const picture = dec.decode(enc.encode(frame as never)!.data)!
+        return psnrBgrxI420(frame.data, frame.stride, picture.data, 640, 480).all
+      })
     }
-    const one = run(undefined)
-    const two = run('2')
+    const one = run(1)
+    const two = run(2)
     // a half left unconverted would be garbage (≈10 dB) in every frame
     for (let i = 5; i < 20; i++) {
       expect(two[i]).toBeGreaterThan(30)

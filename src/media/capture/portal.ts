@@ -14,16 +14,10 @@ import {PipeWireSource} from './pipewire.js'
 /** Default bound on each portal step and on the first frame. */
 export const DEFAULT_PORTAL_TIMEOUT_MS = 30_000
 
-/** LUMEN_PORTAL_TIMEOUT (seconds) as milliseconds, else the default. */
-export function portalTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.LUMEN_PORTAL_TIMEOUT)
-  return env.LUMEN_PORTAL_TIMEOUT !== undefined && env.LUMEN_PORTAL_TIMEOUT !== '' && Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : DEFAULT_PORTAL_TIMEOUT_MS
-}
-
 export interface PortalSourceOptions {
   /** a D-Bus address; '' or undefined = the session bus */
   busAddress?: string
-  /** bound on each portal step and on the first frame (default LUMEN_PORTAL_TIMEOUT or 30 s) */
+  /** bound on each portal step and on the first frame (serve --portal-timeout; default 30 s) */
   timeoutMs?: number
 }
 
@@ -43,7 +37,7 @@ export class PortalSource implements CaptureSource {
 
   /** Runs the portal request, connects to its node and waits for the first frame. */
   static open(options: PortalSourceOptions = {}): PortalSource {
-    const timeoutMs = options.timeoutMs ?? portalTimeoutMs()
+    const timeoutMs = options.timeoutMs ?? DEFAULT_PORTAL_TIMEOUT_MS
     const portal = ScreenCastPortal.open({busAddress: options.busAddress, timeoutMs})
     try {
       const {nodeId, remoteFd} = portal.info()

@@ -20,13 +20,22 @@ export class CaptureEncodeProducer implements FrameProducer {
 
   constructor(
     private readonly source: CaptureSource,
-    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number},
+    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number; preset?: string; convertThreads?: 1 | 2},
   ) {
     // the encoder runs at the size the client asked for (default: the source's), even
     // dimensions; the shim scales captured frames of another size to it
     const width = (options.width ?? source.width) & ~1
     const height = (options.height ?? source.height) & ~1
-    this.encoder = NativeEncoder.open({encoder: options.encoder, width, height, fps: options.fps, bitrateKbps: options.bitrateKbps, slices: options.slices})
+    this.encoder = NativeEncoder.open({
+      encoder: options.encoder,
+      width,
+      height,
+      fps: options.fps,
+      bitrateKbps: options.bitrateKbps,
+      slices: options.slices,
+      preset: options.preset,
+      convertThreads: options.convertThreads,
+    })
     this.out = Buffer.alloc(this.encoder.maxFrameBytes)
     this.produced = {data: this.out, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
   }

@@ -17,7 +17,7 @@ export function realtimePriority(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_REALTIME_PRIORITY
   if (/^(off|no|false)$/i.test(value.trim())) return 0
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 98) throw new RangeError(`LUMEN_REALTIME must be off or a priority 1-98, got '${value}'`)
+  if (!Number.isInteger(n) || n < 0 || n > 98) throw new RangeError(`--realtime (LUMEN_REALTIME) must be off or a priority 1-98, got '${value}'`)
   return n
 }
 
@@ -26,7 +26,7 @@ export type RealtimeOutcome = {granted: boolean; detail: string}
 
 /** Call on the frame loop's own thread, after the pacer exists. */
 export function applyRealtime(pacer: Pacer, priority: number, frameLoop: boolean): RealtimeOutcome {
-  if (priority === 0) return {granted: false, detail: 'off (LUMEN_REALTIME)'}
+  if (priority === 0) return {granted: false, detail: 'off (--realtime, LUMEN_REALTIME)'}
   const refused = pacer.setRealtime(priority + 1) ?? (frameLoop ? setThreadRealtime(priority) : undefined)
   if (refused !== undefined) {
     pacer.setRealtime(0)

@@ -80,6 +80,18 @@ export interface MediaOptions {
   maxFps?: number
   /** FEC percentage override (default: the stream config's) */
   fecPercentage?: number
+  /** the frame loop's SCHED_FIFO priority, the send thread's one above (0 = off; serve --realtime) */
+  realtime?: number
+  /** µs the send thread spins before a deadline (serve --spin-us) */
+  spinUs?: number
+  /** UDP GSO for video batches (serve --udp-gso; default on) */
+  udpGso?: boolean
+  /** software encoder presets and conversion threads (serve --x264-preset, --x265-preset, --convert-threads) */
+  x264Preset?: string
+  x265Preset?: string
+  convertThreads?: 1 | 2
+  /** bound on each ScreenCast portal step and the first frame (serve --portal-timeout) */
+  portalTimeoutMs?: number
 }
 
 export interface VideoWorkerData {

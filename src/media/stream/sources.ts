@@ -60,7 +60,7 @@ export function detectSource(env: NodeJS.ProcessEnv = process.env): SourceName {
 export async function openSource(
   name: SourceName,
   want: {width: number; height: number},
-  options: {display?: string; pipewireTarget?: string; stamp?: boolean},
+  options: {display?: string; pipewireTarget?: string; stamp?: boolean; portalTimeoutMs?: number},
 ): Promise<CaptureSource> {
   switch (name) {
     case 'synthetic':
@@ -73,7 +73,7 @@ export async function openSource(
     }
     case 'portal': {
       const {PortalSource} = await import('../capture/portal.js')
-      return PortalSource.open()
+      return PortalSource.open({timeoutMs: options.portalTimeoutMs})
     }
   }
 }

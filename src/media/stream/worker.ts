@@ -9,9 +9,10 @@ import type {EncoderName} from '../../native/codec.js'
 import {Pacer, UdpSocket} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {VideoPacketizer} from '../packetizer/index.js'
+import {encoderPreset} from '../encoder.js'
 import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
 import {closeAll, sharedViews, streamFps, type VideoWorkerData} from './shared.js'
-import {applyRealtime, realtimePriority} from './realtime.js'
+import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
 
@@ -26,16 +27,26 @@ try {
   const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
   closers.push(() => socket.close())
   socket.setPeer(data.peer.address, data.peer.port)
+  socket.setGso(opts.udpGso ?? true)
   try {
     socket.setQos(cfg.qosTrafficType !== 0 ? 0xa0 : -1, 5)
   } catch {
     // QoS marking is a hint; a kernel that refuses it still streams
   }
-  const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp})
+  const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp, portalTimeoutMs: opts.portalTimeoutMs})
   closers.push(() => source.close())
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
   // the encoder runs at the client's size; captured frames of another size are scaled to it
-  const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame), width: cfg.width, height: cfg.height})
+  const producer = new CaptureEncodeProducer(source, {
+    encoder: encoderName,
+    fps,
+    bitrateKbps: cfg.bitrateKbps,
+    slices: Math.max(1, cfg.slicesPerFrame),
+    width: cfg.width,
+    height: cfg.height,
+    preset: encoderPreset(encoderName, opts),
+    convertThreads: opts.convertThreads,
+  })
   closers.unshift(() => producer.encoder.close())
   const key = (data.config.encryptionFlags & 0x02) !== 0 ? Buffer.from(data.config.riKey) : undefined
   // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
@@ -45,10 +56,10 @@ try {
     fecPercentage: opts.fecPercentage ?? cfg.fecPercentage,
     minParity: cfg.minRequiredFecPackets,
   })
-  const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread})
+  const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread, spinUs: opts.spinUs})
   closers.unshift(() => pacer.close())
   if (key !== undefined) pacer.setGcm(key, 0)
-  const realtime = applyRealtime(pacer, realtimePriority(process.env.LUMEN_REALTIME), encoderName.endsWith('_nvenc'))
+  const realtime = applyRealtime(pacer, opts.realtime ?? DEFAULT_REALTIME_PRIORITY, encoderName.endsWith('_nvenc'))
   let perf: PerfLogWriter | undefined
   if (opts.perfPath !== undefined && opts.perfPath !== '') {
     perf = PerfLogWriter.open(opts.perfPath, {
