@@ -1,13 +1,13 @@
 /** Typed wrappers over libs/include/lumen_capture.h: the test pattern and X11 grabs. */
 import {check, ErrorBuffer} from './call.js'
-import {ShimError} from './errors.js'
+import {ShimError, ShimStatus} from './errors.js'
 import {shim} from './library.js'
 
 /** Draws test-pattern frame `frame` with the clock `clockMs` into a BGRx buffer. */
 export function drawPattern(bgrx: Buffer, width: number, height: number, stride: number, frame: number, clockMs: number): void {
   const status = shim().lumen_pattern_draw([bgrx, bgrx.length, width, height, stride, frame, clockMs])
   if (status < 0) {
-    const why = status === -7 ? `the buffer holds ${bgrx.length} bytes, not stride*height = ${stride * height}` : `stride ${stride}, frame ${frame}`
+    const why = status === ShimStatus.buffer ? `the buffer holds ${bgrx.length} bytes, not stride*height = ${stride * height}` : `stride ${stride}, frame ${frame}`
     throw new ShimError('lumen_pattern_draw', status, `cannot draw a ${width}x${height} pattern (${why})`)
   }
 }

@@ -3,6 +3,7 @@
  * the PSNR check. Each wrapper keeps its small info buffers, so a frame costs one shim call.
  */
 import {check, ErrorBuffer} from './call.js'
+import {ShimStatus} from './errors.js'
 import {shim} from './library.js'
 
 export type EncoderName = 'libx264' | 'libx265' | 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc'
@@ -277,7 +278,7 @@ export class NativeDecoder {
       this.info.length,
       ...this.err.args(),
     ])
-    if (status === -5 || status === -6) return undefined // LUMEN_E_AGAIN, LUMEN_E_EOF
+    if (status === ShimStatus.again || status === ShimStatus.eof) return undefined
     const length = check('lumen_decoder_decode', status, this.err)
     const i = this.info
     return {length, width: i.readInt32LE(0), height: i.readInt32LE(4), keyFrame: i.readInt32LE(8) === 1, pictureType: i.readInt32LE(12)}

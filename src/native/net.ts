@@ -3,6 +3,7 @@
  * send batches with GSO/sendmmsg, the absolute-deadline sleep, and the per-stream send thread.
  */
 import {check, cString, ErrorBuffer} from './call.js'
+import {ShimStatus} from './errors.js'
 import {shim} from './library.js'
 
 export const UDP_REUSEADDR = 1
@@ -249,7 +250,7 @@ export class Pacer {
   /** Queues a frame to go out at deadlineNs. False when the send thread's queue is full (frame dropped). */
   submit(frameId: number, deadlineNs: number, intervalNs: number, batch: PacketBatch): boolean {
     const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, batch.data, batch.data.length, batch.lens, batch.lens.length, batch.count, batch.stride, ...this.err.args()])
-    if (status === -5) return false
+    if (status === ShimStatus.again) return false
     check('lumen_pacer_submit', status, this.err)
     return true
   }
@@ -257,7 +258,7 @@ export class Pacer {
   /** Queues a frame given as raw parts (slots of `stride` bytes in data, int32 lengths in lens). */
   submitRaw(frameId: number, deadlineNs: number, intervalNs: number, data: Buffer, lens: Buffer, count: number, stride: number): boolean {
     const status = shim().lumen_pacer_submit([this.handle, frameId >>> 0, deadlineNs, intervalNs, data, data.length, lens, lens.length, count, stride, ...this.err.args()])
-    if (status === -5) return false
+    if (status === ShimStatus.again) return false
     check('lumen_pacer_submit', status, this.err)
     return true
   }

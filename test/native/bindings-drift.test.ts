@@ -9,6 +9,9 @@ import {DataType} from 'ffi-rs'
 import {describe, expect, it} from 'vitest'
 
 import {bindings} from '../../src/native/bindings.js'
+import {EnetDisconnect, EnetSend} from '../../src/native/enet.js'
+import {ShimStatus} from '../../src/native/errors.js'
+import {RsMatrix} from '../../src/native/fec.js'
 
 const includeDir = join(import.meta.dirname, '..', '..', 'libs', 'include')
 
@@ -71,4 +74,81 @@ describe('shim bindings mirror libs/include', () => {
       expect(entry.paramsType).toEqual(d.params.map((p) => expectedType(p, false)))
     })
   }
+})
+
+/** Every #define of libs/include/*.h whose value is an integer expression. */
+function parseDefines(): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const header of readdirSync(includeDir).filter((f) => f.endsWith('.h'))) {
+    for (const line of readFileSync(join(includeDir, header), 'utf8').split('\n')) {
+      const m = /^#define\s+(LUMEN_\w+)\s+([-()\d\s*+<x]+?)\s*(\/\*.*)?$/.exec(line.trim())
+      if (m === null) continue
+      out.set(m[1], Function(`return (${m[2]})`)() as number)
+    }
+  }
+  return out
+}
+
+/** `const NAME = value` (exported or not) in a src/native file, as TypeScript has it. */
+function tsConstant(file: string, name: string): number {
+  const text = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'native', file), 'utf8')
+  const m = new RegExp(`^(?:export )?const ${name} = (-?\\d+)$`, 'm').exec(text)
+  if (m === null) throw new Error(`src/native/${file} has no 'const ${name} = <number>'`)
+  return Number(m[1])
+}
+
+describe('constants TypeScript mirrors from libs/include', () => {
+  const defines = parseDefines()
+  const statuses: Array<[string, keyof typeof ShimStatus]> = [
+    ['LUMEN_OK', 'ok'],
+    ['LUMEN_E_INVALID', 'invalid'],
+    ['LUMEN_E_UNAVAILABLE', 'unavailable'],
+    ['LUMEN_E_FAILED', 'failed'],
+    ['LUMEN_E_NOMEM', 'noMemory'],
+    ['LUMEN_E_AGAIN', 'again'],
+    ['LUMEN_E_EOF', 'eof'],
+    ['LUMEN_E_BUFFER', 'buffer'],
+  ]
+  for (const [define, key] of statuses) {
+    it(`status ${define} = ShimStatus.${key}`, () => expect(ShimStatus[key]).toBe(defines.get(define)))
+  }
+  it('every LUMEN_E_* status has a ShimStatus name', () => {
+    const codes = [...defines].filter(([n]) => n.startsWith('LUMEN_E_')).map(([, v]) => v)
+    expect(codes.sort()).toEqual(Object.values(ShimStatus).filter((v) => v < 0).sort())
+  })
+
+  const lengths: Array<[string, string, string]> = [
+    ['LUMEN_ENC_FORCE_IDR', 'codec.ts', 'FORCE_IDR'],
+    ['LUMEN_ENC_INFO_LEN', 'codec.ts', 'ENC_INFO_LEN'],
+    ['LUMEN_DEC_INFO_LEN', 'codec.ts', 'DEC_INFO_LEN'],
+    ['LUMEN_CUDA_FRAME_INFO_LEN', 'codec.ts', 'CUDA_FRAME_INFO_LEN'],
+    ['LUMEN_ENET_EVENT_HEADER', 'enet.ts', 'HEADER'],
+    ['LUMEN_RS_BLOCK_INTS', 'fec.ts', 'RS_BLOCK_INTS'],
+    ['LUMEN_UDP_REUSEADDR', 'net.ts', 'UDP_REUSEADDR'],
+    ['LUMEN_PACER_RECORD_LEN', 'net.ts', 'PACER_RECORD_LEN'],
+    ['LUMEN_UDP_STATS_LEN', 'net.ts', 'STATS_LEN'],
+    ['LUMEN_PW_INFO_LEN', 'pipewire.ts', 'INFO_LEN'],
+    ['LUMEN_PW_GRAB_INFO_LEN', 'pipewire.ts', 'GRAB_INFO_LEN'],
+    ['LUMEN_PORTAL_INFO_LEN', 'portal.ts', 'INFO_LEN'],
+  ]
+  for (const [define, file, name] of lengths) {
+    it(`${define} = ${name} in src/native/${file}`, () => {
+      expect(defines.has(define), `${define} is not in libs/include`).toBe(true)
+      expect(tsConstant(file, name)).toBe(defines.get(define))
+    })
+  }
+
+  it('ENet send flags and disconnect modes', () => {
+    expect(EnetSend).toEqual({reliable: defines.get('LUMEN_ENET_SEND_RELIABLE'), unsequenced: defines.get('LUMEN_ENET_SEND_UNSEQUENCED')})
+    expect(EnetDisconnect).toEqual({
+      graceful: defines.get('LUMEN_ENET_DISCONNECT_GRACEFUL'),
+      now: defines.get('LUMEN_ENET_DISCONNECT_NOW'),
+      later: defines.get('LUMEN_ENET_DISCONNECT_LATER'),
+      reset: defines.get('LUMEN_ENET_DISCONNECT_RESET'),
+    })
+  })
+
+  it('Reed-Solomon matrices', () => {
+    expect(RsMatrix).toEqual({cauchy: defines.get('LUMEN_RS_CAUCHY'), audio: defines.get('LUMEN_RS_AUDIO')})
+  })
 })
