@@ -2,9 +2,12 @@
  * The video (47998) and audio (48000) UDP sockets: they receive the client's pings, learn the
  * client's address from the first matching one (README §Session lifecycle 2), and stay bound so the
  * media pipeline sends FROM them (it gets each socket's port and file descriptor).
+ *
+ * The shim owns these sockets (src/native/net.ts UdpSocket), so their descriptors come from a
+ * supported call rather than from Node's internals; the receiver polls them on a short timer
+ * (a ping arrives every few hundred ms until the stream starts, so a few ms of delay is nothing).
  */
-import {createSocket, type Socket} from 'node:dgram'
-
+import {PacketBatch, UdpSocket} from '../native/net.js'
 import type {BoundUdpSocket, PeerAddress} from '../media/pipeline.js'
 
 export type MediaKind = 'video' | 'audio'
@@ -25,14 +28,15 @@ interface Waiter {
   listeners: Array<(kind: MediaKind) => void>
 }
 
-function socketFd(sock: Socket): number {
-  const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol')
-  const state = sym === undefined ? undefined : (sock as unknown as Record<symbol, {handle?: {fd?: number}}>)[sym]
-  return typeof state?.handle?.fd === 'number' ? state.handle.fd : -1
-}
+/** How often the ping sockets are read, and the most datagrams taken from one socket per read. */
+const POLL_MS = 5
+const MAX_PER_POLL = 64
 
 export class MediaPingReceiver {
-  private readonly sockets = new Map<MediaKind, Socket>()
+  private readonly sockets = new Map<MediaKind, UdpSocket>()
+  /** one datagram at a time: each one's source address matters (a slot larger than any ping, to tell them from the oversized) */
+  private readonly batch = new PacketBatch(MAX_PING_BYTES + 1, 1)
+  private timer: NodeJS.Timeout | undefined
   private readonly targets = new Map<string, Waiter>()
   /** datagrams that were not a ping of a known session */
   unmatched = 0
@@ -40,25 +44,26 @@ export class MediaPingReceiver {
   pings = 0
 
   async bind(bindAddress: string, ports: Record<MediaKind, number>): Promise<void> {
-    for (const kind of ['video', 'audio'] as const) {
-      const sock = createSocket({type: 'udp4', reuseAddr: false})
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject)
-        sock.bind(ports[kind], bindAddress, () => {
-          sock.off('error', reject)
-          resolve()
-        })
-      })
-      sock.on('message', (msg, rinfo) => this.onMessage(kind, msg, {address: rinfo.address, port: rinfo.port}))
-      sock.on('error', () => {})
-      this.sockets.set(kind, sock)
-    }
+    for (const kind of ['video', 'audio'] as const) this.sockets.set(kind, UdpSocket.open(bindAddress === '0.0.0.0' ? '' : bindAddress, ports[kind]))
+    this.timer = setInterval(() => this.poll(), POLL_MS)
+    this.timer.unref()
   }
 
   socket(kind: MediaKind): BoundUdpSocket {
     const s = this.sockets.get(kind)
     if (s === undefined) throw new Error('ping sockets are not bound')
-    return {port: s.address().port, fd: socketFd(s)}
+    return {port: s.port, fd: s.fd}
+  }
+
+  /** Reads what arrived on both sockets since the last poll. */
+  private poll(): void {
+    for (const [kind, sock] of this.sockets) {
+      for (let i = 0; i < MAX_PER_POLL; i++) {
+        const {count, from} = sock.recvBatch(this.batch, 0)
+        if (count === 0 || from === undefined) break
+        this.onMessage(kind, this.batch.packet(0), from)
+      }
+    }
   }
 
   port(kind: MediaKind): number {
@@ -122,7 +127,9 @@ export class MediaPingReceiver {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets.values()) await new Promise<void>((r) => s.close(() => r()))
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+    for (const s of this.sockets.values()) s.close()
     this.sockets.clear()
     this.targets.clear()
   }
