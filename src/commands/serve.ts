@@ -47,7 +47,6 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
   LUMEN_X264_PRESET, LUMEN_X265_PRESET  the software encoders' preset (default superfast / ultrafast)
   LUMEN_CONVERT_THREADS=2  split the BGRx → I420 conversion of large frames over a helper thread
-  LUMEN_ZEROCOPY, LUMEN_ZEROCOPY_PASS   the zero-copy capture chain of encode-test; serve does not use it yet (CPU frames only)
   LUMEN_CACHE_DIR          where scripts/install.sh caches the FFmpeg 8 build (not read by serve)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
 
