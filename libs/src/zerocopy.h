@@ -42,7 +42,7 @@ typedef struct {
   int32_t sources;
   CUdeviceptr scratch; /* zerocopy_bench.c: a BGRx device buffer (machine-floor copy, dma-buf export) */
   size_t scratch_pitch;
-  char describe[400];
+  char describe[480];
   char cuda_why[300]; /* why the CUDA copy fell back to the GL pass (empty: it did not) */
 } zc_chain;
 
