@@ -255,7 +255,7 @@ function measureSize(width: number, height: number, frames: number, alternating:
     const cpu: ChainTimings[] = []
     const cpuHost = Buffer.alloc(width * height * 4)
     for (let i = 0; i < Math.max(10, Math.floor(frames / 10)); i++) {
-      pool.release(chain.cpuPath(rawSource, pool.handle, cpuHost))
+      pool.release(chain.cpuPath(source, pool.handle, cpuHost))
       cpu.push(chain.lastTimings())
     }
     const cpuTotal = us(pct(cpu.map((t) => t.totalNs), 50))
