@@ -97,10 +97,12 @@ LUMEN_API int32_t lumen_cuda_pool_close(int32_t pool);
 LUMEN_API int32_t lumen_cuda_frame_get(int32_t pool, char *err, int32_t err_len);
 /* Writes LUMEN_CUDA_FRAME_INFO_LEN bytes describing the frame's device memory into out. */
 LUMEN_API int32_t lumen_cuda_frame_info(int32_t frame, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
-/* Copies a BGRx host frame into the pooled frame (av_hwframe_transfer_data host → device). */
-LUMEN_API int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
-/* Copies the pooled frame back into a BGRx host buffer (av_hwframe_transfer_data). */
-LUMEN_API int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t stride, char *err, int32_t err_len);
+/* Copies a BGRx host frame into the pooled frame (av_hwframe_transfer_data host → device); bgrx
+ * holds bgrx_len bytes, at least stride*(height-1) + width*4. */
+LUMEN_API int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len);
+/* Copies the pooled frame back into a BGRx host buffer (av_hwframe_transfer_data); the same
+ * length rule. */
+LUMEN_API int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len);
 /* Gives the frame back to its pool. */
 LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
 

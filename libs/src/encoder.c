@@ -413,11 +413,19 @@ static AVFrame *wrap_host(uint8_t *data, int stride, int width, int height) {
   return h;
 }
 
-static int32_t frame_transfer(int32_t frame, uint8_t *bgrx, int32_t stride, int upload, char *err, int32_t err_len) {
+static int32_t frame_transfer(int32_t frame, uint8_t *bgrx, int32_t bgrx_len, int32_t stride, int upload, char *err, int32_t err_len) {
+  /* what needs no frame first, so a bad buffer gets its own sentence even where no GPU is */
+  if (!bgrx || bgrx_len <= 0) return lumen_fail(err, err_len, LUMEN_E_BUFFER, "CUDA frame %s: no host buffer (%d bytes)", upload ? "upload" : "download", bgrx_len);
+  if (stride <= 0 || bgrx_len < stride)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "CUDA frame %s: the host buffer has %d bytes, less than one row of %d", upload ? "upload" : "download", bgrx_len, stride);
   CFrame *f = slot_get(&cframes, frame);
   if (!f) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown CUDA frame %d", frame);
-  if (!bgrx || stride < f->frame->width * 4)
+  if (stride < f->frame->width * 4)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "host stride %d is less than width*4 (%d)", stride, f->frame->width * 4);
+  int64_t need = (int64_t)stride * (f->frame->height - 1) + (int64_t)f->frame->width * 4;
+  if (bgrx_len < need)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "CUDA frame %s: the host buffer has %d bytes; %dx%d at stride %d needs %lld", upload ? "upload" : "download",
+                      bgrx_len, f->frame->width, f->frame->height, stride, (long long)need);
   AVFrame *h = wrap_host(bgrx, stride, f->frame->width, f->frame->height);
   if (!h) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   int r = upload ? av_hwframe_transfer_data(f->frame, h, 0) : av_hwframe_transfer_data(h, f->frame, 0);
@@ -430,12 +438,12 @@ static int32_t frame_transfer(int32_t frame, uint8_t *bgrx, int32_t stride, int 
   return 0;
 }
 
-int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
-  return frame_transfer(frame, (uint8_t *)bgrx, stride, 1, err, err_len);
+int32_t lumen_cuda_frame_upload(int32_t frame, const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len) {
+  return frame_transfer(frame, (uint8_t *)bgrx, bgrx_len, stride, 1, err, err_len);
 }
 
-int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t stride, char *err, int32_t err_len) {
-  return frame_transfer(frame, bgrx, stride, 0, err, err_len);
+int32_t lumen_cuda_frame_download(int32_t frame, uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len) {
+  return frame_transfer(frame, bgrx, bgrx_len, stride, 0, err, err_len);
 }
 
 int32_t lumen_cuda_frame_release(int32_t frame) {

@@ -48,7 +48,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     slices: Flags.integer({description: 'slices per frame, 1..64 (libx264 may use more: one per thread)', default: 1}),
     path: Flags.string({description: 'frame path: cpu (BGRx host frames) or cuda (pooled CUDA frames)', options: ['cpu', 'cuda'], default: 'cpu'}),
     source: Flags.string({
-      description: 'frame source; dmabuf: synthetic frames through the zero-copy chain (EGLImage → GL de-tile + swizzle → CUDA → pooled frame), needs --path cuda',
+      description: 'frame source; dmabuf: synthetic frames through the zero-copy chain (an EGLImage standing in for an XRGB8888 dma-buf, copied by CUDA into pooled frames), needs --path cuda',
       options: ['synthetic', 'x11', 'dmabuf'],
       default: 'synthetic',
     }),

@@ -49,7 +49,6 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_X264_PRESET        --x264-preset
   LUMEN_X265_PRESET        --x265-preset
   LUMEN_CONVERT_THREADS    --convert-threads
-  LUMEN_ZEROCOPY, LUMEN_ZEROCOPY_PASS   the zero-copy capture chain of encode-test; serve does not use it yet (CPU frames only)
   LUMEN_CACHE_DIR          where scripts/install.sh caches the FFmpeg 8 build (not read by serve)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
 

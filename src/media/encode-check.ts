@@ -161,7 +161,7 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       let cudaFrame: number | undefined
       if (pool !== undefined) {
         if (chain !== undefined) {
-          // the zero-copy chain: EGLImage → GL de-tile + swizzle → CUDA → pooled frame
+          // the zero-copy chain: the source image copied by CUDA into a pooled frame (lumen_gpu.h)
           const made = chain.frame(cpu)
           cudaFrame = made.handle
           upload.push(made.chainUs)

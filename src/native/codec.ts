@@ -201,11 +201,11 @@ export class CudaFramePool {
   }
 
   upload(frame: number, bgrx: Buffer, stride: number): void {
-    check('lumen_cuda_frame_upload', shim().lumen_cuda_frame_upload([frame, bgrx, stride, ...this.err.args()]), this.err)
+    check('lumen_cuda_frame_upload', shim().lumen_cuda_frame_upload([frame, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
   download(frame: number, bgrx: Buffer, stride: number): void {
-    check('lumen_cuda_frame_download', shim().lumen_cuda_frame_download([frame, bgrx, stride, ...this.err.args()]), this.err)
+    check('lumen_cuda_frame_download', shim().lumen_cuda_frame_download([frame, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
   release(frame: number): void {

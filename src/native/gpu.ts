@@ -1,42 +1,19 @@
 /**
  * Typed wrappers over libs/include/lumen_gpu.h: the zero-copy probe's native checks and the
- * zero-copy capture chain (EGLImage → GL de-tile + swizzle → CUDA → pooled frame).
+ * zero-copy capture chain (a source's EGLImage → a pooled CUDA frame, by a CUDA copy of the image
+ * or through the GL swizzle pass: lumen_gpu.h).
  */
 import {cString, check, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
 
-const TIMINGS_LEN = 128
-const STATS_LEN = 64
-/** LUMEN_ZC_STAGE_SYNC */
-const STAGE_SYNC = 1
-/** LUMEN_ZC_COMPUTE */
-const COMPUTE = 2
+/** LUMEN_ZC_TIMINGS_LEN */
+const TIMINGS_LEN = 64
+/** LUMEN_ZC_STATS_LEN */
+const STATS_LEN = 56
 /** LUMEN_ZC_REIMPORT */
-const REIMPORT = 4
-/** LUMEN_ZC_LATE_UNMAP */
-const LATE_UNMAP = 8
-/** LUMEN_ZC_FRAME_EVENT */
-const FRAME_EVENT = 16
-/** LUMEN_ZC_SHARED */
-const SHARED = 32
-/** LUMEN_ZC_STREAM_WAIT */
-const STREAM_WAIT = 64
-/** LUMEN_ZC_GPU_TIMES */
-const GPU_TIMES = 128
-/** LUMEN_ZC_WIDE */
-const WIDE = 256
-/** LUMEN_ZC_KERNEL_COPY */
-const KERNEL_COPY = 512
-/** LUMEN_ZC_DIRECT */
-const DIRECT = 1024
-/** LUMEN_ZC_CUDA_COPY */
-const CUDA_COPY = 2048
-/** LUMEN_ZC_REMAP */
-const REMAP = 4096
-/** LUMEN_ZC_OPEN_GL_NO_ERROR */
-const OPEN_GL_NO_ERROR = 1
-/** LUMEN_ZC_OPEN_NO_SHARED */
-const OPEN_NO_SHARED = 2
+const REIMPORT = 1
+/** LUMEN_ZC_GL_PASS */
+const GL_PASS = 2
 /** DRM_FORMAT_MOD_INVALID: "no modifier" */
 export const DRM_FORMAT_MOD_INVALID = 0x00ff_ffff_ffff_ffffn
 
@@ -121,87 +98,42 @@ export function probeNvenc(): NvencProbe {
   return probeJson<NvencProbe>('lumen_probe_nvenc')
 }
 
-/** Per-frame stage times of the chain, ns. For the CPU path: readBack in drawNs, upload in poolCopyNs. */
+/** Per-frame stage times of the chain, ns. For the CPU path: read back in glPassNs, upload in waitNs. */
 export interface ChainTimings {
+  /** binding the source's image (imported once per source, or every frame with reimport) */
   importNs: number
-  drawNs: number
-  mapCopyNs: number
-  poolCopyNs: number
+  /** the GL pass (0 with the CUDA copy) */
+  glPassNs: number
+  /** taking the pooled frame, mapping, queuing the copy */
+  queueNs: number
+  /** waiting for the copy into the pooled frame */
+  waitNs: number
   totalNs: number
-  /** cuGraphicsMapResources alone (part of mapCopyNs) */
+  /** cuGraphicsMapResources alone (part of queueNs; 0 once the CUDA copy's image stays mapped) */
   mapNs: number
-  /** taking the pooled frame (part of poolCopyNs) */
+  /** taking the pooled frame (part of queueNs) */
   frameGetNs: number
-  /** the path taken: the registered texture + per-frame map, the shared buffer + a CPU fence, the shared buffer + a GPU-side stream wait */
-  path: 'map' | 'shared-fence' | 'shared-wait' | 'map-direct' | 'cuda-copy'
-  /** with gpuTimes (GPU clocks; 0 otherwise): GL submit → pass start, pass execution, pass end → the CPU saw its fence */
-  glSubmitNs: number
-  glExecNs: number
-  glSeenNs: number
-  /** with gpuTimes: the pool copy's GPU time */
-  poolCopyGpuNs: number
-  /** with gpuTimes: the texture → owned copy's GPU time (map path) or the CUDA stream's wait for GL (stream-wait path) */
-  auxGpuNs: number
+  path: 'gl-pass' | 'cuda-copy'
 }
 
 export interface CaptureOptions {
-  /** wait for the GPU after every stage, so each stage's time is its own */
-  stageSync?: boolean
-  /** the compute pass instead of the full-screen triangle */
-  compute?: boolean
-  /** a new EGLImage this frame */
+  /** a new EGLImage this frame, as from a producer that never repeats a buffer (takes the GL pass) */
   reimport?: boolean
-  lateUnmap?: boolean
-  frameEvent?: boolean
-  /** with compute, on a chain whose owned buffer is shared with GL: the pass writes straight into it (no map) */
-  shared?: boolean
-  /** with shared: GL hands over to CUDA on the GPU (cuStreamWaitValue32 on a flag the pass writes) instead of a CPU fence */
-  streamWait?: boolean
-  /** GL timestamp queries and CUDA timing events (ChainTimings.gl*, poolCopyGpuNs, auxGpuNs) */
-  gpuTimes?: boolean
-  /** with shared: 4 pixels per shader invocation */
-  wide?: boolean
-  /** the pool copy as a CUDA kernel instead of cuMemcpy2DAsync */
-  kernelCopy?: boolean
-  /** the registered-texture path without the owned buffer: the mapped texture straight into the pooled frame */
-  direct?: boolean
-  /** no GL pass: the source's EGLImage texture registered with CUDA (once per source) and copied straight into the pooled frame
-   * (XRGB8888/ARGB8888 dma-bufs, raw texture sources); other sources take the GL pass */
-  cudaCopy?: boolean
-  /** with cudaCopy: unmap the image after every capture instead of keeping it mapped (for comparison) */
-  remap?: boolean
+  /** the GL pass even where the CUDA copy would serve (for comparison) */
+  glPass?: boolean
 }
 
-export interface ChainOpenOptions {
-  /** a GL context without error checking (EGL_KHR_create_context_no_error) */
-  glNoError?: boolean
-  /** false: do not share the owned buffer with GL (the registered-texture + map path only) */
-  shared?: boolean
-}
-
-const PATHS = ['map', 'shared-fence', 'shared-wait', 'map-direct', 'cuda-copy'] as const
-
-/** lumen_zc_latency's figures, ns (medians) */
-export interface LatencyFigures {
-  glWallNs: number
-  glSubmitNs: number
-  glExecNs: number
-  cudaWallNs: number
-  cudaGpuNs: number
-  totalNs: number
-}
+const PATHS = ['gl-pass', 'cuda-copy'] as const
 
 export interface ChainStats {
   frames: number
-  /** GL textures ever registered with CUDA by this chain (1: registered once, at open) */
+  /** GL textures ever registered with CUDA by this chain (the GL pass's texture at open, plus each CUDA-copied source image) */
   registrations: number
   registeredNow: number
   liveImages: number
   gpuFreeBytes: number
   gpuTotalBytes: number
   sources: number
-  /** the owned buffer is shared with GL (the pass writes it directly) */
-  shared: boolean
 }
 
 export interface DmabufPlane {
@@ -214,7 +146,7 @@ export interface DmabufPlane {
   modifier: bigint
 }
 
-/** The zero-copy chain in the shim: one GL context + CUDA context, one registered texture. */
+/** The zero-copy chain in the shim: one GL context + CUDA context (lumen_gpu.h). */
 export class ZeroCopyChain {
   private readonly err = new ErrorBuffer()
   private readonly timings = Buffer.alloc(TIMINGS_LEN)
@@ -226,17 +158,9 @@ export class ZeroCopyChain {
     readonly height: number,
   ) {}
 
-  static open(width: number, height: number, options: ChainOpenOptions = {}): ZeroCopyChain {
+  static open(width: number, height: number): ZeroCopyChain {
     const err = new ErrorBuffer()
-    const flags = (options.glNoError === true ? OPEN_GL_NO_ERROR : 0) | (options.shared === false ? OPEN_NO_SHARED : 0)
-    return new ZeroCopyChain(check('lumen_zc_open_ex', shim().lumen_zc_open_ex([width, height, flags, ...err.args()]), err), width, height)
-  }
-
-  /** Why the owned buffer is not shared with GL; undefined when it is. */
-  sharedReason(): string | undefined {
-    const b = Buffer.alloc(512)
-    const n = shim().lumen_zc_shared_reason([this.handle, b, b.length])
-    return n > 0 ? cString(b) : undefined
+    return new ZeroCopyChain(check('lumen_zc_open', shim().lumen_zc_open([width, height, ...err.args()]), err), width, height)
   }
 
   /** A dma-buf source (what PipeWire hands over); the chain keeps its own dup of the fd. */
@@ -248,17 +172,17 @@ export class ZeroCopyChain {
     )
   }
 
-  /** A GL-texture source in the GPU's own layout, filled from a BGRx picture. */
+  /** A GL-texture source in the GPU's own layout, filled from a BGRx picture (takes the GL pass). */
   textureSource(bgrx: Buffer, stride = this.width * 4): number {
-    return check('lumen_zc_source_texture', shim().lumen_zc_source_texture([this.handle, bgrx, stride, ...this.err.args()]), this.err)
+    return check('lumen_zc_source_texture', shim().lumen_zc_source_texture([this.handle, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
-  /** A texture source holding the BGRx bytes as an XRGB8888 dma-buf does (B,G,R,X in memory; sampled through a swizzle). */
+  /** A texture source holding the BGRx bytes as an XRGB8888 dma-buf does (B,G,R,X in memory): the CUDA copy's stand-in for one. */
   rawTextureSource(bgrx: Buffer, stride = this.width * 4): number {
-    return check('lumen_zc_source_texture_raw', shim().lumen_zc_source_texture_raw([this.handle, bgrx, stride, ...this.err.args()]), this.err)
+    return check('lumen_zc_source_texture_raw', shim().lumen_zc_source_texture_raw([this.handle, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
-  /** Why a cudaCopy capture took the GL pass; undefined when none did. */
+  /** Why a capture took the GL pass although the source allows the CUDA copy; undefined when none did. */
   cudaCopyReason(): string | undefined {
     const b = Buffer.alloc(512)
     const n = shim().lumen_zc_cuda_copy_reason([this.handle, b, b.length])
@@ -266,7 +190,7 @@ export class ZeroCopyChain {
   }
 
   updateTextureSource(source: number, bgrx: Buffer, stride = this.width * 4): void {
-    check('lumen_zc_source_update', shim().lumen_zc_source_update([this.handle, source, bgrx, stride, ...this.err.args()]), this.err)
+    check('lumen_zc_source_update', shim().lumen_zc_source_update([this.handle, source, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
   closeSource(source: number): void {
@@ -275,32 +199,11 @@ export class ZeroCopyChain {
 
   /** One frame through the chain into a frame of `pool` (a CudaFramePool handle); returns the frame handle. */
   capture(source: number, pool: number, options: CaptureOptions = {}): number {
-    return check(
-      'lumen_zc_capture',
-      shim().lumen_zc_capture([
-        this.handle,
-        source,
-        pool,
-        (options.stageSync === true ? STAGE_SYNC : 0) | (options.compute === true ? COMPUTE : 0) | (options.reimport === true ? REIMPORT : 0) |
-          (options.lateUnmap === true ? LATE_UNMAP : 0) |
-          (options.frameEvent === true ? FRAME_EVENT : 0) |
-          (options.shared === true ? SHARED : 0) |
-          (options.streamWait === true ? STREAM_WAIT : 0) |
-          (options.gpuTimes === true ? GPU_TIMES : 0) |
-          (options.wide === true ? WIDE : 0) |
-          (options.kernelCopy === true ? KERNEL_COPY : 0) |
-          (options.direct === true ? DIRECT : 0) |
-          (options.cudaCopy === true ? CUDA_COPY : 0) |
-          (options.remap === true ? REMAP : 0),
-        this.timings,
-        this.timings.length,
-        ...this.err.args(),
-      ]),
-      this.err,
-    )
+    const flags = (options.reimport === true ? REIMPORT : 0) | (options.glPass === true ? GL_PASS : 0)
+    return check('lumen_zc_capture', shim().lumen_zc_capture([this.handle, source, pool, flags, this.timings, this.timings.length, ...this.err.args()]), this.err)
   }
 
-  /** The CPU path for comparison: read back into `host`, upload into a pooled frame. */
+  /** The CPU path for comparison (bench): read back into `host`, upload into a pooled frame. */
   cpuPath(source: number, pool: number, host: Buffer): number {
     return check(
       'lumen_zc_cpu_path',
@@ -311,76 +214,29 @@ export class ZeroCopyChain {
 
   /** The timings of the last capture() / cpuPath(). */
   lastTimings(): ChainTimings {
-    const t = this.timings
-    return {
-      importNs: Number(t.readBigInt64LE(0)),
-      drawNs: Number(t.readBigInt64LE(8)),
-      mapCopyNs: Number(t.readBigInt64LE(16)),
-      poolCopyNs: Number(t.readBigInt64LE(24)),
-      totalNs: Number(t.readBigInt64LE(32)),
-      mapNs: Number(t.readBigInt64LE(40)),
-      frameGetNs: Number(t.readBigInt64LE(48)),
-      path: PATHS[Number(t.readBigInt64LE(56))] ?? 'map',
-      glSubmitNs: Number(t.readBigInt64LE(64)),
-      glExecNs: Number(t.readBigInt64LE(72)),
-      glSeenNs: Number(t.readBigInt64LE(80)),
-      poolCopyGpuNs: Number(t.readBigInt64LE(88)),
-      auxGpuNs: Number(t.readBigInt64LE(96)),
-    }
+    const v = (i: number) => Number(this.timings.readBigInt64LE(i * 8))
+    return {importNs: v(0), glPassNs: v(1), queueNs: v(2), waitNs: v(3), totalNs: v(4), mapNs: v(5), frameGetNs: v(6), path: PATHS[v(7)] ?? 'gl-pass'}
   }
 
-  /** The machine's floor: median ns of an empty stream wait, a frame copy + wait, and that copy's GPU time. */
+  /** The machine's floor (bench): median ns of an empty stream wait, a frame copy + wait, and that copy's GPU time. */
   baseline(pool: number, iterations: number): {emptyWaitNs: number; copyWaitNs: number; copyGpuNs: number} {
     const b = Buffer.alloc(24)
     check('lumen_zc_baseline', shim().lumen_zc_baseline([this.handle, pool, iterations, b, b.length, ...this.err.args()]), this.err)
     return {emptyWaitNs: Number(b.readBigInt64LE(0)), copyWaitNs: Number(b.readBigInt64LE(8)), copyGpuNs: Number(b.readBigInt64LE(16))}
   }
 
-  /**
-   * GL and CUDA one after the other with no interop object between them (mode 1: the compute
-   * pass alone, 2: a frame copy on the CUDA stream alone, 3: both), gapUs of sleep before each
-   * round: what switching between the two APIs costs on this GPU.
-   */
-  latency(source: number, pool: number, mode: 1 | 2 | 3, iterations: number, gapUs: number): LatencyFigures {
-    const b = Buffer.alloc(48)
-    check('lumen_zc_latency', shim().lumen_zc_latency([this.handle, source, pool, mode, iterations, gapUs, b, b.length, ...this.err.args()]), this.err)
-    const v = (i: number) => Number(b.readBigInt64LE(i * 8))
-    return {glWallNs: v(0), glSubmitNs: v(1), glExecNs: v(2), cudaWallNs: v(3), cudaGpuNs: v(4), totalNs: v(5)}
-  }
-
-  /** Exports the owned buffer (linear BGRx) as a dma-buf through CUDA, to test the dma-buf import without a producer. The caller closes the fd. */
+  /** A linear BGRx CUDA buffer exported as a dma-buf, to test the dma-buf import without a producer (bench). The caller closes the fd. */
   cudaDmabuf(): {fd: number; pitch: number; size: number} {
     const b = Buffer.alloc(16)
     const fd = check('lumen_zc_cuda_dmabuf', shim().lumen_zc_cuda_dmabuf([this.handle, b, b.length, ...this.err.args()]), this.err)
     return {fd, pitch: b.readInt32LE(0), size: Number(b.readBigInt64LE(8))}
   }
 
-  /** Whether GL could write the pool's frames directly: a sentence on what was tried (a frame of `pool` is taken and released). */
-  poolShareable(pool: number): string {
-    const b = Buffer.alloc(1024)
-    const n = check('lumen_zc_pool_shareable', shim().lumen_zc_pool_shareable([this.handle, pool, b, b.length, ...this.err.args()]), this.err)
-    return b.toString('utf8', 0, n)
-  }
-
-  /** The owned buffer (the last capture) as BGRx, width*4 per row. */
-  readOwned(out: Buffer): void {
-    check('lumen_zc_read_owned', shim().lumen_zc_read_owned([this.handle, out, out.length, ...this.err.args()]), this.err)
-  }
-
   stats(): ChainStats {
     const b = Buffer.alloc(STATS_LEN)
     check('lumen_zc_stats', shim().lumen_zc_stats([this.handle, b, b.length, ...this.err.args()]), this.err)
     const v = (i: number) => Number(b.readBigInt64LE(i * 8))
-    return {
-      frames: v(0),
-      registrations: v(1),
-      registeredNow: v(2),
-      liveImages: v(3),
-      gpuFreeBytes: v(4),
-      gpuTotalBytes: v(5),
-      sources: v(6),
-      shared: v(7) === 1,
-    }
+    return {frames: v(0), registrations: v(1), registeredNow: v(2), liveImages: v(3), gpuFreeBytes: v(4), gpuTotalBytes: v(5), sources: v(6)}
   }
 
   describe(): string {

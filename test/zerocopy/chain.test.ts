@@ -10,7 +10,7 @@ import {describe, expect, it} from 'vitest'
 
 import {ShimError} from '../../src/native/errors.js'
 import {ZeroCopyChain} from '../../src/native/gpu.js'
-import {captureOptions, chainPass, sharedRequested, ZeroCopyCapture, zeroCopyRequested} from '../../src/media/zerocopy/chain.js'
+import {ZeroCopyCapture} from '../../src/media/zerocopy/chain.js'
 import {ChainFrames} from '../../src/media/zerocopy/encode-source.js'
 import type {CapturedFrame, CaptureSource} from '../../src/media/types.js'
 
@@ -82,28 +82,5 @@ describe.skipIf(nvidia)('zero-copy chain without an NVIDIA driver', () => {
 
   it('the encode-test chain source fails with the same sentence', () => {
     expect(() => ChainFrames.open(640, 360, 0)).toThrow('CUDA: no NVIDIA driver (libcuda.so.1 not found)')
-  })
-
-  it('picks the compute pass unless LUMEN_ZEROCOPY_PASS=triangle', () => {
-    expect(chainPass({})).toBe('compute')
-    expect(chainPass({LUMEN_ZEROCOPY_PASS: 'triangle'})).toBe('triangle')
-    expect(chainPass({LUMEN_ZEROCOPY_PASS: 'compute'})).toBe('compute')
-  })
-
-  it('copies the source image by CUDA (else maps the pass output straight into the pooled frame) unless told otherwise', () => {
-    expect(captureOptions('compute', {})).toEqual({compute: true, frameEvent: true, direct: true, shared: false, streamWait: false, cudaCopy: true})
-    expect(captureOptions('triangle', {})).toEqual({compute: false, frameEvent: true, direct: true, shared: false, streamWait: false, cudaCopy: true})
-    expect(captureOptions('compute', {LUMEN_ZEROCOPY_SHARED: '1'})).toEqual({compute: true, frameEvent: true, direct: false, shared: true, streamWait: true, cudaCopy: true})
-    expect(captureOptions('compute', {LUMEN_ZEROCOPY_CUDA_COPY: '0'}).cudaCopy).toBe(false)
-    // the shared buffer is written by the compute pass only
-    expect(captureOptions('triangle', {LUMEN_ZEROCOPY_SHARED: '1'}).shared).toBe(false)
-    expect(sharedRequested({LUMEN_ZEROCOPY_SHARED: '0'})).toBe(false)
-    expect(sharedRequested({})).toBe(false)
-  })
-
-  it('is opt-in: only LUMEN_ZEROCOPY=1 asks for it', () => {
-    expect(zeroCopyRequested({LUMEN_ZEROCOPY: '1'})).toBe(true)
-    expect(zeroCopyRequested({LUMEN_ZEROCOPY: '0'})).toBe(false)
-    expect(zeroCopyRequested({})).toBe(false)
   })
 })

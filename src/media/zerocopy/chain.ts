@@ -1,68 +1,17 @@
 /**
- * The zero-copy capture chain on the TypeScript side (issue 8): one shim call per frame
+ * The zero-copy capture chain on the TypeScript side: one shim call per frame
  * (ZeroCopyChain.capture) turns the capture source's EGLImage into a pooled CUDA frame; the
  * frame flows on as a `CudaFrame` payload into the encoder layer.
  *
- * Opt-in with LUMEN_ZEROCOPY=1; the CPU path stays the default. When the chain cannot open, or
- * fails at run time, the capture falls back to the CPU source with one clear log line and stays
- * there. An XRGB8888/ARGB8888 dma-buf takes the CUDA copy (no GL pass, see captureOptions); other
- * formats, or a driver refusing to register the image with CUDA, take the GL pass (one log line).
+ * When the chain cannot open, or fails at run time, the capture falls back to the CPU source with
+ * one clear log line and stays there. An XRGB8888/ARGB8888 dma-buf takes the CUDA copy (no GL
+ * pass); other formats, or a driver refusing to register the image with CUDA, take the GL pass
+ * (one log line for the refusal). Which commands use it, and how they are configured, is theirs
+ * to decide: nothing here reads the environment.
  */
 import {ShimError, ShimLoadError} from '../../native/errors.js'
-import {type CaptureOptions, type ChainTimings, type DmabufPlane, ZeroCopyChain} from '../../native/gpu.js'
+import {type ChainTimings, type DmabufPlane, ZeroCopyChain} from '../../native/gpu.js'
 import type {CapturedFrame, CaptureSource} from '../types.js'
-
-/** LUMEN_ZEROCOPY=1 asks for the CUDA path. */
-export function zeroCopyRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LUMEN_ZEROCOPY === '1'
-}
-
-/** The chain's de-tile + swizzle pass: the full-screen triangle (the design) or a compute dispatch. */
-export type ChainPass = 'triangle' | 'compute'
-
-/** LUMEN_ZEROCOPY_PASS picks the pass; compute by default (on the H100, whose graphics pipeline
- * has few units, it measured 3.4x faster than the triangle at 5120x1440). A GL without compute
- * shaders (< 4.3) always runs the triangle. */
-export function chainPass(env: NodeJS.ProcessEnv = process.env): ChainPass {
-  return env.LUMEN_ZEROCOPY_PASS === 'triangle' ? 'triangle' : 'compute'
-}
-
-/** LUMEN_ZEROCOPY_SHARED=1 asks for the experimental shared owned buffer (CUDA memory imported
- * into GL, written by the compute pass: no per-frame map). Off by default: on the H100 (driver
- * 580) it was slower than the mapped texture (GL's submit → start grew from ~55 to ~180 µs) and
- * not pixel-exact (a GL fence, or a flag + cuStreamWaitValue32, is not the release/acquire the
- * two APIs need; only a shared semaphore is). */
-export function sharedRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LUMEN_ZEROCOPY_SHARED === '1'
-}
-
-/**
- * The per-frame capture flags the chain runs with: the compute pass (unless the triangle is
- * asked for), the GL texture mapped into CUDA and copied straight into the pooled frame (the
- * pass already freed the source: no owned-buffer copy), returning once the frame is copied.
- * With LUMEN_ZEROCOPY_SHARED=1 and the compute pass: the shared owned buffer, handed over on the
- * GPU (a flag the pass writes, cuStreamWaitValue32); the shim takes the mapped path where the
- * chain has no shared buffer.
- */
-export function captureOptions(pass: ChainPass, env: NodeJS.ProcessEnv = process.env): CaptureOptions {
-  const shared = pass === 'compute' && sharedRequested(env)
-  return {compute: pass === 'compute', frameEvent: true, direct: !shared, shared, streamWait: shared, cudaCopy: cudaCopyRequested(env)}
-}
-
-/** LUMEN_ZEROCOPY_CUDA_COPY=0 turns off the copy without a GL pass (an XRGB8888/ARGB8888 dma-buf's
- * EGLImage texture registered with CUDA once and copied straight into the pooled frame, so the GPU
- * does not switch between the GL and CUDA contexts every frame); on by default. */
-export function cudaCopyRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LUMEN_ZEROCOPY_CUDA_COPY !== '0'
-}
-
-/** The one line saying the asked-for shared owned buffer is not there (undefined when it is, or was not asked for). */
-export function sharedFallbackLine(chain: ZeroCopyChain, pass: ChainPass, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (!sharedRequested(env)) return undefined
-  if (pass !== 'compute') return 'zero-copy: LUMEN_ZEROCOPY_SHARED=1 needs the compute pass; the GL texture is mapped into CUDA every frame'
-  const why = chain.sharedReason()
-  return why === undefined ? undefined : `zero-copy: the owned buffer cannot be shared with GL (${why}); the GL texture is mapped into CUDA every frame`
-}
 
 /** Where the chain's EGLImage comes from. */
 export type GpuImageSource =
@@ -82,8 +31,8 @@ export interface ZeroCopyCaptureOptions {
   /** where the one fallback line goes (default: stderr) */
   log?: (line: string) => void
   now?: () => number
-  /** default: chainPass() */
-  pass?: ChainPass
+  /** the GL pass for every source, even where the CUDA copy would serve */
+  glPass?: boolean
 }
 
 function reason(error: unknown): string {
@@ -131,9 +80,7 @@ export class ZeroCopyCapture implements CaptureSource {
   static open(options: ZeroCopyCaptureOptions): ZeroCopyCapture {
     const capture = new ZeroCopyCapture(options)
     try {
-      capture.chain = ZeroCopyChain.open(options.width, options.height, {shared: sharedRequested()})
-      const line = sharedFallbackLine(capture.chain, options.pass ?? chainPass())
-      if (line !== undefined) capture.log(line)
+      capture.chain = ZeroCopyChain.open(options.width, options.height)
       if (options.image.kind === 'texture') capture.source = capture.chain.textureSource(options.image.picture())
     } catch (error) {
       capture.fallBack(error)
@@ -165,11 +112,11 @@ export class ZeroCopyCapture implements CaptureSource {
         }
       }
       const captureNs = this.now()
-      const options = captureOptions(this.options.pass ?? chainPass())
-      const handle = chain.capture(this.source, this.options.pool, options)
-      if (options.cudaCopy === true && !this.cudaCopyLogged && chain.lastTimings().path !== 'cuda-copy') {
+      const handle = chain.capture(this.source, this.options.pool, {glPass: this.options.glPass})
+      const refused = this.cudaCopyLogged ? undefined : chain.cudaCopyReason()
+      if (refused !== undefined) {
         this.cudaCopyLogged = true
-        this.log(`zero-copy: ${chain.cudaCopyReason() ?? 'this source is not an XRGB8888/ARGB8888 dma-buf'}; using the GL pass`)
+        this.log(`zero-copy: ${refused}; using the GL pass`)
       }
       return {payload: {kind: 'cuda', width: this.width, height: this.height, handle}, captureNs, fresh: true}
     } catch (error) {
