@@ -1,5 +1,5 @@
 /**
- * A headless desktop with a real ScreenCast portal, the way ../shared/ENVIRONMENT.md measured it:
+ * A headless desktop with a real ScreenCast portal, as it runs on a box without a display:
  * a private session bus (dbus-daemon, whose policy lets root and the desktop's user share it),
  * pipewire + wireplumber, sway on the headless backend with the pixman renderer, a Wayland client
  * that keeps drawing (weston-presentation-shm: frames come only when the screen changes),

@@ -1,4 +1,4 @@
-/** Session timeouts and ends (README §Session lifecycle 4–5), with shortened timeouts. */
+/** Session timeouts and ends (docs/protocol/README.md §Session lifecycle 4–5), with shortened timeouts. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {createClientIdentity, MoonlightTestClient} from '../client/client.js'

@@ -106,7 +106,7 @@ const ANNOUNCE = {width: 1280, height: 720, fps: 60, codec: 0 as const, encrypti
 /**
  * The field result's stream (issue 9): ≈ 20 Mbit/s at 60 fps. The client asks for 26 Mbit/s,
  * which the host turns into 20108 kbit/s for the encoder once FEC (20 %), audio and headroom are
- * taken off (rtsp.md §3.4); H.264 (libx264, CBR), the client's default parity floor of 2.
+ * taken off (docs/protocol/rtsp.md §3.4); H.264 (libx264, CBR), the client's default parity floor of 2.
  * The synthetic pattern is too easy for libx264 to fill 20 Mbit/s at 1280x720: measured over 10 s,
  * preset superfast gave a mean of 23.7 KB/frame (the same at a 33 Mbit/s target), 1920x1080
  * superfast 27 KB; 1920x1080 with preset ultrafast ≈ 35 KB (≈ 26 data + 6 parity packets).
