@@ -14,17 +14,17 @@ import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_proc
 import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {missing, sleep} from '../helpers/index.js'
+
 export const PORTAL_USER = 'lumen-portal'
 const XDP = '/usr/libexec/xdg-desktop-portal'
 const PROGRAMS = ['dbus-daemon', 'dbus-send', 'pipewire', 'wireplumber', 'sway', 'swaymsg', 'weston-presentation-shm', 'pw-dump', 'useradd']
 const ROOT = join(import.meta.dirname, '..', '..')
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
 /** Why the portal stack cannot run here, or undefined when it can; xdpw is its build's prefix. */
 export function portalStackMissing(): {reason?: string; xdpw?: string} {
   if (process.getuid?.() !== 0) return {reason: 'not root: the stack runs sway as an unprivileged user made here'}
-  const gone = PROGRAMS.find((p) => spawnSync('which', [p]).status !== 0)
+  const gone = missing(...PROGRAMS)
   if (gone !== undefined) return {reason: `${gone} is not installed (scripts/install.sh installs it)`}
   if (!existsSync(XDP)) return {reason: `${XDP} is not installed (package xdg-desktop-portal)`}
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'xdpw.sh'), '--cached'], {encoding: 'utf8'})

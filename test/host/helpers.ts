@@ -7,6 +7,7 @@ import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from 
 import type {InputEvent, InputSink} from '../../src/host/input.js'
 import {FixedPinSource, type PinSource} from '../../src/host/pairing.js'
 import {GameStreamHost, type GameStreamHostOptions} from '../../src/host/server.js'
+import {sleep} from '../helpers/index.js'
 
 /** A StreamPipeline that records what the control plane asks of it. */
 export class RecordingPipeline implements StreamPipeline {
@@ -76,6 +77,6 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 5000, what = 'c
   const deadline = Date.now() + timeoutMs
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
+    await sleep(5)
   }
 }

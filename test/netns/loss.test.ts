@@ -23,11 +23,11 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readPerfLog} from '../../src/perf/reader.js'
-import {connectClient, sleep, type ClientSession} from '../serve/helpers.js'
+import {cliEntry, sleep} from '../helpers/index.js'
+import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {createLink, netnsUnavailable, type NetnsLink} from './helpers.js'
 
 const why = netnsUnavailable()
-const root = join(import.meta.dirname, '..', '..')
 
 interface Served {
   child: ChildProcess
@@ -40,7 +40,7 @@ interface Served {
 async function serveInNamespace(link: NetnsLink, base: number, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'lumen-netns-'))
   const perf = join(dir, 'serve.perf')
-  const args = ['netns', 'exec', link.ns, process.execPath, join(root, 'bin', 'run.js'), 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
+  const args = ['netns', 'exec', link.ns, process.execPath, cliEntry, 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
   const child = spawn('ip', args, {env: {...process.env, LUMEN_PERF: perf, LUMEN_UDP_GSO: '0', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   const stderr: string[] = []
   await new Promise<void>((resolve, reject) => {

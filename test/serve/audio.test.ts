@@ -13,7 +13,8 @@ import {opusLayout} from '../../src/media/audio/layouts.js'
 import {AudioCapture, OpusDecoder, OpusEncoder} from '../../src/native/audio.js'
 import {monotonicNs} from '../../src/native/core.js'
 import {parseSurroundParams} from '../client/media-audio.js'
-import {type ServeSession, sleep, startServeSession} from './helpers.js'
+import {sleep} from '../helpers/index.js'
+import {type ServeSession, startServeSession} from './helpers.js'
 import {dominantFrequency, tonePower} from './tone.js'
 
 /** docs/protocol/audio.md §2's table: bytes per 5 ms CBR packet */

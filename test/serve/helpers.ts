@@ -159,5 +159,3 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
     },
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

@@ -10,7 +10,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {StreamConfig} from '../../src/host/stream-config.js'
 import {MediaStream} from '../../src/media/stream/index.js'
-import {DEFAULT_MEDIA, sleep} from './helpers.js'
+import {sleep} from '../helpers/index.js'
+import {DEFAULT_MEDIA} from './helpers.js'
 
 const config: StreamConfig = {
   video: {width: 320, height: 240, fps: 60, packetSize: 1392, bitrateKbps: 2000, codec: 'h264', slicesPerFrame: 1, minRequiredFecPackets: 2, fecPercentage: 20, chromaSamplingType: 0, dynamicRangeMode: 0, maxNumReferenceFrames: 1, encoderCscMode: 0, qosTrafficType: 0},

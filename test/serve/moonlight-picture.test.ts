@@ -10,7 +10,7 @@
  * this repository: build moonlight-stream/moonlight-embedded by hand, e.g. with
  * PKG_CONFIG_PATH pointing at Lumen's FFmpeg 8 prefix), and skips with that reason otherwise.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -19,12 +19,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
 import {readStampI420} from '../../src/media/stream/stamp.js'
-import {sleep} from './helpers.js'
+import {installed, sleep} from '../helpers/index.js'
 import {exited, startServeCli, startXvfb} from './processes.js'
 
 const BINARY = process.env.LUMEN_MOONLIGHT_EMBEDDED ?? ''
 const haveBinary = BINARY !== '' && existsSync(BINARY)
-const haveXvfb = spawnSync('which', ['Xvfb']).status === 0
+const haveXvfb = installed('Xvfb')
 const skipReason = !haveBinary ? ' (skipped: LUMEN_MOONLIGHT_EMBEDDED names no built moonlight binary)' : !haveXvfb ? ' (skipped: Xvfb is not installed)' : ''
 
 const WIDTH = 1280

@@ -3,7 +3,7 @@
  * and wireplumber, and GStreamer's pipewiresink providing a 640x360 BGRx Video/Source node at
  * 30 fps (shared-memory buffers). Skips with the reason when those programs are missing.
  */
-import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -12,13 +12,14 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PipeWireSource} from '../../src/media/capture/pipewire.js'
 import {AudioCapture} from '../../src/native/audio.js'
-import {sleep, startServeSession} from './helpers.js'
+import {missing, sleep} from '../helpers/index.js'
+import {startServeSession} from './helpers.js'
 import {tonePower} from './tone.js'
 
 const NODE = 'lumen-test-src'
-const missing = ['dbus-daemon', 'pipewire', 'wireplumber', 'gst-launch-1.0', 'pw-cli'].find((p) => spawnSync('which', [p]).status !== 0)
+const gone = missing('dbus-daemon', 'pipewire', 'wireplumber', 'gst-launch-1.0', 'pw-cli')
 
-describe.skipIf(missing !== undefined)(`pipewire capture${missing !== undefined ? ` (skipped: ${missing} is not installed)` : ''}`, () => {
+describe.skipIf(gone !== undefined)(`pipewire capture${gone !== undefined ? ` (skipped: ${gone} is not installed)` : ''}`, () => {
   let dir: string
   const children: ChildProcess[] = []
   const saved = {XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS}

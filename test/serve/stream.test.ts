@@ -4,8 +4,9 @@
  */
 import {afterEach, describe, expect, it} from 'vitest'
 
+import {sleep} from '../helpers/index.js'
 import {tonePower} from './tone.js'
-import {sleep, startServeSession, type ServeSession} from './helpers.js'
+import {startServeSession, type ServeSession} from './helpers.js'
 
 let session: ServeSession | undefined
 afterEach(async () => {

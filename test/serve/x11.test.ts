@@ -1,12 +1,13 @@
 /** `--source x11`: the stream grabs an Xvfb display (XShm) and the client decodes it at its size. */
-import {type ChildProcess, spawnSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {sleep, startServeSession} from './helpers.js'
+import {installed, sleep} from '../helpers/index.js'
+import {startServeSession} from './helpers.js'
 import {startXvfb} from './processes.js'
 
-const missing = spawnSync('which', ['Xvfb']).status !== 0
+const missing = !installed('Xvfb')
 const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
 
 describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
