@@ -14,7 +14,7 @@ import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_proc
 import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {missing, sleep} from '../helpers/index.js'
+import {missing, sleep, waitUntil} from '../helpers/index.js'
 
 export const PORTAL_USER = 'lumen-portal'
 const XDP = '/usr/libexec/xdg-desktop-portal'
@@ -69,13 +69,8 @@ export function introspect(address: string, path: string): string {
   return r.status === 0 ? r.stdout : ''
 }
 
-export async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now()
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`${what} within ${ms} ms`)
-    await sleep(50)
-  }
-}
+/** waitUntil at a slower poll: the conditions here run dbus-send */
+export const until = (ok: () => boolean, ms: number, what: string): Promise<void> => waitUntil(ok, ms, what, 50)
 
 function ensureUser(): {uid: number; gid: number} {
   if (spawnSync('id', ['-u', PORTAL_USER]).status !== 0) {

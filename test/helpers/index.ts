@@ -8,7 +8,9 @@
  *   error lines (`\n › `) joined back into one sentence and `stderrRaw` is as written.
  * - `spawnLumen(args, options)`: starts the built CLI as a child process (long-running commands
  *   such as `serve`; test/serve/processes.ts's startServeCli() builds on it).
- * - `sleep(ms)`.
+ * - `sleep(ms)`; `waitUntil(cond, timeoutMs, what, pollMs)`: polls `cond` until true, throws
+ *   "WHAT: not within N ms" after the timeout. Wait for a count (frames, packets), never for a
+ *   fixed time followed by a count.
  * - `missing(...programs)`: the first program not found on PATH (undefined when all are there);
  *   `installed(...programs)`: true when none is missing. Use it in a skip reason:
  *   `describe.skipIf(gone !== undefined)(\`x11 capture${gone ? \` (skipped: ${gone} is not installed)\` : ''}\`, …)`.
@@ -61,6 +63,15 @@ export function spawnLumen(args: string[], options: SpawnOptions = {}): ChildPro
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `cond` every `pollMs` until it holds; throws "WHAT: not within N ms" after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean, timeoutMs = 5000, what = 'condition', pollMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await sleep(pollMs)
+  }
+}
 
 function onPath(program: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -7,7 +7,6 @@ import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from 
 import type {InputEvent, InputSink} from '../../src/host/input.js'
 import {FixedPinSource, type PinSource} from '../../src/host/pairing.js'
 import {GameStreamHost, type GameStreamHostOptions} from '../../src/host/server.js'
-import {sleep} from '../helpers/index.js'
 
 /** A StreamPipeline that records what the control plane asks of it. */
 export class RecordingPipeline implements StreamPipeline {
@@ -73,10 +72,4 @@ export async function startTestHost(overrides: Partial<GameStreamHostOptions> & 
   }
 }
 
-export async function waitUntil(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
+export {waitUntil} from '../helpers/index.js'

@@ -12,7 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import Serve from '../../src/commands/serve.js'
 import {readPerfLog} from '../../src/perf/reader.js'
-import {lumen, root, sleep} from '../helpers/index.js'
+import {lumen, root, waitUntil} from '../helpers/index.js'
 import {connectClient, type ClientSession} from './helpers.js'
 import {startServeCli} from './processes.js'
 
@@ -63,7 +63,8 @@ describe('lumen serve (CLI)', () => {
     const base = serve.base
     expect(serve.stderr()).toContain(`HTTP ${base}, HTTPS ${base - 5}, RTSP ${base + 21}, control ${base + 10}, video ${base + 9}, audio ${base + 11}`)
     client = await connectClient('127.0.0.1', base, {announce: {width: 320, height: 240, fps: 30, codec: 0, encryptionEnabled: 5}})
-    await sleep(2000)
+    const video = client.video
+    await waitUntil(() => video.frames.length > 20, 20_000, 'more than 20 frames')
     expect(client.video.frames.length).toBeGreaterThan(20)
     expect(client.video.frames.every((f) => f.decoded)).toBe(true)
     await client.close()

@@ -10,7 +10,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {StreamConfig} from '../../src/host/stream-config.js'
 import {MediaStream} from '../../src/media/stream/index.js'
-import {sleep} from '../helpers/index.js'
+import {sleep, waitUntil} from '../helpers/index.js'
 import {DEFAULT_MEDIA} from './helpers.js'
 
 const config: StreamConfig = {
@@ -39,6 +39,7 @@ describe('stream lifecycle', () => {
       const s = new MediaStream({config, video: {peer, socket: {port: host.address().port, fd}}, audio: {peer, socket: {port: host.address().port, fd}}}, {...DEFAULT_MEDIA})
       await s.ready
       await sleep(300)
+      await waitUntil(() => s.stats().framesSent > 5, 20_000, 'more than 5 frames sent')
       await s.stop()
       expect(s.stats().framesSent).toBeGreaterThan(5)
     }
