@@ -1,5 +1,5 @@
 /**
- * A headless desktop with a real ScreenCast portal, the way ../shared/ENVIRONMENT.md measured it:
+ * A headless desktop with a real ScreenCast portal, as it runs on a box without a display:
  * a private session bus (dbus-daemon, whose policy lets root and the desktop's user share it),
  * pipewire + wireplumber, sway on the headless backend with the pixman renderer, a Wayland client
  * that keeps drawing (weston-presentation-shm: frames come only when the screen changes),
@@ -14,17 +14,17 @@ import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_proc
 import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {missing, sleep, waitUntil} from '../helpers/index.js'
+
 export const PORTAL_USER = 'lumen-portal'
 const XDP = '/usr/libexec/xdg-desktop-portal'
 const PROGRAMS = ['dbus-daemon', 'dbus-send', 'pipewire', 'wireplumber', 'sway', 'swaymsg', 'weston-presentation-shm', 'pw-dump', 'useradd']
 const ROOT = join(import.meta.dirname, '..', '..')
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
 /** Why the portal stack cannot run here, or undefined when it can; xdpw is its build's prefix. */
 export function portalStackMissing(): {reason?: string; xdpw?: string} {
   if (process.getuid?.() !== 0) return {reason: 'not root: the stack runs sway as an unprivileged user made here'}
-  const gone = PROGRAMS.find((p) => spawnSync('which', [p]).status !== 0)
+  const gone = missing(...PROGRAMS)
   if (gone !== undefined) return {reason: `${gone} is not installed (scripts/install.sh installs it)`}
   if (!existsSync(XDP)) return {reason: `${XDP} is not installed (package xdg-desktop-portal)`}
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'xdpw.sh'), '--cached'], {encoding: 'utf8'})
@@ -69,13 +69,8 @@ export function introspect(address: string, path: string): string {
   return r.status === 0 ? r.stdout : ''
 }
 
-export async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now()
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`${what} within ${ms} ms`)
-    await sleep(50)
-  }
-}
+/** waitUntil at a slower poll: the conditions here run dbus-send */
+export const until = (ok: () => boolean, ms: number, what: string): Promise<void> => waitUntil(ok, ms, what, 50)
 
 function ensureUser(): {uid: number; gid: number} {
   if (spawnSync('id', ['-u', PORTAL_USER]).status !== 0) {

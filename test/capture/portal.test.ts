@@ -5,7 +5,6 @@
  * from it; and, on a bus without a portal or with one that never answers, a sentence within the
  * timeout instead of a hang.
  */
-import {spawnSync} from 'node:child_process'
 import {mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -15,9 +14,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {PortalSource} from '../../src/media/capture/portal.js'
 import {detectSource} from '../../src/media/stream/sources.js'
 import {ScreenCastPortal} from '../../src/native/portal.js'
+import {installed, sleep} from '../helpers/index.js'
 import {type ClientSession, connectClient} from '../serve/helpers.js'
 import {startServeCli} from '../serve/processes.js'
-import {introspect, portalStackMissing, type PortalStack, sleep, startBus, startPortalStack, until} from './portal-stack.js'
+import {introspect, portalStackMissing, type PortalStack, startBus, startPortalStack, until} from './portal-stack.js'
 
 // spa/param/video/raw.h: enum spa_video_format
 const SPA_VIDEO_FORMAT_BGRx = 8
@@ -242,7 +242,7 @@ describe.skipIf(stack.reason !== undefined)(`ScreenCast portal on a headless swa
   }, 30_000)
 })
 
-const noBus = spawnSync('which', ['dbus-daemon']).status !== 0
+const noBus = !installed('dbus-daemon')
 describe.skipIf(noBus)(`ScreenCast portal missing or hanging${noBus ? ' (skipped: dbus-daemon is not installed)' : ''}`, () => {
   let dir: string
   let bus: Awaited<ReturnType<typeof startBus>>

@@ -2,15 +2,15 @@
  * X11 capture against a real X server: Xvfb started here with a known root window (-wr: white,
  * -br: black), grabbed through MIT-SHM, and `lumen encode-test --source x11` on it.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
-import {ensureBuilt, lumen} from '../encoder/helpers.js'
+import {installed, lumen, sleep} from '../helpers/index.js'
 
-const hasXvfb = spawnSync('sh', ['-c', 'command -v Xvfb'], {encoding: 'utf8'}).status === 0
+const hasXvfb = installed('Xvfb')
 
 async function startXvfb(flag: '-wr' | '-br', size: string): Promise<{display: string; proc: ChildProcess}> {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -20,7 +20,7 @@ async function startXvfb(flag: '-wr' | '-br', size: string): Promise<{display: s
     for (let i = 0; i < 100; i++) {
       if (existsSync(`/tmp/.X11-unix/X${n}`)) return {display: `:${n}`, proc}
       if (proc.exitCode !== null) break
-      await new Promise((r) => setTimeout(r, 50))
+      await sleep(50)
     }
     proc.kill()
   }
@@ -33,7 +33,6 @@ describe.skipIf(!hasXvfb)(`X11 capture under Xvfb${hasXvfb ? '' : ' (skipped: Xv
   beforeAll(async () => {
     white = await startXvfb('-wr', '640x480')
     black = await startXvfb('-br', '320x240')
-    expect(ensureBuilt()).toBe(true)
   }, 180_000)
   afterAll(() => {
     white?.proc.kill()

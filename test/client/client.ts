@@ -1,5 +1,5 @@
 /**
- * A Moonlight test client written from shared/protocol: identity, serverinfo, pairing, applist,
+ * A Moonlight test client written from docs/protocol/: identity, serverinfo, pairing, applist,
  * launch/resume/cancel, the RTSP handshake (plain or rtspenc://), the encrypted control stream and
  * A/V pings. Integration tests drive a GameStreamHost with it over loopback; later issues extend
  * it to receive video and audio (see `pingSocket`: the socket the host sends media to).
@@ -62,7 +62,7 @@ export class MoonlightTestClient {
   httpsPort?: number
   /** pinned after pairing */
   serverCertPem?: string
-  /** the client's RTSP counter: never reset (rtsp.md §4) */
+  /** the client's RTSP counter: never reset (docs/protocol/rtsp.md §4) */
   private readonly rtspEnc: {seq: number} = {seq: 0}
 
   constructor(readonly options: TestClientOptions) {

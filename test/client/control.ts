@@ -1,5 +1,5 @@
 /**
- * The client side of the control stream (control-stream.md): ENet through the shim's libenet,
+ * The client side of the control stream (docs/protocol/control-stream.md): ENet through the shim's libenet,
  * 48 channels with the connect data, the V2 AES-GCM envelope, Start A/B, pings, input, and the
  * host's termination.
  */

@@ -1,4 +1,4 @@
-/** NV input packets as the client builds them (control-stream.md §5). */
+/** NV input packets as the client builds them (docs/protocol/control-stream.md §5). */
 
 function packet(magic: number, body: Buffer): Buffer {
   const p = Buffer.alloc(8 + body.length)

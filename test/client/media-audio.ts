@@ -1,5 +1,5 @@
 /**
- * The test client's audio receiver (shared/protocol/audio.md): RTP data packets (type 97) and
+ * The test client's audio receiver (docs/protocol/audio.md): RTP data packets (type 97) and
  * FEC packets (type 127) in; a missing data packet of a 4+2 block is rebuilt from any four of
  * the six; payloads are AES-CBC decrypted when audio encryption is on and Opus-decoded with the
  * multistream layout the client takes from the host's DESCRIBE (parseSurroundParams).
@@ -12,7 +12,7 @@ import {OpusDecoder, type OpusStreamLayout} from '../../src/native/audio.js'
 
 /**
  * The Opus layout the client decodes with, read from the host's DESCRIBE body the way
- * moonlight-common-c does (audio.md §2.1, rtsp.md §3.2) — written from the documents, not from
+ * moonlight-common-c does (docs/protocol/audio.md §2.1, docs/protocol/rtsp.md §3.2) — written from the documents, not from
  * the host's table: stereo is always 2 channels, 1 stream, 1 coupled, mapping 0 1; for 6 or 8
  * channels the first `a=fmtp:97 surround-params=<C>` run is the normal-quality layout and the
  * next one the high-quality layout; the digits are C, streams, coupled, then C mapping entries;

@@ -16,6 +16,8 @@ export interface ReceivedFrame {
   frameType: number
   /** when the frame completed (ms, performance.now()) */
   at: number
+  /** the host's 90 kHz RTP timestamp (its capture clock) */
+  rtpTimestamp: number
   bytes: number
   latencyTenthMs: number
   rebuilt: number
@@ -77,6 +79,7 @@ export class VideoReceiver {
         frameIndex: e.frameIndex,
         frameType: e.frameType,
         at: performance.now(),
+        rtpTimestamp: e.rtpTimestamp,
         bytes: e.data.length,
         latencyTenthMs: e.latencyTenthMs,
         rebuilt: e.dataRebuilt,

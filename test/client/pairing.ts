@@ -1,5 +1,5 @@
 /**
- * The client side of pairing (http-and-pairing.md §6), as moonlight-qt does it: including the
+ * The client side of pairing (docs/protocol/http-and-pairing.md §6), as moonlight-qt does it: including the
  * check after phase 3 that detects a wrong PIN (then /unpair, no phase 4) unless told to skip it
  * like moonlight-embedded.
  */

@@ -1,4 +1,4 @@
-/** The client side of the RTSP handshake (rtsp.md §2, §4, §6): one request per TCP connection. */
+/** The client side of the RTSP handshake (docs/protocol/rtsp.md §2, §4, §6): one request per TCP connection. */
 import {connect} from 'node:net'
 
 import {openRtsp, sealRtsp} from '../../src/host/rtsp-codec.js'
@@ -81,7 +81,7 @@ export interface AnnounceParams {
   videoPort: number
 }
 
-/** The ANNOUNCE SDP a current client sends (rtsp.md §3.4, §6), trailing spaces included. */
+/** The ANNOUNCE SDP a current client sends (docs/protocol/rtsp.md §3.4, §6), trailing spaces included. */
 export function announceBody(p: AnnounceParams): string {
   const initial = Math.min(Math.trunc(p.configuredBitrateKbps * 0.8), 100_000)
   const attrs: Array<[string, string | number]> = [

@@ -1,6 +1,6 @@
 /**
  * The encoder layer through its TypeScript API (src/media/encoder.ts): the bitstream shape the
- * Moonlight client needs (video.md §8), IDR on request, bitrate changes while running, and the
+ * Moonlight client needs (docs/protocol/video.md §8), IDR on request, bitrate changes while running, and the
  * decoder that checks them. NAL types are read by the test's own parser (helpers.ts).
  */
 import {afterEach, describe, expect, it} from 'vitest'

@@ -9,7 +9,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {cudaCheck} from '../../src/native/codec.js'
-import {ensureBuilt, lumen, nalTypes} from './helpers.js'
+import {lumen} from '../helpers/index.js'
+import {nalTypes} from './helpers.js'
 
 interface Percentiles {
   p50: number
@@ -27,14 +28,11 @@ interface Result {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'lumen-encode-test-'))
-beforeAll(() => {
-  expect(ensureBuilt(), 'the CLI could not be built').toBe(true)
-}, 180_000)
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
 function json(args: string[]): {status: number; result: Result; stderr: string} {
   const r = lumen(['encode-test', '--size', '320x240', '--json', ...args])
-  return {status: r.status, result: JSON.parse(r.stdout) as Result, stderr: r.stderr}
+  return {status: r.status, result: JSON.parse(r.stdout) as Result, stderr: r.stderrRaw}
 }
 
 describe('lumen encode-test (libx264, synthetic 320x240)', () => {
@@ -119,8 +117,8 @@ describe('lumen encode-test: bad input is one clear line and exit 2', () => {
     it(name, () => {
       const r = lumen(['encode-test', ...args])
       expect(r.status).toBe(2)
-      expect(r.stderr).toMatch(message)
-      expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+      expect(r.stderrRaw).toMatch(message)
+      expect(r.stderrRaw).not.toMatch(/\n\s+at /) // no stack trace
       expect(r.stdout).toBe('')
     })
   }
@@ -139,9 +137,9 @@ describe('lumen encode-test: paths this box may lack fail with one reason', () =
     const r = lumen(['encode-test', '--size', '320x240', '--frames', '60', '--encoder', 'libx265', '--path', 'cuda'])
     if (!cuda.ok) {
       expect(r.status).toBe(1)
-      expect(r.stderr).toMatch(/CUDA: /)
-      expect(r.stderr).toContain(cuda.reason)
-      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(r.stderrRaw).toMatch(/CUDA: /)
+      expect(r.stderrRaw).toContain(cuda.reason)
+      expect(r.stderrRaw).not.toMatch(/\n\s+at /)
       return
     }
     // GPU machine: upload → pooled frame → av_hwframe_transfer_data → libx265 gives the same PSNR
@@ -155,7 +153,7 @@ describe('lumen encode-test: paths this box may lack fail with one reason', () =
     const r = lumen(['encode-test', '--size', '320x240', '--frames', '10', '--encoder', 'h264_nvenc'])
     if (r.status === 0) return // a GPU with an encoder engine: nothing to check here
     expect(r.status).toBe(1)
-    expect(r.stderr).toMatch(/h264_nvenc: (CUDA: no NVIDIA driver|this GPU has no NVENC engine|NVENC)/)
-    expect(r.stderr.trim().split('\n').filter((l) => l.trim() !== '').length).toBeLessThanOrEqual(2)
+    expect(r.stderrRaw).toMatch(/h264_nvenc: (CUDA: no NVIDIA driver|this GPU has no NVENC engine|NVENC)/)
+    expect(r.stderrRaw.trim().split('\n').filter((l) => l.trim() !== '').length).toBeLessThanOrEqual(2)
   })
 })

@@ -1,4 +1,4 @@
-/** The Annex B reader of src/media/decoder.ts against hand-made access units (video.md §8). */
+/** The Annex B reader of src/media/decoder.ts against hand-made access units (docs/protocol/video.md §8). */
 import {describe, expect, it} from 'vitest'
 
 import {isKeyFrameStart, nalUnits} from '../../src/media/decoder.js'

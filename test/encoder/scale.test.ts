@@ -6,13 +6,14 @@
  * A `lumen serve` stream from a 640x480 Xvfb screen to a client asking for 320x240 arrives at
  * 320x240. The luma bound (40 dB; about 48-54 measured) is above what a BT.601 matrix or a crop would reach.
  */
-import {type ChildProcess, spawnSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {VideoDecoder} from '../../src/media/decoder.js'
 import {type EncoderName, VideoEncoder} from '../../src/media/encoder.js'
-import {sleep, startServeSession} from '../serve/helpers.js'
+import {installed, sleep} from '../helpers/index.js'
+import {startServeSession} from '../serve/helpers.js'
 import {startXvfb} from '../serve/processes.js'
 
 const open: Array<{close(): void}> = []
@@ -173,7 +174,7 @@ describe('encoding frames of another size than the encoder', () => {
   })
 })
 
-const noXvfb = spawnSync('which', ['Xvfb']).status !== 0
+const noXvfb = !installed('Xvfb')
 const DISPLAY = `:${230 + Math.floor(Math.random() * 20)}`
 
 describe.skipIf(noXvfb)(`serve: a source of another size than the client asked for${noXvfb ? ' (skipped: Xvfb is not installed)' : ''}`, () => {

@@ -1,5 +1,5 @@
 /**
- * The packetizers against shared/vectors/fec/video_packets.json and audio_packets.json, which
+ * The packetizers against test/fixtures/vectors/fec/video_packets.json and audio_packets.json, which
  * the Moonlight client's receive path accepted: every packet must match byte for byte.
  */
 import {createHash} from 'node:crypto'
@@ -19,7 +19,7 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 
 afterAll(() => rsSetLevel('auto'))
 
-describe('frame plan (video.md §6 worked splits)', () => {
+describe('frame plan (docs/protocol/video.md §6 worked splits)', () => {
   const p = {packetSize: 1392, fecPercentage: 20, minParity: 2}
   it('3000 B → 3+2, 100 B → 1+2 at F_wire 200, 400 kB → 146+30 and 145+29, 1.1 MB → 4 blocks, 1.4 MB → 4 blocks without parity', () => {
     expect(planFrame(3000, p).blocks).toEqual([{k: 3, m: 2, fWire: 66}])
@@ -36,7 +36,7 @@ describe('frame plan (video.md §6 worked splits)', () => {
     expect(huge.blocks.every((b) => b.m === 0 && b.fWire === 0)).toBe(true)
   })
 
-  it('the fec.md §6 table of m and F_wire, and m_client = m for every k up to Kmax at F = 20', () => {
+  it('the docs/protocol/fec.md §6 table of m and F_wire, and m_client = m for every k up to Kmax at F = 20', () => {
     for (const [frameLen, k, m, fw] of [
       [1, 1, 2, 200],
       [3 * 1376 - 8, 3, 2, 66],

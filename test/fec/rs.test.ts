@@ -1,5 +1,5 @@
 /**
- * The shim's Reed-Solomon code against shared/vectors/fec/rs_cases.json (made with the
+ * The shim's Reed-Solomon code against test/fixtures/vectors/fec/rs_cases.json (made with the
  * Moonlight client's own nanors code), for every kernel level this CPU can run, plus property
  * tests of the decoder: every erasure pattern of up to m shards for random (k, m).
  */
@@ -40,7 +40,7 @@ describe('GF(2^8) and the matrices', () => {
     expect(available).toContain(rsLevels().active)
   })
 
-  it('Cauchy rows match fec.md §3 and every vector case', () => {
+  it('Cauchy rows match docs/protocol/fec.md §3 and every vector case', () => {
     expect(rsParityMatrix(4, 2, 'cauchy').toString('hex')).toBe('8ef447a7f48ea747')
     expect(rsParityMatrix(1, 2, 'cauchy').toString('hex')).toBe('8ef4')
     for (const c of cases) {
@@ -49,7 +49,7 @@ describe('GF(2^8) and the matrices', () => {
     }
   })
 
-  it('the audio matrix is the fixed table of fec.md §4', () => {
+  it('the audio matrix is the fixed table of docs/protocol/fec.md §4', () => {
     expect(rsParityMatrix(4, 2, 'audio').toString('hex')).toBe('7740380ec7a70d6c')
   })
 })

@@ -1,23 +1,13 @@
-/** Loads shared/vectors/fec/*.json (LUMEN_SHARED_DIR, else ../shared beside the checkout, else ./shared). */
-import {existsSync, readFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+/** Loads the bit-exact FEC vectors kept in the repository: test/fixtures/vectors/fec/*.json (see its README). */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {XorShift32} from '../../src/sim/random.js'
 
-const root = resolve(import.meta.dirname, '..', '..')
-
-export function vectorsDir(): string {
-  const candidates = [
-    process.env.LUMEN_SHARED_DIR === undefined ? undefined : join(process.env.LUMEN_SHARED_DIR, 'vectors', 'fec'),
-    join(root, '..', 'shared', 'vectors', 'fec'),
-    join(root, 'shared', 'vectors', 'fec'),
-  ]
-  for (const c of candidates) if (c !== undefined && existsSync(join(c, 'rs_cases.json'))) return c
-  throw new Error(`shared/vectors/fec not found (looked in ${candidates.filter(Boolean).join(', ')}); set LUMEN_SHARED_DIR`)
-}
+export const vectorsDir = join(import.meta.dirname, '..', 'fixtures', 'vectors', 'fec')
 
 export function loadVectors<T>(name: 'rs_cases' | 'video_packets' | 'audio_packets'): T {
-  return JSON.parse(readFileSync(join(vectorsDir(), `${name}.json`), 'utf8')) as T
+  return JSON.parse(readFileSync(join(vectorsDir, `${name}.json`), 'utf8')) as T
 }
 
 export interface RsCase {

@@ -1,4 +1,4 @@
-/** The pure protocol pieces against the worked examples of shared/protocol. */
+/** The pure protocol pieces against the worked examples of docs/protocol/. */
 import {describe, expect, it} from 'vitest'
 
 import {ControlType, decodeClientMessage, openControl, sealControl, terminationPayload} from '../../src/host/control-codec.js'
@@ -14,12 +14,12 @@ const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex')
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
 describe('pairing key', () => {
-  it('matches the test vector of http-and-pairing.md §6.4', () => {
+  it('matches the test vector of docs/protocol/http-and-pairing.md §6.4', () => {
     expect(pairingKey(hex('00112233445566778899aabbccddeeff'), '1234').toString('hex')).toBe('8c8fb15e510c23192b9ecceb9cc163a6')
   })
 })
 
-describe('control envelope (control-stream.md §6)', () => {
+describe('control envelope (docs/protocol/control-stream.md §6)', () => {
   it('seals Start B, Start A and a ping exactly as the client does', () => {
     expect(sealControl(KEY, 1, 0x0307, Buffer.from([0]), 'client')).toEqual(hex('0100 1900 01000000 66393527e11b8c76341d912f5ee3ca51 2427044103'))
     expect(sealControl(KEY, 0, 0x0302, Buffer.from([0, 0]), 'client')).toEqual(
@@ -57,7 +57,7 @@ describe('control envelope (control-stream.md §6)', () => {
   })
 })
 
-describe('input packets (control-stream.md §5, §6.5)', () => {
+describe('input packets (docs/protocol/control-stream.md §5, §6.5)', () => {
   it('decodes the haptics-enable and relative-move packets a client sends first', () => {
     expect(decodeInputPacket(hex('00000006 0d000000 0100'))).toEqual({type: 'haptics-enable'})
     expect(decodeInputPacket(hex('00000008 07000000 0001 0001'))).toEqual({type: 'mouse-move-relative', dx: 1, dy: 1})
@@ -89,7 +89,7 @@ describe('input packets (control-stream.md §5, §6.5)', () => {
 })
 
 describe('RTSP', () => {
-  it('encrypts the client OPTIONS of rtsp.md §4 exactly', () => {
+  it('encrypts the client OPTIONS of docs/protocol/rtsp.md §4 exactly', () => {
     const plain = Buffer.from('OPTIONS rtsp://0.0.0.0:48010 RTSP/1.0\r\nCSeq: 1\r\nX-GS-ClientVersion: 14\r\nHost: 0.0.0.0\r\n\r\n')
     expect(plain.length).toBe(89)
     const frame = sealRtsp(KEY, 1, plain, 'client')
@@ -134,7 +134,7 @@ describe('RTSP', () => {
   })
 })
 
-describe('ANNOUNCE → StreamConfig (rtsp.md §3.4, §6)', () => {
+describe('ANNOUNCE → StreamConfig (docs/protocol/rtsp.md §3.4, §6)', () => {
   const ctx = {riKey: KEY, riKeyId: -1902135159}
   const body = announceBody({
     width: 1280,

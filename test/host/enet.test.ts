@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {EnetHost, EnetSend, type EnetEvent} from '../../src/native/enet.js'
+import {sleep} from '../helpers/index.js'
 
 const queues = new Map<EnetHost, EnetEvent[]>()
 
@@ -20,7 +21,7 @@ async function until<T>(hosts: EnetHost[], pick: (e: EnetEvent, from: EnetHost) 
         }
       }
     }
-    await new Promise((r) => setTimeout(r, 2))
+    await sleep(2)
   }
   throw new Error('timed out waiting for an ENet event')
 }

@@ -12,6 +12,7 @@ import {sealControl} from '../../src/host/control-codec.js'
 import {HostStore} from '../../src/host/store.js'
 import {createClientIdentity, MoonlightTestClient, type ClientIdentity} from '../client/client.js'
 import {get} from '../client/http.js'
+import {sleep} from '../helpers/index.js'
 import {fuzzControl, fuzzHttpQuery, fuzzInput, fuzzPairingApi, fuzzRtsp, fuzzSdp, mutate, Rng} from './fuzz-cases.js'
 import {startTestHost, waitUntil, type TestHost} from './helpers.js'
 
@@ -95,7 +96,7 @@ describe('a live host under bad input', () => {
       const port = rng.pick([t.host.ports.video, t.host.ports.audio, t.host.ports.control])
       udp.send(rng.bytes(rng.int(200)), port, '127.0.0.1')
     }
-    await new Promise((r) => setTimeout(r, 200))
+    await sleep(200)
     udp.close()
 
     // the valid session, with 2,000 mutated control packets on the open connection

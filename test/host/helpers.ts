@@ -72,10 +72,4 @@ export async function startTestHost(overrides: Partial<GameStreamHostOptions> & 
   }
 }
 
-export async function waitUntil(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
+export {waitUntil} from '../helpers/index.js'

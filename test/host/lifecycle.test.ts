@@ -1,7 +1,8 @@
-/** Session timeouts and ends (README §Session lifecycle 4–5), with shortened timeouts. */
+/** Session timeouts and ends (docs/protocol/README.md §Session lifecycle 4–5), with shortened timeouts. */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
+import {sleep} from '../helpers/index.js'
 import {startTestHost, waitUntil, type TestHost} from './helpers.js'
 
 describe('session lifecycle', () => {
@@ -53,7 +54,7 @@ describe('session lifecycle', () => {
 
   it('discards a launch session that never connects, and refuses RTSP for it afterwards', async () => {
     const launch = await c.launch({appId: 1, corever: false})
-    await new Promise((r) => setTimeout(r, 2700))
+    await sleep(2700)
     await expect(c.rtsp(launch)).rejects.toThrow(/503/)
     await c.cancel()
   })

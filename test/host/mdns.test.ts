@@ -5,6 +5,7 @@ import {networkInterfaces} from 'node:os'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {mdnsInstanceName} from '../../src/host/mdns.js'
+import {sleep} from '../helpers/index.js'
 import {startTestHost, type TestHost} from './helpers.js'
 
 function ptrQuery(name: string): Buffer {
@@ -44,7 +45,7 @@ describe('mDNS', () => {
       // ciao probes and announces for a few seconds before it answers queries
       while (Date.now() < deadline && !answers.some((a) => a.includes(Buffer.from('lumen-mdns-test')))) {
         sock.send(ptrQuery('_nvstream._tcp.local'), 5353, '224.0.0.251')
-        await new Promise((r) => setTimeout(r, 500))
+        await sleep(500)
       }
       sock.close()
       const answer = answers.find((a) => a.includes(Buffer.from('lumen-mdns-test')))

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {avcodecVersion, echoError, hasDecoder, hasEncoder, monotonicNs, shimVersion} from '../../src/native/core.js'
 import {ShimError} from '../../src/native/errors.js'
 import {shimPath} from '../../src/native/library.js'
+import {sleep} from '../helpers/index.js'
 import {readFileSync} from 'node:fs'
 
 describe('native core', () => {
@@ -52,7 +53,7 @@ describe('native core', () => {
 
   it('reads a monotonic clock that advances', async () => {
     const a = monotonicNs()
-    await new Promise((r) => setTimeout(r, 20))
+    await sleep(20)
     const b = monotonicNs()
     expect(b - a).toBeGreaterThanOrEqual(15e6)
     expect(b - a).toBeLessThan(5e9)

@@ -8,6 +8,8 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 
+import {installed} from '../helpers/index.js'
+
 export interface NetnsLink {
   ns: string
   /** the root-namespace end */
@@ -39,7 +41,7 @@ function run(cmd: string, args: string[]): string {
 export function netnsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: network namespaces need root'
   for (const tool of ['ip', 'nft', 'tc']) {
-    if (spawnSync('which', [tool]).status !== 0) return `${tool} is not installed`
+    if (!installed(tool)) return `${tool} is not installed`
   }
   const name = `lumen-probe-${randomBytes(3).toString('hex')}`
   const r = spawnSync('ip', ['netns', 'add', name], {encoding: 'utf8'})

@@ -23,11 +23,11 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readPerfLog} from '../../src/perf/reader.js'
-import {connectClient, sleep, type ClientSession} from '../serve/helpers.js'
+import {cliEntry, sleep} from '../helpers/index.js'
+import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {createLink, netnsUnavailable, type NetnsLink} from './helpers.js'
 
 const why = netnsUnavailable()
-const root = join(import.meta.dirname, '..', '..')
 
 interface Served {
   child: ChildProcess
@@ -40,7 +40,7 @@ interface Served {
 async function serveInNamespace(link: NetnsLink, base: number, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'lumen-netns-'))
   const perf = join(dir, 'serve.perf')
-  const args = ['netns', 'exec', link.ns, process.execPath, join(root, 'bin', 'run.js'), 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
+  const args = ['netns', 'exec', link.ns, process.execPath, cliEntry, 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
   const child = spawn('ip', args, {env: {...process.env, LUMEN_PERF: perf, LUMEN_UDP_GSO: '0', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   const stderr: string[] = []
   await new Promise<void>((resolve, reject) => {
@@ -106,7 +106,7 @@ const ANNOUNCE = {width: 1280, height: 720, fps: 60, codec: 0 as const, encrypti
 /**
  * The field result's stream (issue 9): ≈ 20 Mbit/s at 60 fps. The client asks for 26 Mbit/s,
  * which the host turns into 20108 kbit/s for the encoder once FEC (20 %), audio and headroom are
- * taken off (rtsp.md §3.4); H.264 (libx264, CBR), the client's default parity floor of 2.
+ * taken off (docs/protocol/rtsp.md §3.4); H.264 (libx264, CBR), the client's default parity floor of 2.
  * The synthetic pattern is too easy for libx264 to fill 20 Mbit/s at 1280x720: measured over 10 s,
  * preset superfast gave a mean of 23.7 KB/frame (the same at a 33 Mbit/s target), 1920x1080
  * superfast 27 KB; 1920x1080 with preset ultrafast ≈ 35 KB (≈ 26 data + 6 parity packets).

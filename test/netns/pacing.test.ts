@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {VideoPacketizer} from '../../src/media/packetizer/index.js'
 import {PacketBatch, Pacer, type PacingMode, UdpSocket} from '../../src/native/net.js'
+import {sleep} from '../helpers/index.js'
 import {createLink, netnsUnavailable, type NetnsLink} from './helpers.js'
 
 const why = netnsUnavailable()
@@ -70,7 +71,7 @@ describe.skipIf(why !== undefined)(`burst vs line pacing on a tbf link${why !== 
     const recs = pacer.poll()
     pacer.close()
     sock.close()
-    await new Promise((r) => setTimeout(r, 200))
+    await sleep(200)
     const delivered = link.counter(port).packets
     const after = link.qdiscStats()
     return {

@@ -1,28 +1,19 @@
 /**
  * `lumen perf-report` as a person runs it: the built CLI (bin/run.js → dist/) in a child process.
- * Built first when dist/ is missing or older than the sources this test exercises.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RECORD_SIZE} from '../../src/perf/format.js'
-import {ensureBuilt, root, sortedPercentile, tempDir, writeLog} from './helpers.js'
+import {lumen as run} from '../helpers/index.js'
+import {sortedPercentile, tempDir, writeLog} from './helpers.js'
 
 const dir = tempDir()
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-beforeAll(() => {
-  expect(ensureBuilt(), 'the CLI could not be built').toBe(true)
-}, 120_000)
-
-function lumen(args: string[]): {status: number; stdout: string; stderr: string} {
-  const r = spawnSync('node', [join(root, 'bin/run.js'), 'perf-report', ...args], {cwd: root, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
-  // oclif wraps long error lines with " › " prefixes: join them back into one sentence
-  return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(/\n\s*›\s*/g, ' ').replace(/ {2,}/g, ' ')}
-}
+const lumen = (args: string[]) => run(['perf-report', ...args])
 
 function json<T = Record<string, any>>(args: string[]): T {
   const r = lumen([...args, '--json'])
@@ -132,7 +123,9 @@ describe('lumen perf-report', () => {
   })
 
   it('--help documents the log format', () => {
-    const out = execFileSync('node', [join(root, 'bin/run.js'), 'perf-report', '--help'], {cwd: root, encoding: 'utf8'})
+    const help = lumen(['--help'])
+    expect(help.status, help.stderr).toBe(0)
+    const out = help.stdout
     for (const s of ['LUMNPERF', 'CRC-32', '--since', '--until', '--compare', '--svg', '--json', 'still being written']) expect(out).toContain(s)
   })
 })

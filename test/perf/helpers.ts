@@ -1,9 +1,7 @@
 /** Test helpers: logs made through the real PerfLogWriter, and an independent percentile. */
-import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, statSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import type {PerfLogHeader, PerfRecord} from '../../src/perf/format.js'
 import {syntheticHeader, syntheticRecords, type SyntheticOptions} from '../../src/perf/synthetic.js'
@@ -49,18 +47,4 @@ export function sortedPercentile(values: number[], p: number): number {
   const s = Float64Array.from(values).sort()
   const rank = Math.max(1, Math.ceil((Math.round(p * 10) * s.length) / 1000))
   return s[rank - 1]
-}
-
-export const root = fileURLToPath(new URL('../..', import.meta.url))
-
-/** Builds dist/ (tsc) when it is missing or older than the perf sources; true when it is there. */
-export function ensureBuilt(): boolean {
-  const built = join(root, 'dist/src/commands/perf-report.js')
-  const sources = ['src/commands/perf-report.ts', 'src/perf/format.ts', 'src/perf/reader.ts', 'src/perf/writer.ts', 'src/perf/stats.ts', 'src/perf/report.ts', 'src/perf/svg.ts', 'src/perf/plot-data.ts', 'src/perf/synthetic.ts']
-  const newest = Math.max(...sources.map((p) => statSync(join(root, p)).mtimeMs))
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) {
-    // tsc emits every file even when someone else's work in progress has type errors
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  }
-  return existsSync(built) && statSync(built).mtimeMs >= newest
 }

@@ -9,6 +9,7 @@ import {crc32, encodeHeader, type PerfRecord, RECORD_SIZE} from '../../src/perf/
 import {PerfLogError, readPerfLog} from '../../src/perf/reader.js'
 import {syntheticHeader, syntheticRecords} from '../../src/perf/synthetic.js'
 import {PerfLogWriter} from '../../src/perf/writer.js'
+import {sleep} from '../helpers/index.js'
 import {asStored, tempDir, writeLog} from './helpers.js'
 
 const dir = tempDir()
@@ -44,7 +45,7 @@ describe('LUMEN_PERF log: writer → reader', () => {
       const r = gen.next().value as PerfRecord
       writer.append(r)
       written.push(asStored(r))
-      if (i % 8 === 7) await new Promise((resolve) => setTimeout(resolve, 1)) // a frame loop waits for its next deadline
+      if (i % 8 === 7) await sleep(1) // a frame loop waits for its next deadline
     }
     await writer.close()
     expect(writer.stats()).toMatchObject({records: 1000, recordsWritten: 1000, pending: 0, droppedRecords: 0})
@@ -128,7 +129,7 @@ describe('LUMEN_PERF log: writer → reader', () => {
     append(150)
     // the writer thread gets there by itself (batch wakes, then its interval)
     const deadline = Date.now() + 5000
-    while (readAll(path).summary.records < 150 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    while (readAll(path).summary.records < 150 && Date.now() < deadline) await sleep(20)
     expect(readAll(path).summary).toMatchObject({records: 150, corruptRecords: 0, tailBytes: 0})
     expect(writer.stats()).toMatchObject({records: 150, recordsWritten: 150, pending: 0})
     // a torn write in progress: part of a record at the end
@@ -172,7 +173,7 @@ describe('LUMEN_PERF log: writer → reader', () => {
       }
       if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)))
       else if (closed) break
-      else await new Promise((resolve) => setTimeout(resolve, 2))
+      else await sleep(2)
     }
     await closing
     closeSync(reader)

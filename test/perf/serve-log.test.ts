@@ -5,18 +5,16 @@
  * documented in src/perf/format.ts (its own DataView parsing, not the project's reader) and
  * from sort-based nearest-rank percentiles.
  */
-import {type ChildProcess, spawnSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {connectClient, sleep, type ClientSession} from '../serve/helpers.js'
+import {lumen, sleep} from '../helpers/index.js'
+import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {startServeCli} from '../serve/processes.js'
-
-const root = join(import.meta.dirname, '..', '..')
-const run = join(root, 'bin', 'run.js')
 
 interface RawRecord {
   idr: boolean
@@ -89,7 +87,7 @@ describe('perf-report on a log written by lumen serve', () => {
     expect(records.length).toBeGreaterThan(120)
     expect(header).toMatchObject({width: 320, height: 240, fps: 60})
 
-    const r = spawnSync(process.execPath, [run, 'perf-report', perf, '--json'], {encoding: 'utf8'})
+    const r = lumen(['perf-report', perf, '--json'])
     expect(r.status, r.stderr).toBe(0)
     const report = (JSON.parse(r.stdout) as {reports: Array<Record<string, any>>}).reports[0]
     expect(report.frames).toBe(records.length)

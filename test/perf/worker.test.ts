@@ -8,16 +8,14 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {readPerfLog} from '../../src/perf/reader.js'
-import {ensureBuilt, root, tempDir} from './helpers.js'
+import {root} from '../helpers/index.js'
+import {tempDir} from './helpers.js'
 
 const dir = tempDir()
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
-beforeAll(() => {
-  expect(ensureBuilt(), 'dist/ could not be built').toBe(true)
-}, 120_000)
 
 const FRAME_LOOP = `
 const {parentPort, workerData} = require('node:worker_threads')

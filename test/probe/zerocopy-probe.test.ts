@@ -3,35 +3,15 @@
  * without NVIDIA (CI, the dev box) every CUDA-dependent check must read "absent" with the
  * shim's sentence, the JSON must hold every key of issue 3, and the exit status must be 1.
  */
-import {spawnSync} from 'node:child_process'
-import {existsSync, statSync} from 'node:fs'
-import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {existsSync} from 'node:fs'
 
-import {beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-
-function hasNvidia(): boolean {
-  return existsSync('/proc/driver/nvidia/version') || ['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1'].some((p) => existsSync(p))
-}
-
-beforeAll(() => {
-  const built = join(root, 'dist/src/commands/zerocopy-probe.js')
-  const sources = ['src/commands/zerocopy-probe.ts', 'src/media/zerocopy/probe.ts', 'src/native/gpu.ts', 'src/native/bindings/gpu.ts']
-  const newest = Math.max(...sources.map((p) => statSync(join(root, p)).mtimeMs))
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  expect(existsSync(built), 'the CLI could not be built').toBe(true)
-}, 120_000)
+import {hasNvidia, lumen as run} from '../helpers/index.js'
 
 function lumen(args: string[]): {status: number; stdout: string; stderr: string} {
-  const r = spawnSync('node', [join(root, 'bin/run.js'), 'zerocopy-probe', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: {...process.env, NO_COLOR: '1'},
-    timeout: 60_000,
-  })
-  return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}
+  const r = run(['zerocopy-probe', ...args], {timeoutMs: 60_000})
+  return {status: r.status, stdout: r.stdout, stderr: r.stderrRaw}
 }
 
 describe('lumen zerocopy-probe', () => {

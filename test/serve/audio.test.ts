@@ -13,10 +13,11 @@ import {opusLayout} from '../../src/media/audio/layouts.js'
 import {AudioCapture, OpusDecoder, OpusEncoder} from '../../src/native/audio.js'
 import {monotonicNs} from '../../src/native/core.js'
 import {parseSurroundParams} from '../client/media-audio.js'
-import {type ServeSession, sleep, startServeSession} from './helpers.js'
+import {sleep} from '../helpers/index.js'
+import {type ServeSession, startServeSession} from './helpers.js'
 import {dominantFrequency, tonePower} from './tone.js'
 
-/** audio.md §2's table: bytes per 5 ms CBR packet */
+/** docs/protocol/audio.md §2's table: bytes per 5 ms CBR packet */
 const TABLE_BYTES: Record<string, number> = {'2': 60, '2hq': 320, '6': 160, '6hq': 960, '8': 281, '8hq': 1280}
 /** and its bitrates, bit/s */
 const TABLE_BITRATE: Record<string, number> = {'2': 96_000, '2hq': 512_000, '6': 256_000, '6hq': 1_536_000, '8': 450_000, '8hq': 2_048_000}

@@ -3,7 +3,7 @@
  * flag and every LUMEN_* variable the code reads; a stream from the CLI on loopback writes a
  * LUMEN_PERF log that the perf reader accepts, and SIGINT stops it cleanly.
  */
-import {type ChildProcess, execFileSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -12,11 +12,9 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import Serve from '../../src/commands/serve.js'
 import {readPerfLog} from '../../src/perf/reader.js'
-import {connectClient, sleep, type ClientSession} from './helpers.js'
+import {lumen, root, waitUntil} from '../helpers/index.js'
+import {connectClient, type ClientSession} from './helpers.js'
 import {startServeCli} from './processes.js'
-
-const root = join(import.meta.dirname, '..', '..')
-const run = join(root, 'bin', 'run.js')
 
 /** Every LUMEN_* variable named in the sources (TypeScript and the shim). */
 function variablesInCode(): Set<string> {
@@ -47,7 +45,9 @@ afterEach(async () => {
 
 describe('lumen serve (CLI)', () => {
   it('--help documents every flag and every LUMEN_* variable', () => {
-    const help = execFileSync(process.execPath, [run, 'serve', '--help'], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+    const r = lumen(['serve', '--help'])
+    expect(r.status, r.stderr).toBe(0)
+    const help = r.stdout
     for (const flag of Object.keys(Serve.flags)) expect(help, `--${flag}`).toContain(`--${flag}`)
     expect(help).toContain('--no-mdns')
     const vars = variablesInCode()
@@ -63,7 +63,8 @@ describe('lumen serve (CLI)', () => {
     const base = serve.base
     expect(serve.stderr()).toContain(`HTTP ${base}, HTTPS ${base - 5}, RTSP ${base + 21}, control ${base + 10}, video ${base + 9}, audio ${base + 11}`)
     client = await connectClient('127.0.0.1', base, {announce: {width: 320, height: 240, fps: 30, codec: 0, encryptionEnabled: 5}})
-    await sleep(2000)
+    const video = client.video
+    await waitUntil(() => video.frames.length > 20, 20_000, 'more than 20 frames')
     expect(client.video.frames.length).toBeGreaterThan(20)
     expect(client.video.frames.every((f) => f.decoded)).toBe(true)
     await client.close()

@@ -44,7 +44,7 @@ export interface ServeSession {
 
 export const DEFAULT_MEDIA: MediaOptions = {source: 'synthetic', pacing: 'line', burstPackets: 32, burstSpread: 0.5, audio: 'tone', toneHz: 1000}
 
-/** A UDP socket bound to `bindAddress` that pings the host's port every 500 ms (README §2). */
+/** A UDP socket bound to `bindAddress` that pings the host's port every 500 ms (docs/protocol/README.md §Session lifecycle 2). */
 export async function pingSocket(bindAddress: string, host: string, port: number, payload: string): Promise<{socket: Socket; stop(): void}> {
   const socket = createSocket('udp4')
   await new Promise<void>((r) => socket.bind(0, bindAddress, () => r()))
@@ -85,7 +85,7 @@ export async function connectClient(hostAddress: string, httpPort: number, o: Se
   if (paired.outcome !== 'paired') throw new Error(`pairing failed: ${paired.outcome}`)
   const announce = {...DEFAULT_ANNOUNCE, codec: 1 as const, encryptionEnabled: 7, ...o.announce}
   const encryptVideo = (announce.encryptionEnabled & 0x02) !== 0
-  // like the client: with video encryption the announced packet size is 32 less (media-encryption.md §2)
+  // like the client: with video encryption the announced packet size is 32 less (docs/protocol/media-encryption.md §2)
   const packetSize = encryptVideo ? announce.packetSize - 32 : announce.packetSize
   const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`})
   const hs = await client.rtsp(launch, {...announce, packetSize})
@@ -159,5 +159,3 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
     },
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

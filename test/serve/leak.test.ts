@@ -10,7 +10,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {StreamConfig} from '../../src/host/stream-config.js'
 import {MediaStream} from '../../src/media/stream/index.js'
-import {DEFAULT_MEDIA, sleep} from './helpers.js'
+import {sleep, waitUntil} from '../helpers/index.js'
+import {DEFAULT_MEDIA} from './helpers.js'
 
 const config: StreamConfig = {
   video: {width: 320, height: 240, fps: 60, packetSize: 1392, bitrateKbps: 2000, codec: 'h264', slicesPerFrame: 1, minRequiredFecPackets: 2, fecPercentage: 20, chromaSamplingType: 0, dynamicRangeMode: 0, maxNumReferenceFrames: 1, encoderCscMode: 0, qosTrafficType: 0},
@@ -38,6 +39,7 @@ describe('stream lifecycle', () => {
       const s = new MediaStream({config, video: {peer, socket: {port: host.address().port, fd}}, audio: {peer, socket: {port: host.address().port, fd}}}, {...DEFAULT_MEDIA})
       await s.ready
       await sleep(300)
+      await waitUntil(() => s.stats().framesSent > 5, 20_000, 'more than 5 frames sent')
       await s.stop()
       expect(s.stats().framesSent).toBeGreaterThan(5)
     }

@@ -10,7 +10,7 @@
  * this repository: build moonlight-stream/moonlight-embedded by hand, e.g. with
  * PKG_CONFIG_PATH pointing at Lumen's FFmpeg 8 prefix), and skips with that reason otherwise.
  */
-import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -19,12 +19,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
 import {readStampI420} from '../../src/media/stream/stamp.js'
-import {sleep} from './helpers.js'
+import {installed, sleep} from '../helpers/index.js'
 import {exited, startServeCli, startXvfb} from './processes.js'
 
 const BINARY = process.env.LUMEN_MOONLIGHT_EMBEDDED ?? ''
 const haveBinary = BINARY !== '' && existsSync(BINARY)
-const haveXvfb = spawnSync('which', ['Xvfb']).status === 0
+const haveXvfb = installed('Xvfb')
 const skipReason = !haveBinary ? ' (skipped: LUMEN_MOONLIGHT_EMBEDDED names no built moonlight binary)' : !haveXvfb ? ' (skipped: Xvfb is not installed)' : ''
 
 const WIDTH = 1280
@@ -116,20 +116,26 @@ describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipRe
         expect(first, `no stamped frame on the screen; client log:\n${s.log()}`).toBeDefined()
         expect(s.log()).toContain(`Using FFmpeg decoder: ${c.codec === 'h265' ? 'hevc' : 'h264'}`)
 
+        // sample until the picture has moved on by ADVANCE frames (4 s at the requested 60 fps):
+        // a count of frames on the screen, whatever rate a busy box encodes at
+        const ADVANCE = 240
         const samples: Sample[] = [first!]
-        while (samples.at(-1)!.atMs - first!.atMs < 4000) {
+        let newest = first!.stamp!
+        while (newest - first!.stamp! < ADVANCE && samples.at(-1)!.atMs - first!.atMs < 40_000) {
           await sleep(150)
-          samples.push(sampleScreen(screen))
+          const sample = sampleScreen(screen)
+          samples.push(sample)
+          if (sample.stamp !== undefined) newest = Math.max(newest, sample.stamp)
         }
         const stamped = samples.filter((x) => x.stamp !== undefined)
         // the stamp can be unreadable in a grab that tears across a buffer swap; nearly every grab reads
         expect(stamped.length).toBeGreaterThanOrEqual(samples.length * 0.8)
         for (let i = 1; i < stamped.length; i++) expect(stamped[i].stamp!).toBeGreaterThan(stamped[i - 1].stamp!)
         const last = stamped.at(-1)!
+        expect(last.stamp! - first!.stamp!, 'frames the picture moved on by').toBeGreaterThanOrEqual(ADVANCE)
+        // no more than the requested rate: a busy box only lowers it (libx265 at 720p runs below
+        // 60 fps on two loaded cores; the counter then advances by encoded frames)
         const fps = ((last.stamp! - first!.stamp!) * 1000) / (last.atMs - first!.atMs)
-        // a live picture at no more than the requested rate; not a timing test: libx265 at 720p
-        // runs below 60 fps on two loaded cores (the counter then advances by encoded frames)
-        expect(fps).toBeGreaterThan(20)
         expect(fps).toBeLessThan(66)
         // the whole window is the picture, not a black window with a stamp
         expect(Math.min(...samples.map((x) => x.lit))).toBeGreaterThan(0.7)

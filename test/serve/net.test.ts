@@ -152,7 +152,7 @@ describe('send thread', () => {
 })
 
 describe('AES-GCM in the send thread', () => {
-  it('encrypts every packet exactly as the packetizer does (media-encryption.md §3)', async () => {
+  it('encrypts every packet exactly as the packetizer does (docs/protocol/media-encryption.md §3)', async () => {
     const {VideoPacketizer} = await import('../../src/media/packetizer/index.js')
     const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex')
     const frameBytes = Buffer.alloc(9000)

@@ -4,9 +4,8 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {join} from 'node:path'
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+import {sleep, spawnLumen} from '../helpers/index.js'
 
 /** Starts Xvfb on `display` (":N") with a `WxH` 24-bit screen; resolves once its socket exists (at most 5 s). */
 export async function startXvfb(display: string, size: string): Promise<ChildProcess> {
@@ -47,8 +46,7 @@ export interface ServeCli {
  */
 export async function startServeCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeCli> {
   const base = 30000 + Math.floor(Math.random() * 20000)
-  const run = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
-  const child = spawn(process.execPath, [run, 'serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', ...args], {
+  const child = spawnLumen(['serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', ...args], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   })

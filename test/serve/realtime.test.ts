@@ -10,12 +10,13 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {DEFAULT_REALTIME_PRIORITY, realtimePriority} from '../../src/media/stream/realtime.js'
+import {installed} from '../helpers/index.js'
 
 const SCHED_OTHER = 0
 const SCHED_FIFO = 1
 const child = join(import.meta.dirname, 'fixtures', 'realtime-child.mjs')
 const isRoot = process.getuid?.() === 0
-const haveTools = spawnSync('which', ['setpriv']).status === 0 && spawnSync('which', ['prlimit']).status === 0
+const haveTools = installed('setpriv', 'prlimit')
 
 interface Thread {
   tid: number

@@ -1,12 +1,13 @@
 /** `--source x11`: the stream grabs an Xvfb display (XShm) and the client decodes it at its size. */
-import {type ChildProcess, spawnSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {sleep, startServeSession} from './helpers.js'
+import {installed, waitUntil} from '../helpers/index.js'
+import {startServeSession} from './helpers.js'
 import {startXvfb} from './processes.js'
 
-const missing = spawnSync('which', ['Xvfb']).status !== 0
+const missing = !installed('Xvfb')
 const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
 
 describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
@@ -21,7 +22,7 @@ describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not install
   it('streams the display: every frame decodes at the size the client asked for', async () => {
     const s = await startServeSession({media: {source: 'x11', display: DISPLAY}, announce: {width: 1280, height: 720, fps: 30, codec: 0, encryptionEnabled: 5}})
     try {
-      await sleep(2000)
+      await waitUntil(() => s.video.frames.length > 20 && s.streams[0].stats().uniqueFrames > 20, 20_000, 'more than 20 frames')
       expect(s.video.frames.length).toBeGreaterThan(20)
       expect(s.video.decodeErrors).toEqual([])
       expect(s.video.frames.every((f) => f.decoded)).toBe(true)

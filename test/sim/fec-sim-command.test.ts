@@ -1,44 +1,18 @@
 /**
- * `lumen fec-sim` as a person runs it: the built CLI (bin/run.js → dist/) in a child process,
- * built first when dist/ is missing or older than the sources it runs.
+ * `lumen fec-sim` as a person runs it: the built CLI (bin/run.js → dist/) in a child process.
  */
-import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
-const root = resolve(import.meta.dirname, '..', '..')
+import {lumen as run} from '../helpers/index.js'
+
 const dir = mkdtempSync(join(tmpdir(), 'lumen-fec-sim-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-function sources(): string[] {
-  const out: string[] = []
-  for (const d of ['src/sim', 'src/plot', 'src/media/packetizer', 'src/media/depacketizer', 'src/native']) {
-    for (const f of readdirSync(join(root, d), {recursive: true}) as string[]) if (f.endsWith('.ts')) out.push(join(root, d, f))
-  }
-  out.push(join(root, 'src/commands/fec-sim.ts'))
-  return out
-}
-
-function ensureBuilt(): boolean {
-  const built = join(root, 'dist/src/commands/fec-sim.js')
-  const newest = Math.max(...sources().map((p) => statSync(p).mtimeMs))
-  // tsc emits every file even when someone else's work in progress has type errors
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  return existsSync(built) && statSync(built).mtimeMs >= newest
-}
-
-beforeAll(() => {
-  expect(ensureBuilt(), 'the CLI could not be built').toBe(true)
-}, 120_000)
-
-function lumen(args: string[]): {status: number; stdout: string; stderr: string} {
-  const r = spawnSync('node', [join(root, 'bin/run.js'), 'fec-sim', ...args], {cwd: root, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
-  // oclif wraps long error lines with " › " prefixes: join them back into one sentence
-  return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(/\n\s*›\s*/g, ' ').replace(/ {2,}/g, ' ')}
-}
+const lumen = (args: string[]) => run(['fec-sim', ...args])
 
 describe('lumen fec-sim', () => {
   it('--json: one object with the documented counts, consistent with each other', () => {

@@ -4,8 +4,6 @@
  * log line and keeps producing CPU frames. On a GPU box these checks skip; bench/zerocopy.ts
  * measures the chain there.
  */
-import {existsSync} from 'node:fs'
-
 import {describe, expect, it} from 'vitest'
 
 import {ShimError} from '../../src/native/errors.js'
@@ -13,8 +11,9 @@ import {ZeroCopyChain} from '../../src/native/gpu.js'
 import {ZeroCopyCapture} from '../../src/media/zerocopy/chain.js'
 import {ChainFrames} from '../../src/media/zerocopy/encode-source.js'
 import type {CapturedFrame, CaptureSource} from '../../src/media/types.js'
+import {hasNvidia} from '../helpers/index.js'
 
-const nvidia = existsSync('/proc/driver/nvidia/version')
+const nvidia = hasNvidia()
 
 function cpuSource(width: number, height: number): CaptureSource & {grabs: number; closed: boolean} {
   const data = Buffer.alloc(width * height * 4, 0x40)

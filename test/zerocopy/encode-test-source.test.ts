@@ -3,28 +3,12 @@
  * a person runs it. Without an NVIDIA driver it must stop with one line saying why (exit 1), and
  * a dmabuf source without the CUDA path is a usage error (exit 2). The GPU run is in the report.
  */
-import {spawnSync} from 'node:child_process'
-import {existsSync, statSync} from 'node:fs'
-import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
 
-import {beforeAll, describe, expect, it} from 'vitest'
+import {hasNvidia, lumen as run} from '../helpers/index.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const nvidia = existsSync('/proc/driver/nvidia/version')
-
-beforeAll(() => {
-  const built = join(root, 'dist/src/commands/encode-test.js')
-  const sources = ['src/commands/encode-test.ts', 'src/media/encode-check.ts', 'src/media/zerocopy/encode-source.ts', 'src/native/gpu.ts']
-  const newest = Math.max(...sources.map((p) => statSync(join(root, p)).mtimeMs))
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  expect(existsSync(built), 'the CLI could not be built').toBe(true)
-}, 120_000)
-
-function lumen(args: string[]): {status: number; stdout: string; stderr: string} {
-  const r = spawnSync('node', [join(root, 'bin/run.js'), 'encode-test', ...args], {cwd: root, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}, timeout: 60_000})
-  return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(/\n\s*›\s*/g, ' ').replace(/ {2,}/g, ' ')}
-}
+const nvidia = hasNvidia()
+const lumen = (args: string[]) => run(['encode-test', ...args], {timeoutMs: 60_000})
 
 describe('encode-test --source dmabuf', () => {
   it('is listed in --help', () => {
