@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import {color, Progress, renderTable, verdict} from '../cli/output.js'
-import type {VideoCodec} from '../host/stream-config.js'
+import type {VideoCodec} from '../protocol/stream-config.js'
 import {type EncodeCheckResult, runEncodeCheck} from '../media/encode-check.js'
 import {defaultBitrateKbps, defaultEncoder, ENCODER_CODEC, ENCODER_NAMES, isEncoderName} from '../media/encoder.js'
 import {ShimError, ShimLoadError} from '../native/errors.js'

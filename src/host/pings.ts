@@ -5,7 +5,7 @@
  */
 import {createSocket, type Socket} from 'node:dgram'
 
-import type {BoundUdpSocket, PeerAddress} from '../media/pipeline.js'
+import type {BoundUdpSocket, PeerAddress} from '../protocol/pipeline.js'
 
 export type MediaKind = 'video' | 'audio'
 

@@ -5,7 +5,7 @@
  * Stream shape (video.md §8–9): one IDR at the start, then P-frames only; an IDR only when
  * requestIdr() was called (or the shared IDR flag was raised) before the frame.
  */
-import type {VideoCodec} from '../host/stream-config.js'
+import type {VideoCodec} from '../protocol/stream-config.js'
 import {type CudaFramePool, type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder, type NativeEncoderOptions} from '../native/codec.js'
 import type {EncodedFrame, FramePayload} from './types.js'
 

@@ -8,7 +8,7 @@ import {readdirSync} from 'node:fs'
 
 import {describe, expect, it} from 'vitest'
 
-import type {StreamConfig} from '../../src/host/stream-config.js'
+import type {StreamConfig} from '../../src/protocol/stream-config.js'
 import {MediaStream} from '../../src/media/stream/index.js'
 import {DEFAULT_MEDIA, sleep} from './helpers.js'
 

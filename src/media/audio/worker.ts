@@ -9,7 +9,8 @@ import {AudioCapture, OpusEncoder} from '../../native/audio.js'
 import {UdpSocket} from '../../native/net.js'
 import {AudioPacketizer} from '../packetizer/index.js'
 import {closeAll, Counter, Flag, sharedViews, type AudioWorkerData} from '../stream/shared.js'
-import {audioDurationMs, audioEncrypted, audioLayout} from './params.js'
+import {audioDurationMs, audioLayout} from '../../protocol/audio.js'
+import {audioEncrypted} from '../../protocol/stream-config.js'
 
 const data = workerData as AudioWorkerData
 const {flags, counters} = sharedViews(data.sab)

@@ -10,8 +10,9 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
-import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../pipeline.js'
-import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews, streamFps} from './shared.js'
+import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../../protocol/pipeline.js'
+import {streamFps} from '../../protocol/stream-config.js'
+import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews} from './shared.js'
 
 export type {MediaOptions} from './shared.js'
 
@@ -67,7 +68,7 @@ export class MediaStream implements StreamPipeline {
     const v = sharedViews(sab)
     this.flags = v.flags
     this.counters = v.counters
-    this.fps = streamFps(start.config.video.fps, options.maxFps ?? 240)
+    this.fps = streamFps(start.config.video.fps, options.maxFps)
     let readyResolve!: () => void
     let readyReject!: (e: Error) => void
     this.ready = new Promise<void>((resolve, reject) => {

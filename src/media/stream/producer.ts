@@ -1,6 +1,6 @@
 /** A FrameProducer over a capture source and the shim's encoder (CPU frames). */
 import {type EncoderName, NativeEncoder} from '../../native/codec.js'
-import type {VideoCodec} from '../../host/stream-config.js'
+import type {VideoCodec} from '../../protocol/stream-config.js'
 import type {CaptureSource} from '../types.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 

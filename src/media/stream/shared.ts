@@ -3,8 +3,8 @@
  * share: the SharedArrayBuffer layout (flags the worker polls every frame, counters it
  * publishes) and the options a worker starts with.
  */
-import type {StreamConfig} from '../../host/stream-config.js'
-import type {PeerAddress} from '../pipeline.js'
+import type {StreamConfig} from '../../protocol/stream-config.js'
+import type {PeerAddress} from '../../protocol/pipeline.js'
 
 /** Int32 flags at the start of the shared buffer. */
 export const Flag = {
@@ -76,7 +76,7 @@ export interface MediaOptions {
   audio: 'auto' | 'pipewire' | 'tone' | 'off'
   /** the tone's frequency (Hz) */
   toneHz?: number
-  /** fps cap (default 240) */
+  /** fps cap (default MAX_STREAM_FPS) */
   maxFps?: number
   /** FEC percentage override (default: the stream config's) */
   fecPercentage?: number
@@ -99,12 +99,6 @@ export interface AudioWorkerData {
   socketFd: number
   sab: SharedArrayBuffer
   options: MediaOptions
-}
-
-/** The fps a stream runs at: the client's request, capped (240 by default). */
-export function streamFps(requested: number, cap = 240): number {
-  if (!Number.isFinite(requested) || requested <= 0) return 60
-  return Math.min(Math.round(requested), cap)
 }
 
 /** Releases what a worker opened, each in turn; one failing close does not keep the rest open. */

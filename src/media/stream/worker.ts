@@ -10,7 +10,8 @@ import {Pacer, UdpSocket} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {VideoPacketizer} from '../packetizer/index.js'
 import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
-import {closeAll, sharedViews, streamFps, type VideoWorkerData} from './shared.js'
+import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
+import {closeAll, sharedViews, type VideoWorkerData} from './shared.js'
 import {applyRealtime, realtimePriority} from './realtime.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
@@ -19,7 +20,12 @@ const data = workerData as VideoWorkerData
 const {flags, counters} = sharedViews(data.sab)
 const cfg = data.config.video
 const opts = data.options
-const fps = streamFps(cfg.fps, opts.maxFps ?? 240)
+const fps = streamFps(cfg.fps, opts.maxFps)
+
+/** IP TOS of DSCP-marked video (qosTrafficType non-zero): CS5, as Sunshine marks video. */
+const VIDEO_TOS = 0xa0
+/** SO_PRIORITY of the video socket: above best effort, below the kernel's interactive band (6). */
+const VIDEO_SO_PRIORITY = 5
 
 const closers: Array<() => unknown> = []
 try {
@@ -27,7 +33,7 @@ try {
   closers.push(() => socket.close())
   socket.setPeer(data.peer.address, data.peer.port)
   try {
-    socket.setQos(cfg.qosTrafficType !== 0 ? 0xa0 : -1, 5)
+    socket.setQos(cfg.qosTrafficType !== 0 ? VIDEO_TOS : -1, VIDEO_SO_PRIORITY)
   } catch {
     // QoS marking is a hint; a kernel that refuses it still streams
   }
@@ -37,7 +43,7 @@ try {
   // the encoder runs at the client's size; captured frames of another size are scaled to it
   const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame), width: cfg.width, height: cfg.height})
   closers.unshift(() => producer.encoder.close())
-  const key = (data.config.encryptionFlags & 0x02) !== 0 ? Buffer.from(data.config.riKey) : undefined
+  const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
   // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
   // (OpenSSL, ~1 µs a packet) rather than in the packetizer (Node crypto, ~4 µs a packet)
   const packetizer = new VideoPacketizer({
