@@ -18,7 +18,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
-import {readStampI420} from '../../src/media/stream/stamp.js'
+import {readStampI420} from '../../src/media/capture/stamp.js'
 import {sleep} from './helpers.js'
 import {exited, startServeCli, startXvfb} from './processes.js'
 

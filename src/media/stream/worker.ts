@@ -5,11 +5,11 @@
  */
 import {parentPort, workerData} from 'node:worker_threads'
 
-import type {EncoderName} from '../../native/codec.js'
 import {Pacer, UdpSocket} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {VideoPacketizer} from '../packetizer/index.js'
-import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
+import {defaultEncoder, type EncoderName} from '../encoder.js'
+import {CaptureEncodeProducer} from './producer.js'
 import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
 import {closeAll, sharedViews, type VideoWorkerData} from './shared.js'
 import {applyRealtime, realtimePriority} from './realtime.js'
