@@ -15,7 +15,7 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 function sources(): string[] {
   const out: string[] = []
-  for (const d of ['src/sim', 'src/plot', 'src/media/packetizer', 'src/media/depacketizer', 'src/native']) {
+  for (const d of ['src/cli', 'src/sim', 'src/plot', 'src/media/packetizer', 'src/media/depacketizer', 'src/native']) {
     for (const f of readdirSync(join(root, d), {recursive: true}) as string[]) if (f.endsWith('.ts')) out.push(join(root, d, f))
   }
   out.push(join(root, 'src/commands/fec-sim.ts'))
@@ -53,6 +53,19 @@ describe('lumen fec-sim', () => {
     expect(o.framesIntact + o.framesRebuilt + o.framesLost).toBe(600)
     expect(o.residualFrameLoss).toBeCloseTo(o.framesLost / 600, 12)
     expect(o.corruptDeliveries).toBe(0)
+  })
+
+  it('--bitrate reads a bare number as kbit/s, like every command: 20000 is the stream 20M is, 20 a far smaller one', () => {
+    const run = (rate: string) => {
+      const r = lumen(['--frames', '120', '--loss', '0', '--bitrate', rate, '--seed', '7', '--json'])
+      expect(r.status, r.stderr).toBe(0)
+      return JSON.parse(r.stdout) as {packetsSent: number}
+    }
+    const mega = run('20M')
+    expect(run('20000')).toEqual(mega)
+    expect(run('20Mbps')).toEqual(mega)
+    // 20 kbit/s at 60 fps is about 42 bytes a frame: one data packet each, plus parity
+    expect(run('20').packetsSent).toBeLessThan(mega.packetsSent / 10)
   })
 
   it('the table names every figure; --sweep gives one row per loss rate and writes an SVG', () => {
