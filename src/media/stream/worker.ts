@@ -1,36 +1,39 @@
 /**
  * The video worker thread of one stream: opens the capture source, the encoder, the packetizer
  * and the send thread, runs the frame loop until the shared stop flag, then releases all of it.
- * Started by ./index.ts with VideoWorkerData.
+ * Started by ./index.ts with WorkerData; every shim handle it opens is in its ledger
+ * (./ledger.ts), so the main thread can release them if this thread is terminated.
  */
 import {parentPort, workerData} from 'node:worker_threads'
 
 import {Pacer, UdpSocket} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
-import {VideoPacketizer} from '../packetizer/index.js'
-import {defaultEncoder, type EncoderName} from '../encoder.js'
-import {CaptureEncodeProducer} from './producer.js'
 import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
-import {closeAll, sharedViews, type VideoWorkerData} from './shared.js'
+import {defaultEncoder, type EncoderName} from '../encoder.js'
+import {VideoPacketizer} from '../packetizer/index.js'
+import {HandleLedger, WorkerResources} from './ledger.js'
+import {CaptureEncodeProducer} from './producer.js'
 import {applyRealtime, realtimePriority} from './realtime.js'
+import {sharedViews, type WorkerData, type WorkerMessage} from './shared.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
-
-const data = workerData as VideoWorkerData
-const {flags, counters} = sharedViews(data.sab)
-const cfg = data.config.video
-const opts = data.options
-const fps = streamFps(cfg.fps, opts.maxFps)
 
 /** IP TOS of DSCP-marked video (qosTrafficType non-zero): CS5, as Sunshine marks video. */
 const VIDEO_TOS = 0xa0
 /** SO_PRIORITY of the video socket: above best effort, below the kernel's interactive band (6). */
 const VIDEO_SO_PRIORITY = 5
 
-const closers: Array<() => unknown> = []
+const data = workerData as WorkerData
+const {flags, counters} = sharedViews(data.sab)
+const cfg = data.config.video
+const opts = data.options
+const fps = streamFps(cfg.fps, opts.maxFps)
+const post = (m: WorkerMessage): void => parentPort?.postMessage(m)
+
+const held = new WorkerResources(new HandleLedger(data.ledger))
 try {
   const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
-  closers.push(() => socket.close())
+  held.add(socket, () => socket.close(), [{kind: 'udp', handle: socket.handle}])
   socket.setPeer(data.peer.address, data.peer.port)
   try {
     socket.setQos(cfg.qosTrafficType !== 0 ? VIDEO_TOS : -1, VIDEO_SO_PRIORITY)
@@ -38,11 +41,12 @@ try {
     // QoS marking is a hint; a kernel that refuses it still streams
   }
   const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp})
-  closers.push(() => source.close())
+  held.add(source, () => source.close(), source.shimHandles?.() ?? [])
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
   // the encoder runs at the client's size; captured frames of another size are scaled to it
   const producer = new CaptureEncodeProducer(source, {encoder: encoderName, fps, bitrateKbps: cfg.bitrateKbps, slices: Math.max(1, cfg.slicesPerFrame), width: cfg.width, height: cfg.height})
-  closers.unshift(() => producer.encoder.close())
+  const encoder = producer.encoder
+  held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])
   const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
   // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
   // (OpenSSL, ~1 µs a packet) rather than in the packetizer (Node crypto, ~4 µs a packet)
@@ -52,14 +56,14 @@ try {
     minParity: cfg.minRequiredFecPackets,
   })
   const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread})
-  closers.unshift(() => pacer.close())
+  held.add(pacer, () => pacer.close(), [{kind: 'pacer', handle: pacer.handle}])
   if (key !== undefined) pacer.setGcm(key, 0)
   const realtime = applyRealtime(pacer, realtimePriority(process.env.LUMEN_REALTIME), encoderName.endsWith('_nvenc'))
   let perf: PerfLogWriter | undefined
   if (opts.perfPath !== undefined && opts.perfPath !== '') {
     perf = PerfLogWriter.open(opts.perfPath, {
-      width: producer.encoder.options.width,
-      height: producer.encoder.options.height,
+      width: encoder.options.width,
+      height: encoder.options.height,
       fps,
       codec: cfg.codec,
       bitrateKbps: cfg.bitrateKbps,
@@ -72,12 +76,22 @@ try {
       encrypted: key !== undefined,
     })
   }
-  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: producer.encoder.options.width, height: producer.encoder.options.height, capture: `${source.width}x${source.height}`, fps, source: source.name, realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`})
+  post({
+    type: 'started',
+    kind: 'video',
+    encoder: encoder.describe(),
+    width: encoder.options.width,
+    height: encoder.options.height,
+    capture: `${source.width}x${source.height}`,
+    fps,
+    source: source.name,
+    realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
+  })
   await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
-  parentPort?.postMessage({type: 'stopped', udp: socket.stats(), perf: perf?.stats()})
+  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats()})
 } catch (error) {
-  parentPort?.postMessage({type: 'error', message: (error as Error).message})
+  post({type: 'error', kind: 'video', message: (error as Error).message})
 } finally {
-  closeAll(closers)
+  held.closeAll()
 }
