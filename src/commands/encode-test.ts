@@ -135,7 +135,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
         out: flags.out,
         minMeanPsnr,
         minFramePsnr,
-        onProgress: (done, total) => progress.update(done),
+        onProgress: (done) => progress.update(done),
       })
     } catch (error) {
       progress.done()

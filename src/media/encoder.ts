@@ -5,7 +5,8 @@
  * benches encode through.
  *
  * Stream shape (video.md §8–9): one IDR at the start, then P-frames only; an IDR only when
- * requestIdr() was called (or the shared IDR flag was raised) before the frame.
+ * requestIdr() was called or the frame was submitted with forceIdr (the stream's frame loop
+ * passes the shared IDR flag that way).
  */
 import type {VideoCodec} from '../protocol/stream-config.js'
 import {type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder, type NativeEncoderOptions} from '../native/codec.js'
@@ -39,14 +40,6 @@ export function defaultEncoder(codec: VideoCodec): EncoderName {
  */
 export function defaultBitrateKbps(width: number, height: number, fps: number): number {
   return Math.max(2000, Math.round((width * height * fps * 0.16) / 1000))
-}
-
-export interface VideoEncoderOptions extends NativeEncoderOptions {
-  /**
-   * A shared IDR-request flag (Int32Array over a SharedArrayBuffer, index 0): when another
-   * thread sets it to non-zero, the next frame is an IDR and the flag goes back to 0.
-   */
-  idrFlag?: Int32Array
 }
 
 /** Per-frame timings of the last encode, µs. */
@@ -83,7 +76,7 @@ export class VideoEncoder {
   private frames = 0
   private bitrate: number
 
-  constructor(readonly options: Readonly<VideoEncoderOptions>) {
+  constructor(readonly options: Readonly<NativeEncoderOptions>) {
     this.codec = ENCODER_CODEC[options.encoder]
     this.native = NativeEncoder.open({
       encoder: options.encoder,
@@ -135,9 +128,8 @@ export class VideoEncoder {
    */
   encodeInPlace(payload: FramePayload, options: {forceIdr?: boolean} = {}): EncodedInPlace | undefined {
     const index = this.frames++
-    let force = options.forceIdr === true || this.idrRequested
+    const force = options.forceIdr === true || this.idrRequested
     this.idrRequested = false
-    if (this.options.idrFlag !== undefined && Atomics.exchange(this.options.idrFlag, 0, 0) !== 0) force = true
     const t0 = process.hrtime.bigint()
     let r: EncodeResult
     if (payload.kind === 'cpu') {

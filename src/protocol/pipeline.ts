@@ -21,13 +21,6 @@ export interface StreamStats {
   idrRequests: number
 }
 
-/** What the client reported on the control stream, for the live status and the perf log. */
-export interface ClientLossReport {
-  /** frames the client reported lost or unrecoverable since the stream began */
-  framesLost: number
-  lastReportAt: number
-}
-
 export interface StreamPipeline {
   /** The next frame the encoder produces is an IDR (reaches it on the very next frame). */
   requestIdr(reason: 'client-request' | 'rfi' | 'start'): void

@@ -27,7 +27,8 @@ try {
   // the negotiated layout (2, 6 or 8 channels; the DESCRIBE advertised the same table's lines)
   const layout = audioLayout(cfg)
   const channels = layout.channels
-  const source = data.options.audio === 'off' ? 'tone' : data.options.audio
+  // ../stream/index.ts starts no audio worker when audio is off
+  const source = data.options.audio as Exclude<WorkerData['options']['audio'], 'off'>
   const capture = new AudioCapture(source, channels, {frequencyHz: data.options.toneHz ?? 440})
   held.add(capture, () => capture.close(), [{kind: 'audioCapture', handle: capture.handle}])
   const encoder = new OpusEncoder(layout, layout.bitrate, durationMs * 1000)

@@ -32,7 +32,7 @@ function packageRoot(): string {
 
 /** The compiled worker script: next to this module when it runs from dist/, else dist/ itself
  * (vitest runs the .ts sources; a worker thread needs the built .js). */
-export function workerScript(rel: 'stream/worker.js' | 'audio/worker.js'): string {
+function workerScript(rel: 'stream/worker.js' | 'audio/worker.js'): string {
   const here = dirname(fileURLToPath(import.meta.url))
   const sibling = join(here, '..', rel)
   if (existsSync(sibling)) return sibling
