@@ -10,7 +10,7 @@ import {hostname as osHostname} from 'node:os'
 import {ClientFeatureFlags, CodecModeSupport, EncryptionFlags, MAX_LUMA_PIXELS_HEVC, offeredCodecs} from '../protocol/flags.js'
 import type {PeerAddress, StartStream, StreamPipeline} from '../protocol/pipeline.js'
 import type {StreamConfig} from '../protocol/stream-config.js'
-import type {ClientMessage, FecStatus} from './control-codec.js'
+import {type ClientMessage, type FecStatus, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
 import {ControlServer, type ControlPeer} from './control-server.js'
 import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
 import {NvHttpServers} from './http-server.js'
@@ -469,7 +469,7 @@ export class GameStreamHost extends EventEmitter {
       }
     } catch (error) {
       this.log.warn(`session ${s.id}: the media pipeline failed to start: ${(error as Error).message}`)
-      await this.endStream(stream.peer.peer, 'pipeline failed', true, 0x800e9403)
+      await this.endStream(stream.peer.peer, 'pipeline failed', true, TERMINATION_CONVERSION_FAILED)
     }
   }
 
