@@ -143,7 +143,7 @@ export function describeBody(o: DescribeOptions): string {
   if (o.refPicInvalidation) lines.push('a=x-nv-video[0].refPicInvalidation:1')
   if (o.hevc) lines.push('sprop-parameter-sets=AAAAAU')
   if (o.av1) lines.push('a=rtpmap:98 AV1/90000')
-  // the Opus layouts the audio encoder uses (one table: src/media/audio/layouts.ts)
+  // the Opus layouts the audio encoder uses (one table: src/protocol/audio.ts)
   lines.push(...surroundParamsLines())
   return `${lines.join('\r\n')}\r\n`
 }
