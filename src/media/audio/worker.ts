@@ -4,25 +4,18 @@
  * one packet every packetDuration ms, from the host's audio socket to the client's ping source.
  * Started by ../stream/index.ts with WorkerData; its shim handles are in its ledger (../stream/ledger.ts).
  */
-import {parentPort, workerData} from 'node:worker_threads'
-
 import {AudioCapture, OpusEncoder} from '../../native/audio.js'
-import {UdpSocket} from '../../native/net.js'
-import {AudioPacketizer} from '../packetizer/index.js'
-import {HandleLedger, WorkerResources} from '../stream/ledger.js'
-import {Counter, Flag, sharedViews, type WorkerData, type WorkerMessage} from '../stream/shared.js'
 import {audioDurationMs, audioLayout} from '../../protocol/audio.js'
 import {audioEncrypted} from '../../protocol/stream-config.js'
+import {AudioPacketizer} from '../packetizer/index.js'
+import {Counter, Flag, type WorkerData} from '../stream/shared.js'
+import {openStreamSocket, workerSide} from '../stream/worker-side.js'
 
-const data = workerData as WorkerData
-const {flags, counters} = sharedViews(data.sab)
+const side = workerSide()
+const {data, flags, counters, post, held} = side
 const cfg = data.config.audio
-const post = (m: WorkerMessage): void => parentPort?.postMessage(m)
-const held = new WorkerResources(new HandleLedger(data.ledger))
 try {
-  const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
-  held.add(socket, () => socket.close(), [{kind: 'udp', handle: socket.handle}])
-  socket.setPeer(data.peer.address, data.peer.port)
+  const socket = openStreamSocket(side)
   const durationMs = audioDurationMs(cfg)
   // the negotiated layout (2, 6 or 8 channels; the DESCRIBE advertised the same table's lines)
   const layout = audioLayout(cfg)

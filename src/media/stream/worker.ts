@@ -4,37 +4,30 @@
  * Started by ./index.ts with WorkerData; every shim handle it opens is in its ledger
  * (./ledger.ts), so the main thread can release them if this thread is terminated.
  */
-import {parentPort, workerData} from 'node:worker_threads'
-
-import {Pacer, UdpSocket} from '../../native/net.js'
+import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
 import {defaultEncoder, type EncoderName} from '../encoder.js'
 import {VideoPacketizer} from '../packetizer/index.js'
-import {HandleLedger, WorkerResources} from './ledger.js'
 import {CaptureEncodeProducer} from './producer.js'
 import {applyRealtime, realtimePriority} from './realtime.js'
-import {sharedViews, type WorkerData, type WorkerMessage} from './shared.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
+import {openStreamSocket, workerSide} from './worker-side.js'
 
 /** IP TOS of DSCP-marked video (qosTrafficType non-zero): CS5, as Sunshine marks video. */
 const VIDEO_TOS = 0xa0
 /** SO_PRIORITY of the video socket: above best effort, below the kernel's interactive band (6). */
 const VIDEO_SO_PRIORITY = 5
 
-const data = workerData as WorkerData
-const {flags, counters} = sharedViews(data.sab)
+const side = workerSide()
+const {data, flags, counters, post, held} = side
 const cfg = data.config.video
 const opts = data.options
 const fps = streamFps(cfg.fps, opts.maxFps)
-const post = (m: WorkerMessage): void => parentPort?.postMessage(m)
 
-const held = new WorkerResources(new HandleLedger(data.ledger))
 try {
-  const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
-  held.add(socket, () => socket.close(), [{kind: 'udp', handle: socket.handle}])
-  socket.setPeer(data.peer.address, data.peer.port)
+  const socket = openStreamSocket(side)
   try {
     socket.setQos(cfg.qosTrafficType !== 0 ? VIDEO_TOS : -1, VIDEO_SO_PRIORITY)
   } catch {
