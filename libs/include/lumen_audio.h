@@ -1,7 +1,7 @@
 /* Lumen shim: audio for the stream (shared/protocol/audio.md): Opus multistream encode/decode
  * through libopus (CBR, restricted low delay; the decoder serves the test client) with the
  * layout the caller gives (stream count, coupled streams, channel mapping: the table lives in
- * src/media/audio/layouts.ts), and audio capture paced on the monotonic clock.
+ * src/protocol/audio.ts), and audio capture paced on the monotonic clock.
  *
  * PCM is interleaved signed 16-bit little-endian at 48 kHz.
  *

@@ -1,18 +1,17 @@
 import {Command, Flags} from '@oclif/core'
 
+import {BITRATE_SYNTAX, parseBitrateKbps} from '../cli/bitrate.js'
 import {color, Progress, renderTable, verdict} from '../cli/output.js'
-import type {VideoCodec} from '../host/stream-config.js'
+import type {VideoCodec} from '../protocol/stream-config.js'
 import {encoderTuning, encoderTuningFlags} from '../cli/tuning-flags.js'
 import {type EncodeCheckResult, runEncodeCheck} from '../media/encode-check.js'
 import {defaultBitrateKbps, defaultEncoder, ENCODER_CODEC, ENCODER_NAMES, isEncoderName} from '../media/encoder.js'
 import {ShimError, ShimLoadError} from '../native/errors.js'
 
-/** kbit/s from "20000", "20000k", "20M" or "2.5M". */
+/** Whole kbit/s from the one bitrate syntax (../cli/bitrate.ts). */
 function parseBitrate(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kKmM]?)$/.exec(text.trim())
-  if (m === null) return undefined
-  const v = Number(m[1]) * (m[2].toLowerCase() === 'm' ? 1000 : 1)
-  return Number.isFinite(v) ? Math.round(v) : undefined
+  const kbps = parseBitrateKbps(text)
+  return kbps === undefined ? undefined : Math.round(kbps)
 }
 
 export default class EncodeTest extends Command {
@@ -44,7 +43,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     size: Flags.string({description: 'frame size WxH, even, 16..8192', default: '1280x720'}),
     fps: Flags.integer({description: 'frame rate the encoder is set up for, 1..1000', default: 60}),
     frames: Flags.integer({description: 'frames to encode, 1..1000000', default: 300}),
-    bitrate: Flags.string({description: 'CBR bitrate in kbit/s ("20000", "20M"); default 0.16 bit per pixel per frame, at least 2000'}),
+    bitrate: Flags.string({description: `CBR bitrate: ${BITRATE_SYNTAX}; default 0.16 bit per pixel per frame, at least 2000k`}),
     slices: Flags.integer({description: 'slices per frame, 1..64 (libx264 may use more: one per thread)', default: 1}),
     path: Flags.string({description: 'frame path: cpu (BGRx host frames) or cuda (pooled CUDA frames)', options: ['cpu', 'cuda'], default: 'cpu'}),
     source: Flags.string({
@@ -54,7 +53,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     }),
     display: Flags.string({description: 'X display for --source x11', env: 'DISPLAY'}),
     'force-idr': Flags.string({description: 'frame indices to encode as IDR, comma-separated ("100,200")'}),
-    'bitrate-change': Flags.string({description: 'change the bitrate before frame N: "N:KBPS[,N:KBPS…]" ("150:2M")'}),
+    'bitrate-change': Flags.string({description: 'change the bitrate before frame N: "N:RATE[,N:RATE…]" ("150:2M", "150:2000")'}),
     out: Flags.string({description: 'write the raw bitstream (Annex B for H.264/HEVC) to this file'}),
     'min-psnr': Flags.string({description: 'mean PSNR the stream must reach, dB', default: '35'}),
     'min-frame-psnr': Flags.string({description: 'PSNR every frame must reach, dB', default: '12'}),
@@ -93,7 +92,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     let bitrateKbps = defaultBitrateKbps(width, height, flags.fps)
     if (flags.bitrate !== undefined) {
       const b = parseBitrate(flags.bitrate)
-      if (b === undefined) bad(`--bitrate "${flags.bitrate}" is not a bitrate (kbit/s, or with k/M: "20000", "20M")`)
+      if (b === undefined) bad(`--bitrate "${flags.bitrate}" is not a bitrate (${BITRATE_SYNTAX})`)
       if (b! < 50 || b! > 1_000_000) bad(`--bitrate ${b} kbit/s is out of range 50..1000000 (50 kbit/s to 1 Gbit/s)`)
       bitrateKbps = b!
     }
@@ -111,7 +110,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
       const frame = Number(f)
       const kbps = b === undefined ? undefined : parseBitrate(b)
       if (!Number.isInteger(frame) || frame < 1 || frame >= flags.frames || kbps === undefined || kbps < 50 || kbps > 1_000_000) {
-        bad(`--bitrate-change "${part}" is not N:KBPS with N in 1..${flags.frames - 1} and KBPS in 50..1000000`)
+        bad(`--bitrate-change "${part}" is not N:RATE with N in 1..${flags.frames - 1} and RATE 50k..1G (${BITRATE_SYNTAX})`)
       }
       bitrateChanges.push({frame, kbps: kbps!})
     }
@@ -139,7 +138,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
         out: flags.out,
         minMeanPsnr,
         minFramePsnr,
-        onProgress: (done, total) => progress.update(done),
+        onProgress: (done) => progress.update(done),
       })
     } catch (error) {
       progress.done()

@@ -2,6 +2,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 
 import {Command, Flags} from '@oclif/core'
 
+import {BITRATE_SYNTAX, parseBitrateKbps} from '../cli/bitrate.js'
 import {Progress, renderTable} from '../cli/output.js'
 import {checkFecParams, FecParamError} from '../media/packetizer/format.js'
 import {fmtPct, GilbertElliottLoss, type LossModel, parseTrace, TRACE_FORMAT, TraceError, TraceLoss, UniformLoss} from '../sim/loss.js'
@@ -48,14 +49,12 @@ function probability(raw: string | undefined, flag: string): number | undefined 
   return v
 }
 
-/** "20M", "20m", "20000k", "20" (Mbit/s) → bit/s */
+/** bit/s from the one bitrate syntax (../cli/bitrate.ts). */
 function bitrate(raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bit\/s|bps|b)?\s*$/.exec(raw)
-  if (m === null) throw new BadInput(`--bitrate expects a rate such as 20M, 20000k or 20 (Mbit/s), got '${raw}'`)
-  const mult = {'': 1e6, k: 1e3, m: 1e6, g: 1e9}[m[2].toLowerCase() as '' | 'k' | 'm' | 'g']
-  const v = Number(m[1]) * mult
-  if (!(v > 0)) throw new BadInput(`--bitrate must be above 0, got '${raw}'`)
-  return v
+  const kbps = parseBitrateKbps(raw)
+  if (kbps === undefined) throw new BadInput(`--bitrate expects a rate such as ${BITRATE_SYNTAX}, got '${raw}'`)
+  if (!(kbps > 0)) throw new BadInput(`--bitrate must be above 0, got '${raw}'`)
+  return kbps * 1000
 }
 
 function sweepRange(raw: string): number[] {
@@ -104,7 +103,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     'loss-bad': Flags.string({description: 'Gilbert–Elliott: loss probability in the bad state', default: '0.5'}),
     trace: Flags.string({description: 'replay a loss trace: one 0/1 per packet (1 = lost); see DESCRIPTION'}),
     frames: Flags.string({description: 'frames to send', default: '10000'}),
-    bitrate: Flags.string({description: 'stream bitrate: 20M, 20000k, or a bare number in Mbit/s', default: '20M'}),
+    bitrate: Flags.string({description: `stream bitrate: ${BITRATE_SYNTAX}`, default: '20M'}),
     fps: Flags.string({description: 'frames per second', default: '60'}),
     'frame-bytes': Flags.string({description: 'every frame exactly this many bytes (instead of --bitrate)'}),
     'idr-every': Flags.string({description: 'an IDR every N frames; 0 = infinite GOP', default: '0'}),

@@ -7,7 +7,9 @@ import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {ENCODER_NAMES} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
-import type {StreamStats} from '../media/pipeline.js'
+import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
+import type {StreamStats} from '../protocol/pipeline.js'
+import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
 
 export interface ServeResult {
   ports: HostPorts
@@ -97,7 +99,7 @@ ${ENV_HELP}`
       max: 65514,
       env: 'LUMEN_PORT_BASE',
     }),
-    'max-fps': Flags.integer({description: 'cap on the client-requested frame rate', min: 1, max: 1000, default: 240, env: 'LUMEN_MAX_FPS'}),
+    'max-fps': Flags.integer({description: `cap on the client-requested frame rate (at most ${MAX_STREAM_FPS})`, min: 1, max: MAX_STREAM_FPS, default: MAX_STREAM_FPS, env: 'LUMEN_MAX_FPS'}),
     fec: Flags.integer({description: 'FEC percentage (parity per data packet) instead of the stream default (20)', min: 0, max: 255}),
     'video-encryption': Flags.boolean({description: 'offer AES-GCM video encryption to clients (audio is always encrypted when the client asks)', default: false}),
     name: Flags.string({description: 'host name shown by clients (default the OS host name)'}),
@@ -150,8 +152,9 @@ ${ENV_HELP}`
         pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new TerminalPinSource(),
         startStream: createStartStream(media, {onStream: (s) => streams.set(s, s.start.sessionId), onLog: (m) => say(m)}),
         mdns: flags.mdns,
-        codecModeSupport: 0x101,
-        encryptionSupported: flags['video-encryption'] ? 0x07 : 0x05,
+        codecModeSupport: CodecModeSupport.h264 | CodecModeSupport.hevcMain,
+        // control V2 and audio always; video only when asked for (media-encryption.md §2)
+        encryptionSupported: EncryptionFlags.controlV2 | EncryptionFlags.audio | (flags['video-encryption'] ? EncryptionFlags.video : 0),
         logger: {info: say, warn: (m) => say(color.yellow(m))},
       })
     } catch (error) {

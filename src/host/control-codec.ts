@@ -25,6 +25,8 @@ export const ControlType = {
 
 /** Graceful "server terminated" reason (control-stream.md §4). */
 export const TERMINATION_GRACEFUL = 0x80030023
+/** "Video frame conversion failed" (control-stream.md §4): what the host sends when its pipeline failed. */
+export const TERMINATION_CONVERSION_FAILED = 0x800e9403
 
 /** Largest encrypted control packet the host accepts (the client's biggest is well under 1 KiB). */
 export const MAX_CONTROL_PACKET = 4096

@@ -8,7 +8,7 @@
  * (a ping arrives every few hundred ms until the stream starts, so a few ms of delay is nothing).
  */
 import {PacketBatch, UdpSocket} from '../native/net.js'
-import type {BoundUdpSocket, PeerAddress} from '../media/pipeline.js'
+import type {BoundUdpSocket, PeerAddress} from '../protocol/pipeline.js'
 
 export type MediaKind = 'video' | 'audio'
 

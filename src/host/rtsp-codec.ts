@@ -114,7 +114,7 @@ export function sealRtsp(key: Buffer, seq: number, plain: Buffer, direction: 'cl
 
 /** Whether the bytes start like an encrypted frame (the high bit of typeAndLength). */
 export function looksEncrypted(buf: Buffer): boolean {
-  return buf.length > 0 && (buf[0] & 0x80) !== 0
+  return buf.length > 0 && (buf[0] & (ENCRYPTED_FLAG >>> 24)) !== 0
 }
 
 export type EncryptedFrame = {complete: false} | {complete: true; seq: number; length: number; consumed: number}

@@ -21,7 +21,7 @@ import {
 } from './rtsp-codec.js'
 import {describeBody, parseAnnounce, SdpError, type DescribeOptions} from './sdp.js'
 import type {LaunchSession} from './session.js'
-import type {StreamConfig} from './stream-config.js'
+import type {StreamConfig} from '../protocol/stream-config.js'
 
 export interface RtspContext {
   /** launch sessions that may still run the handshake, most recent last */

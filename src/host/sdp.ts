@@ -2,8 +2,9 @@
  * The SDP of RTSP ANNOUNCE (rtsp.md §3.4) → the typed StreamConfig, and the DESCRIBE body the
  * host offers (§3.2). Bounded: at most MAX_ATTRIBUTES attributes of bounded length.
  */
-import {surroundParamsLines} from '../media/audio/layouts.js'
-import type {AudioStreamConfig, StreamConfig, VideoCodec, VideoStreamConfig} from './stream-config.js'
+import {surroundParamsLines} from '../protocol/audio.js'
+import {EncryptionFlags, NV_FEATURE_AUDIO_ENCRYPTION} from '../protocol/flags.js'
+import type {AudioStreamConfig, StreamConfig, VideoCodec, VideoStreamConfig} from '../protocol/stream-config.js'
 
 export const SDP_LIMITS = {maxBytes: 64 * 1024, maxLines: 512, maxLineLength: 1024} as const
 
@@ -110,8 +111,8 @@ export function parseAnnounce(body: Buffer | string, ctx: AnnounceContext): Stre
     highQuality,
   }
   let encryptionFlags = uint(a, 'x-ss-general.encryptionEnabled', 0)
-  // Sunshine: x-nv-general.featureFlags 0x20 also means audio encryption
-  if ((uint(a, 'x-nv-general.featureFlags', 0) & 0x20) !== 0) encryptionFlags |= 0x04
+  // Sunshine: GFE's audio-encryption feature flag also means audio encryption
+  if ((uint(a, 'x-nv-general.featureFlags', 0) & NV_FEATURE_AUDIO_ENCRYPTION) !== 0) encryptionFlags |= EncryptionFlags.audio
   return {
     video,
     audio,
@@ -123,7 +124,7 @@ export function parseAnnounce(body: Buffer | string, ctx: AnnounceContext): Stre
 }
 
 export interface DescribeOptions {
-  /** x-ss-general.encryptionSupported: 0x01 control V2, 0x02 video, 0x04 audio */
+  /** x-ss-general.encryptionSupported: EncryptionFlags bits */
   encryptionSupported: number
   encryptionRequested: number
   featureFlags: number
@@ -142,7 +143,7 @@ export function describeBody(o: DescribeOptions): string {
   if (o.refPicInvalidation) lines.push('a=x-nv-video[0].refPicInvalidation:1')
   if (o.hevc) lines.push('sprop-parameter-sets=AAAAAU')
   if (o.av1) lines.push('a=rtpmap:98 AV1/90000')
-  // the Opus layouts the audio encoder uses (one table: src/media/audio/layouts.ts)
+  // the Opus layouts the audio encoder uses (one table: src/protocol/audio.ts)
   lines.push(...surroundParamsLines())
   return `${lines.join('\r\n')}\r\n`
 }

@@ -7,8 +7,10 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {hostname as osHostname} from 'node:os'
 
-import type {PeerAddress, StartStream, StreamPipeline} from '../media/pipeline.js'
-import type {ClientMessage, FecStatus} from './control-codec.js'
+import {ClientFeatureFlags, CodecModeSupport, EncryptionFlags, MAX_LUMA_PIXELS_HEVC, offeredCodecs} from '../protocol/flags.js'
+import type {PeerAddress, StartStream, StreamPipeline} from '../protocol/pipeline.js'
+import type {StreamConfig} from '../protocol/stream-config.js'
+import {type ClientMessage, type FecStatus, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
 import {ControlServer, type ControlPeer} from './control-server.js'
 import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
 import {NvHttpServers} from './http-server.js'
@@ -19,7 +21,6 @@ import {MediaPingReceiver} from './pings.js'
 import {RtspServer} from './rtsp-server.js'
 import {createLaunchSession, type LaunchSession} from './session.js'
 import {defaultConfigDir, HostStore, type AppEntry, type PairedClient} from './store.js'
-import type {StreamConfig} from './stream-config.js'
 
 export interface HostPorts {
   http: number
@@ -65,11 +66,11 @@ export interface GameStreamHostOptions {
   /** advertise _nvstream._tcp; default true */
   mdns?: boolean
   logger?: HostLogger
-  /** ServerCodecModeSupport bits; default 1 (H.264). 0x100 adds HEVC, 0x10000 AV1 */
+  /** ServerCodecModeSupport bits (CodecModeSupport); default H.264 only */
   codecModeSupport?: number
   /** offer rtspenc:// to clients that can do it; default true */
   rtspEncryption?: boolean
-  /** x-ss-general.encryptionSupported offered in DESCRIBE; default 0x01 (control V2 only) */
+  /** x-ss-general.encryptionSupported offered in DESCRIBE (EncryptionFlags); default control V2 only */
   encryptionSupported?: number
   /** advertise reference-frame invalidation in DESCRIBE; default false */
   refPicInvalidation?: boolean
@@ -173,18 +174,16 @@ export class GameStreamHost extends EventEmitter {
       pendingSessions: () => this.pendingLaunches(),
       ports: () => ({video: this.ports.video, audio: this.ports.audio, control: this.ports.control}),
       describe: () => {
-        const codecs = options.codecModeSupport ?? 1
         return {
-          encryptionSupported: options.encryptionSupported ?? 0x01,
+          encryptionSupported: options.encryptionSupported ?? EncryptionFlags.controlV2,
           encryptionRequested: 0,
           featureFlags: 0,
-          hevc: (codecs & 0x300) !== 0,
-          av1: (codecs & 0x30000) !== 0,
+          ...offeredCodecs(options.codecModeSupport ?? CodecModeSupport.h264),
           refPicInvalidation: options.refPicInvalidation ?? false,
         }
       },
       announced: (s, config) => {
-        this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: (config.clientFeatureFlags & 0x02) === 0})
+        this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: (config.clientFeatureFlags & ClientFeatureFlags.sessionIdV1) === 0})
         this.emit('announce', s, config)
       },
       played: () => {},
@@ -307,14 +306,14 @@ export class GameStreamHost extends EventEmitter {
   }
 
   private apiHost(): HttpApiHost {
-    const codecs = this.options.codecModeSupport ?? 1
+    const codecs = this.options.codecModeSupport ?? CodecModeSupport.h264
     return {
       hostname: this.options.hostname ?? osHostname(),
       httpPort: () => this.ports.http,
       httpsPort: () => this.ports.https,
       rtspPort: () => this.ports.rtsp,
       codecModeSupport: codecs,
-      maxLumaPixelsHevc: (codecs & 0x300) !== 0 ? 1869449984 : 0,
+      maxLumaPixelsHevc: offeredCodecs(codecs).hevc ? MAX_LUMA_PIXELS_HEVC : 0,
       rtspEncryption: this.options.rtspEncryption ?? true,
       currentApp: () => this.runningApp,
       launch: (r) => this.launch(r),
@@ -434,7 +433,7 @@ export class GameStreamHost extends EventEmitter {
 
   private async startMedia(stream: ActiveStream): Promise<void> {
     const s = stream.session
-    this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: ((s.config?.clientFeatureFlags ?? 0) & 0x02) === 0})
+    this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: ((s.config?.clientFeatureFlags ?? 0) & ClientFeatureFlags.sessionIdV1) === 0})
     const video = await this.pings.waitFor(s.pingPayload, 'video', this.timeouts.pingMs)
     if (stream.ended) return
     if (video === undefined) {
@@ -470,7 +469,7 @@ export class GameStreamHost extends EventEmitter {
       }
     } catch (error) {
       this.log.warn(`session ${s.id}: the media pipeline failed to start: ${(error as Error).message}`)
-      await this.endStream(stream.peer.peer, 'pipeline failed', true, 0x800e9403)
+      await this.endStream(stream.peer.peer, 'pipeline failed', true, TERMINATION_CONVERSION_FAILED)
     }
   }
 

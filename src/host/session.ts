@@ -1,7 +1,7 @@
 /** Launch sessions (README §Session lifecycle): what /launch or /resume records for RTSP and control. */
 import {randomBytes} from 'node:crypto'
 
-import type {StreamConfig} from './stream-config.js'
+import type {StreamConfig} from '../protocol/stream-config.js'
 
 export interface LaunchSession {
   /** host-local id, also the InputSink's session id */

@@ -7,7 +7,7 @@
  */
 import {closeSync, openSync, writeSync} from 'node:fs'
 
-import type {VideoCodec} from '../host/stream-config.js'
+import type {VideoCodec} from '../protocol/stream-config.js'
 import {CudaFramePool, psnrBgrxI420} from '../native/codec.js'
 import {SyntheticSource} from './capture/synthetic.js'
 import {X11Source} from './capture/x11.js'

@@ -1,12 +1,15 @@
 /**
  * The pipeline's video encoder: one libavcodec encoder in the shim behind a small API that
- * takes FramePayloads (BGRx host frames or pooled CUDA frames) and gives EncodedFrames.
+ * takes FramePayloads (BGRx host frames or pooled CUDA frames) and gives EncodedFrames. The one
+ * wrapper `lumen serve` (stream/producer.ts, encodeInPlace: no copy), encode-test and the
+ * benches encode through.
  *
  * Stream shape (video.md §8–9): one IDR at the start, then P-frames only; an IDR only when
- * requestIdr() was called (or the shared IDR flag was raised) before the frame.
+ * requestIdr() was called or the frame was submitted with forceIdr (the stream's frame loop
+ * passes the shared IDR flag that way).
  */
-import type {VideoCodec} from '../host/stream-config.js'
-import {type CudaFramePool, type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder, type NativeEncoderOptions} from '../native/codec.js'
+import type {VideoCodec} from '../protocol/stream-config.js'
+import {type EncodeResult, type EncoderName, ENCODER_NAMES, NativeEncoder, type NativeEncoderOptions} from '../native/codec.js'
 import type {EncodedFrame, FramePayload} from './types.js'
 
 export type {EncoderName} from '../native/codec.js'
@@ -25,10 +28,9 @@ export function isEncoderName(name: string): name is EncoderName {
   return (ENCODER_NAMES as readonly string[]).includes(name)
 }
 
-/** The encoder to use for a codec: NVENC when asked for (and the only choice for AV1), else software. */
-export function defaultEncoder(codec: VideoCodec, options: {nvenc?: boolean} = {}): EncoderName {
+/** The encoder a codec gets unless one is named: software where it exists (NVENC is the only AV1). */
+export function defaultEncoder(codec: VideoCodec): EncoderName {
   if (codec === 'av1') return 'av1_nvenc'
-  if (options.nvenc === true) return codec === 'h264' ? 'h264_nvenc' : 'hevc_nvenc'
   return codec === 'h264' ? 'libx264' : 'libx265'
 }
 
@@ -48,14 +50,6 @@ export function defaultBitrateKbps(width: number, height: number, fps: number): 
   return Math.max(2000, Math.round((width * height * fps * 0.16) / 1000))
 }
 
-export interface VideoEncoderOptions extends NativeEncoderOptions {
-  /**
-   * A shared IDR-request flag (Int32Array over a SharedArrayBuffer, index 0): when another
-   * thread sets it to non-zero, the next frame is an IDR and the flag goes back to 0.
-   */
-  idrFlag?: Int32Array
-}
-
 /** Per-frame timings of the last encode, µs. */
 export interface EncodeTimings {
   /** BGRx → encoder format (or CUDA download) inside the shim */
@@ -70,15 +64,27 @@ export interface EncodedVideoFrame extends EncodedFrame {
   timings: EncodeTimings
 }
 
+/** An access unit left in the encoder's own buffer (`VideoEncoder.output`), valid until the next encode. */
+export interface EncodedInPlace {
+  /** bytes of `output` that hold the access unit */
+  length: number
+  idr: boolean
+  /** the index of the input frame it came from */
+  index: number
+  timings: EncodeTimings
+}
+
 export class VideoEncoder {
   readonly codec: VideoCodec
   private readonly native: NativeEncoder
-  private readonly out: Buffer
+  /** where encodeInPlace() leaves the access unit */
+  readonly output: Buffer
+  private readonly last: EncodedInPlace = {length: 0, idr: false, index: 0, timings: {convertUs: 0, encodeUs: 0, totalUs: 0}}
   private idrRequested = false
   private frames = 0
   private bitrate: number
 
-  constructor(readonly options: Readonly<VideoEncoderOptions>) {
+  constructor(readonly options: Readonly<NativeEncoderOptions>) {
     this.codec = ENCODER_CODEC[options.encoder]
     this.native = NativeEncoder.open({
       encoder: options.encoder,
@@ -92,7 +98,7 @@ export class VideoEncoder {
       convertThreads: options.convertThreads,
     })
     this.bitrate = options.bitrateKbps
-    this.out = Buffer.alloc(this.native.maxFrameBytes)
+    this.output = Buffer.alloc(this.native.maxFrameBytes)
   }
 
   /** The next frame submitted is encoded as an IDR. */
@@ -111,38 +117,52 @@ export class VideoEncoder {
     return how
   }
 
+  /** The shim's handle of the encoder (for the stream's handle ledger). */
+  get handle(): number {
+    return this.native.handle
+  }
+
   /**
    * Encodes one frame. `data` is a fresh Buffer owned by the caller. Returns undefined when
    * the encoder gave nothing for this frame (not expected with these settings).
    */
   encode(payload: FramePayload, options: {forceIdr?: boolean} = {}): EncodedVideoFrame | undefined {
+    const r = this.encodeInPlace(payload, options)
+    if (r === undefined) return undefined
+    return {data: Buffer.from(this.output.subarray(0, r.length)), idr: r.idr, index: r.index, timings: {...r.timings}}
+  }
+
+  /**
+   * Encodes one frame into `output` without a copy; the result object and the bytes are reused by
+   * the next call. Undefined when the encoder gave nothing for this frame.
+   */
+  encodeInPlace(payload: FramePayload, options: {forceIdr?: boolean} = {}): EncodedInPlace | undefined {
     const index = this.frames++
-    let force = options.forceIdr === true || this.idrRequested
+    const force = options.forceIdr === true || this.idrRequested
     this.idrRequested = false
-    if (this.options.idrFlag !== undefined && Atomics.exchange(this.options.idrFlag, 0, 0) !== 0) force = true
     const t0 = process.hrtime.bigint()
     let r: EncodeResult
     if (payload.kind === 'cpu') {
       // a frame of another size is scaled to the encoder's in the shim
-      r = this.native.encodeCpu(payload.data, payload.stride, force, this.out, payload)
+      r = this.native.encodeCpu(payload.data, payload.stride, force, this.output, payload)
     } else {
       if (payload.width !== this.options.width || payload.height !== this.options.height) {
         throw new RangeError(
           `CUDA frame is ${payload.width}x${payload.height}, the encoder ${this.options.width}x${this.options.height}: CUDA frames are not scaled`,
         )
       }
-      r = this.native.encodeCuda(payload.handle, force, this.out)
+      r = this.native.encodeCuda(payload.handle, force, this.output)
     }
     const totalUs = Number(process.hrtime.bigint() - t0) / 1000
     if (r.length === 0) return undefined
-    const data = Buffer.allocUnsafe(r.length)
-    this.out.copy(data, 0, 0, r.length)
-    return {
-      data,
-      idr: r.idr,
-      index: r.pts >= 0 ? r.pts : index,
-      timings: {convertUs: r.convertNs / 1000, encodeUs: r.encodeNs / 1000, totalUs},
-    }
+    const last = this.last
+    last.length = r.length
+    last.idr = r.idr
+    last.index = r.pts >= 0 ? r.pts : index
+    last.timings.convertUs = r.convertNs / 1000
+    last.timings.encodeUs = r.encodeNs / 1000
+    last.timings.totalUs = totalUs
+    return last
   }
 
   describe(): string {

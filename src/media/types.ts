@@ -1,4 +1,5 @@
 /** Values that flow through the media pipeline: capture → encode → packetize → send. */
+import type {ShimHandle} from '../native/handles.js'
 
 /** A frame in host memory: BGRx, `stride` bytes per row. */
 export interface CpuFrame {
@@ -43,4 +44,6 @@ export interface CaptureSource {
   /** The newest frame; `fresh` false when nothing changed since the last call. */
   grab(): CapturedFrame
   close(): void
+  /** The shim handles it holds, for a stream worker's handle ledger (../stream/ledger.ts); absent: none. */
+  shimHandles?(): ShimHandle[]
 }

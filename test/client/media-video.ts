@@ -8,7 +8,7 @@
 import type {Socket} from 'node:dgram'
 
 import {VideoDepacketizer} from '../../src/media/depacketizer/index.js'
-import {readStampI420} from '../../src/media/stream/stamp.js'
+import {readStampI420} from '../../src/media/capture/stamp.js'
 import {NativeDecoder, pictureBytes} from '../../src/native/codec.js'
 
 export interface ReceivedFrame {

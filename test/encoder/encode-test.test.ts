@@ -108,6 +108,7 @@ describe('lumen encode-test: bad input is one clear line and exit 2', () => {
     ['size not WxH', ['--size', 'big'], /not WxH/],
     ['zero bitrate', ['--bitrate', '0'], /--bitrate 0 kbit\/s is out of range/],
     ['absurd bitrate', ['--bitrate', '5000M'], /out of range/],
+    ['bitrate in bytes', ['--bitrate', '20MB'], /--bitrate "20MB" is not a bitrate \(20M, 20000k/],
     ['zero fps', ['--fps', '0'], /--fps 0 is out of range/],
     ['absurd fps', ['--fps', '100000'], /--fps 100000 is out of range/],
     ['encoder and codec disagree', ['--encoder', 'libx264', '--codec', 'hevc'], /makes h264, not hevc/],

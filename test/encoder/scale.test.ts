@@ -194,7 +194,7 @@ describe.skipIf(noXvfb)(`serve: a source of another size than the client asked f
       expect(s.video.frames.length).toBeGreaterThanOrEqual(10)
       expect(s.video.decodeErrors).toEqual([])
       expect(s.video.frames.every((f) => f.decoded && f.width === 320 && f.height === 240)).toBe(true)
-      const started = s.streams[0].reports.find((r) => r.type === 'started' && r.worker === 'video')
+      const started = s.streams[0].reports.find((r) => r.type === 'started' && r.kind === 'video')
       expect(started?.capture).toBe('640x480')
     } finally {
       await s.close()

@@ -3,7 +3,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../../src/media/pipeline.js'
+import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../../src/protocol/pipeline.js'
 import type {InputEvent, InputSink} from '../../src/host/input.js'
 import {FixedPinSource, type PinSource} from '../../src/host/pairing.js'
 import {GameStreamHost, type GameStreamHostOptions} from '../../src/host/server.js'

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {describeBody} from '../../src/host/sdp.js'
-import {opusLayout} from '../../src/media/audio/layouts.js'
+import {opusLayout} from '../../src/protocol/audio.js'
 import {AudioCapture, OpusDecoder, OpusEncoder} from '../../src/native/audio.js'
 import {monotonicNs} from '../../src/native/core.js'
 import {parseSurroundParams} from '../client/media-audio.js'

@@ -2,7 +2,7 @@
  * A stock Moonlight client shows `lumen serve`'s picture: moonlight-embedded on its `x11` platform
  * (FFmpeg software decoding, EGL drawing into an X window) runs on an Xvfb display, paired with the
  * real CLI, and the test reads the screen back with an XShm grab. The synthetic source stamps its
- * frame counter into each frame (src/media/stream/stamp.ts), so the counter read from the client's
+ * frame counter into each frame (src/media/capture/stamp.ts), so the counter read from the client's
  * window proves that decoded frames reach the screen and keep advancing at the stream's rate.
  *
  * Runs when LUMEN_MOONLIGHT_EMBEDDED names a `moonlight` binary built with FFmpeg found at
@@ -18,7 +18,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
-import {readStampI420} from '../../src/media/stream/stamp.js'
+import {readStampI420} from '../../src/media/capture/stamp.js'
 import {installed, sleep} from '../helpers/index.js'
 import {exited, startServeCli, startXvfb} from './processes.js'
 

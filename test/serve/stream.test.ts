@@ -109,7 +109,7 @@ describe('lumen serve stream', () => {
     expect(s.video.frames.length).toBeGreaterThan(5)
     const stream = s.streams[0]
     await stream.stop()
-    const stopped = stream.reports.filter((r) => r.type === 'stopped').map((r) => r.worker)
+    const stopped = stream.reports.filter((r) => r.type === 'stopped').map((r) => r.kind)
     expect(stopped.sort()).toEqual(['audio', 'video'])
     const n = s.video.frames.length
     await sleep(300)

@@ -29,6 +29,19 @@ describe('lumen fec-sim', () => {
     expect(o.corruptDeliveries).toBe(0)
   })
 
+  it('--bitrate reads a bare number as kbit/s, like every command: 20000 is the stream 20M is, 20 a far smaller one', () => {
+    const run = (rate: string) => {
+      const r = lumen(['--frames', '120', '--loss', '0', '--bitrate', rate, '--seed', '7', '--json'])
+      expect(r.status, r.stderr).toBe(0)
+      return JSON.parse(r.stdout) as {packetsSent: number}
+    }
+    const mega = run('20M')
+    expect(run('20000')).toEqual(mega)
+    expect(run('20Mbps')).toEqual(mega)
+    // 20 kbit/s at 60 fps is about 42 bytes a frame: one data packet each, plus parity
+    expect(run('20').packetsSent).toBeLessThan(mega.packetsSent / 10)
+  })
+
   it('the table names every figure; --sweep gives one row per loss rate and writes an SVG', () => {
     const t = lumen(['--frames', '300'])
     expect(t.status, t.stderr).toBe(0)

@@ -5,6 +5,7 @@
  * compositor sends frames only when the screen changes), so the stream re-encodes the last one.
  */
 import {PipeWireVideo} from '../../native/pipewire.js'
+import type {ShimHandle} from '../../native/handles.js'
 import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
 
 export class PipeWireSource implements CaptureSource {
@@ -40,6 +41,10 @@ export class PipeWireSource implements CaptureSource {
 
   info() {
     return this.video.info()
+  }
+
+  shimHandles(): ShimHandle[] {
+    return [{kind: 'pipewire', handle: this.video.handle}]
   }
 
   close(): void {

@@ -8,6 +8,7 @@
  * the portal timeout) for something on screen to move.
  */
 import {ScreenCastPortal, type ScreenCastPortalInfo} from '../../native/portal.js'
+import type {ShimHandle} from '../../native/handles.js'
 import type {CapturedFrame, CaptureSource} from '../types.js'
 import {PipeWireSource} from './pipewire.js'
 
@@ -59,6 +60,11 @@ export class PortalSource implements CaptureSource {
   /** The portal session's D-Bus object path. */
   sessionPath(): string {
     return this.portal.sessionPath()
+  }
+
+  /** The portal session first: closed after the PipeWire stream on it. */
+  shimHandles(): ShimHandle[] {
+    return [{kind: 'portal', handle: this.portal.handle}, ...this.video.shimHandles()]
   }
 
   close(): void {

@@ -1,11 +1,14 @@
 /**
  * The synthetic capture source: a moving, detailed test pattern (scrolling coloured blocks
  * with a fine grid, a moving gradient, moving thin bars, a bouncing square) with the frame
- * number and a clock drawn on it, made in the shim. Needs no display; every frame is new.
+ * number and a clock drawn on it, made in the shim, and optionally the frame counter stamped
+ * machine-readably (./stamp.ts) for the test client. Needs no display; every frame is new.
+ * `lumen serve --source synthetic`, encode-test and the benches all draw through this class.
  */
 import {drawPattern} from '../../native/capture.js'
 import {monotonicNs} from '../../native/core.js'
 import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
+import {writeStamp} from './stamp.js'
 
 export interface SyntheticSourceOptions {
   width: number
@@ -17,6 +20,8 @@ export interface SyntheticSourceOptions {
   clock?: 'wall' | 'frame'
   /** used by the 'frame' clock, default 60 */
   fps?: number
+  /** stamp the frame counter machine-readably in the top-right corner (default false) */
+  stamp?: boolean
 }
 
 export class SyntheticSource implements CaptureSource {
@@ -46,6 +51,7 @@ export class SyntheticSource implements CaptureSource {
     const index = this.index++
     const clockMs = this.options.clock === 'frame' ? Math.floor((index * 1000) / (this.options.fps ?? 60)) : Date.now() % 86_400_000
     drawPattern(this.frame.data, this.width, this.height, this.frame.stride, index, clockMs)
+    if (this.options.stamp === true) writeStamp(this.frame.data, this.width, this.height, this.frame.stride, index)
     return {payload: this.frame, captureNs: monotonicNs(), fresh: true}
   }
 

@@ -5,6 +5,7 @@
  */
 import {X11Grabber} from '../../native/capture.js'
 import {monotonicNs} from '../../native/core.js'
+import type {ShimHandle} from '../../native/handles.js'
 import type {CapturedFrame, CaptureSource, CpuFrame} from '../types.js'
 
 export interface X11SourceOptions {
@@ -39,6 +40,10 @@ export class X11Source implements CaptureSource {
   grab(): CapturedFrame {
     this.grabber.grab(this.frame.data)
     return {payload: this.frame, captureNs: monotonicNs(), fresh: true}
+  }
+
+  shimHandles(): ShimHandle[] {
+    return [{kind: 'x11', handle: this.grabber.handle}]
   }
 
   close(): void {

@@ -13,13 +13,18 @@ import {createDecipheriv} from 'node:crypto'
 
 import {rsDecode} from '../../native/fec.js'
 import {
+  FecInfo,
   FRAME_HEADER_BYTES,
-  MAX_FEC_BLOCKS,
+  FRAME_HEADER_TYPE,
+  FrameHeaderOff,
+  MultiFecBlocks,
   Off,
+  RTP_EXTENSION_BIT,
   VIDEO_ENC_PREFIX_BYTES,
   VIDEO_HEADER_BYTES,
   VideoFlags,
-} from '../packetizer/format.js'
+} from '../../protocol/video-header.js'
+import {MAX_FEC_BLOCKS} from '../packetizer/format.js'
 
 export interface VideoDepacketizerOptions {
   /** x-nv-video[0].packetSize as announced (reduced by 32 with encryption) */
@@ -78,6 +83,9 @@ export interface DepacketizerStats {
 
 const NONE: FrameEvent[] = []
 
+const le32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+const be32 = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+
 interface BlockState {
   k: number
   m: number
@@ -131,19 +139,19 @@ export class VideoDepacketizer {
       }
       pkt = plain
     }
-    if (pkt.length < VIDEO_HEADER_BYTES || pkt.length > S || (pkt[Off.rtpFlags] & 0x10) === 0) {
+    if (pkt.length < VIDEO_HEADER_BYTES || pkt.length > S || (pkt[Off.rtpFlags] & RTP_EXTENSION_BIT) === 0) {
       this.stats.rejected++
       return NONE
     }
-    const frameIndex = (pkt[20] | (pkt[21] << 8) | (pkt[22] << 16) | (pkt[23] << 24)) >>> 0
-    const fecInfo = (pkt[28] | (pkt[29] << 8) | (pkt[30] << 16) | (pkt[31] << 24)) >>> 0
-    const k = fecInfo >>> 22
-    const shard = (fecInfo >>> 12) & 0x3ff
-    const fWire = (fecInfo >>> 4) & 0xff
+    const frameIndex = le32(pkt, Off.frameIndex)
+    const fecInfo = le32(pkt, Off.fecInfo)
+    const k = fecInfo >>> FecInfo.kShift
+    const shard = (fecInfo >>> FecInfo.shardShift) & FecInfo.shardMask
+    const fWire = (fecInfo >>> FecInfo.percentShift) & FecInfo.percentMask
     const mfb = pkt[Off.multiFecBlocks]
-    const blockIdx = (mfb >>> 4) & 3
-    const lastBlock = (mfb >>> 6) & 3
-    const seq = (pkt[2] << 8) | pkt[3]
+    const blockIdx = (mfb >>> MultiFecBlocks.indexShift) & MultiFecBlocks.mask
+    const lastBlock = (mfb >>> MultiFecBlocks.lastShift) & MultiFecBlocks.mask
+    const seq = (pkt[Off.sequence] << 8) | pkt[Off.sequence + 1]
     const m = Math.ceil((k * fWire) / 100)
     if (k === 0 || shard >= k + m || k + m > 1023 || blockIdx > lastBlock) {
       this.stats.rejected++
@@ -162,7 +170,7 @@ export class VideoDepacketizer {
       const gap = ((frameIndex - this.lastDone) | 0) - 1
       for (let i = 1; i <= Math.min(gap, 100_000); i++) this.lose(events, (this.lastDone + 1) >>> 0, 'missing', 0)
       this.lastDone = (frameIndex - 1) >>> 0
-      this.startFrame(frameIndex, lastBlock + 1, (pkt[4] * 0x1000000 + ((pkt[5] << 16) | (pkt[6] << 8) | pkt[7])) >>> 0)
+      this.startFrame(frameIndex, lastBlock + 1, be32(pkt, Off.timestamp))
     }
     if (this.frameFailed) return events
     if (blockIdx < this.curBlock || lastBlock + 1 !== this.frameBlocks) {
@@ -280,9 +288,9 @@ export class VideoDepacketizer {
     for (let b = 0; b < this.frameBlocks; b++) D += this.blocks[b].k
     const h = VIDEO_HEADER_BYTES // first data shard of block 0 is slot 0
     const w = this.work
-    const lastPayloadLen = w[h + 4] | (w[h + 5] << 8)
+    const lastPayloadLen = w.readUInt16LE(h + FrameHeaderOff.lastPayloadLen)
     const total = (D - 1) * P + lastPayloadLen - FRAME_HEADER_BYTES
-    if (w[h] !== 0x01 || lastPayloadLen === 0 || lastPayloadLen > P || total < 0) {
+    if (w[h + FrameHeaderOff.headerType] !== FRAME_HEADER_TYPE || lastPayloadLen === 0 || lastPayloadLen > P || total < 0) {
       this.lose(events, frameIndex, 'corrupt', this.framePackets)
       this.frame = null
       return

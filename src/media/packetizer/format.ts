@@ -1,34 +1,21 @@
 /**
- * The video datagram layout (shared/protocol/video.md §2, §3) and the FEC block plan (video.md §6,
- * fec.md §6). Owned here; the packetizer writes it, the depacketizer (client side) reads it.
+ * The FEC block plan (docs/protocol/video.md §6, fec.md §6), and the datagram layout it is cut
+ * into, owned by ../../protocol/video-header.ts and re-exported here.
  */
 
-/** RTP header (12) + extension area (4) + NV video header (16) */
-export const VIDEO_HEADER_BYTES = 32
-/** AES-GCM prefix before an encrypted video packet: IV (12) + frameNumber (4) + tag (16) */
-export const VIDEO_ENC_PREFIX_BYTES = 32
-export const FRAME_HEADER_BYTES = 8
-
-export const Off = {
-  rtpFlags: 0,
-  payloadType: 1,
-  sequence: 2,
-  timestamp: 4,
-  ssrc: 8,
-  streamPacketIndex: 16,
-  frameIndex: 20,
-  flags: 24,
-  extraFlags: 25,
-  multiFecFlags: 26,
-  multiFecBlocks: 27,
-  fecInfo: 28,
-  payload: 32,
-} as const
-
-export const VideoFlags = {picData: 0x01, eof: 0x02, sof: 0x04} as const
-export const FrameType = {p: 1, idr: 2, intraRefresh: 4, afterRfi: 5} as const
-export const MULTI_FEC_FLAGS = 0x10
-export const RTP_FLAGS = 0x90
+export {
+  FRAME_HEADER_BYTES,
+  FRAME_HEADER_TYPE,
+  FrameHeaderOff,
+  FrameType,
+  MULTI_FEC_FLAGS,
+  Off,
+  RTP_FLAGS,
+  VIDEO_ENC_PREFIX_BYTES,
+  VIDEO_HEADER_BYTES,
+  VideoFlags,
+} from '../../protocol/video-header.js'
+import {FRAME_HEADER_BYTES, VIDEO_HEADER_BYTES} from '../../protocol/video-header.js'
 
 /** Largest number of data packets in one block with FEC off (the 10-bit k field). */
 export const MAX_BLOCK_PACKETS_NO_FEC = 1023

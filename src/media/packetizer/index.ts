@@ -1,5 +1,6 @@
 /** The host's packetizers; `*ForStream` build them from a negotiated StreamConfig. */
-import {EncryptionFlags, type StreamConfig} from '../../host/stream-config.js'
+import {EncryptionFlags} from '../../protocol/flags.js'
+import type {StreamConfig} from '../../protocol/stream-config.js'
 import {AudioPacketizer} from './audio.js'
 import {VideoPacketizer} from './video.js'
 

@@ -2,16 +2,21 @@
  * `lumen serve`'s StartStream: each stream gets a video worker thread (./worker.ts) and an audio
  * worker thread (../audio/worker.ts), sharing flags and counters with this side through one
  * SharedArrayBuffer (./shared.ts). requestIdr() sets a flag the video worker reads on its very
- * next frame; stop() raises the stop flag and resolves once both workers have released their
- * sockets, threads, encoders and capture and exited.
+ * next frame; stop() raises the stop flag and resolves once both workers have exited and every
+ * shim handle they opened is closed: a worker that does not stop within STOP_GRACE_MS is
+ * terminated (which skips its own cleanup), and whatever its handle ledger (./ledger.ts) still
+ * records — send thread, sockets, encoder, capture — is closed from here.
  */
 import {existsSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
-import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../pipeline.js'
-import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews, streamFps} from './shared.js'
+import type {ShimHandle} from '../../native/handles.js'
+import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../../protocol/pipeline.js'
+import {streamFps} from '../../protocol/stream-config.js'
+import {HandleLedger, LEDGER_BYTES} from './ledger.js'
+import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews, type WorkerData, type WorkerKind, type WorkerMessage} from './shared.js'
 
 export type {MediaOptions} from './shared.js'
 
@@ -27,7 +32,7 @@ function packageRoot(): string {
 
 /** The compiled worker script: next to this module when it runs from dist/, else dist/ itself
  * (vitest runs the .ts sources; a worker thread needs the built .js). */
-export function workerScript(rel: 'stream/worker.js' | 'audio/worker.js'): string {
+function workerScript(rel: 'stream/worker.js' | 'audio/worker.js'): string {
   const here = dirname(fileURLToPath(import.meta.url))
   const sibling = join(here, '..', rel)
   if (existsSync(sibling)) return sibling
@@ -41,10 +46,10 @@ export interface StreamEvents {
   onLog?: (message: string) => void
 }
 
-export interface WorkerReport {
-  type: 'started' | 'stopped' | 'error'
-  [k: string]: unknown
-}
+/** How long stop() waits for the workers to stop by themselves before it terminates them. */
+const STOP_GRACE_MS = 5000
+
+const WORKER_SCRIPT: Readonly<Record<WorkerKind, 'stream/worker.js' | 'audio/worker.js'>> = {video: 'stream/worker.js', audio: 'audio/worker.js'}
 
 export class MediaStream implements StreamPipeline {
   readonly flags: Int32Array
@@ -54,7 +59,9 @@ export class MediaStream implements StreamPipeline {
   private readonly exits: Array<Promise<void>> = []
   private idrRequests = 0
   private stopping: Promise<void> | undefined
-  readonly reports: WorkerReport[] = []
+  readonly reports: WorkerMessage[] = []
+  /** shim handles a worker left open when it exited (terminated), closed from this thread */
+  readonly released: Array<ShimHandle & {worker: WorkerKind}> = []
   /** resolves when the video worker queued its first frame, rejects if it failed first */
   readonly ready: Promise<void>
 
@@ -67,7 +74,7 @@ export class MediaStream implements StreamPipeline {
     const v = sharedViews(sab)
     this.flags = v.flags
     this.counters = v.counters
-    this.fps = streamFps(start.config.video.fps, options.maxFps ?? 240)
+    this.fps = streamFps(start.config.video.fps, options.maxFps)
     let readyResolve!: () => void
     let readyReject!: (e: Error) => void
     this.ready = new Promise<void>((resolve, reject) => {
@@ -75,35 +82,42 @@ export class MediaStream implements StreamPipeline {
       readyReject = reject
     })
     this.ready.catch(() => undefined)
-    const video = this.spawn('stream/worker.js', {
-      kind: 'video',
-      config: start.config,
-      peer: start.video.peer,
-      socketFd: start.video.socket?.fd ?? -1,
-      sab,
-      options,
-    })
-    video.on('message', (m: WorkerReport) => {
+    const video = this.spawn({kind: 'video', config: start.config, peer: start.video.peer, socketFd: start.video.socket?.fd ?? -1, sab, options})
+    video.on('message', (m: WorkerMessage) => {
       if (m.type === 'started') readyResolve()
-      if (m.type === 'error') readyReject(new Error(`video pipeline: ${String(m.message)}`))
+      if (m.type === 'error') readyReject(new Error(`video pipeline: ${m.message}`))
     })
     video.once('exit', () => readyReject(new Error('the video worker exited before it started')))
     if (start.audio !== undefined && options.audio !== 'off') {
-      this.spawn('audio/worker.js', {kind: 'audio', config: start.config, peer: start.audio.peer, socketFd: start.audio.socket?.fd ?? -1, sab, options})
+      this.spawn({kind: 'audio', config: start.config, peer: start.audio.peer, socketFd: start.audio.socket?.fd ?? -1, sab, options})
     }
   }
 
-  private spawn(rel: 'stream/worker.js' | 'audio/worker.js', workerData: unknown): Worker {
-    const w = new Worker(workerScript(rel), {workerData})
+  private spawn(data: Omit<WorkerData, 'ledger'>): Worker {
+    const ledgerSab = new SharedArrayBuffer(LEDGER_BYTES)
+    const workerData: WorkerData = {...data, ledger: ledgerSab}
+    const w = new Worker(workerScript(WORKER_SCRIPT[data.kind]), {workerData})
     this.workers.push(w)
-    const name = rel.startsWith('stream') ? 'video' : 'audio'
-    w.on('message', (m: WorkerReport) => {
-      this.reports.push({...m, worker: name})
-      if (m.type === 'error') this.events.onLog?.(`${name}: ${String(m.message)}`)
+    const name = data.kind
+    w.on('message', (m: WorkerMessage) => {
+      this.reports.push(m)
+      if (m.type === 'error') this.events.onLog?.(`${name}: ${m.message}`)
       else if (m.type === 'started') this.events.onLog?.(`${name}: started ${describe(m)}`)
     })
     w.on('error', (e) => this.events.onLog?.(`${name} worker crashed: ${e.message}`))
-    this.exits.push(new Promise<void>((resolve) => w.once('exit', () => resolve())))
+    this.exits.push(
+      new Promise<void>((resolve) =>
+        w.once('exit', () => {
+          // the thread is gone: nothing uses its handles any more
+          const left = new HandleLedger(ledgerSab).release()
+          if (left.length > 0) {
+            this.released.push(...left.map((h) => ({...h, worker: name})))
+            this.events.onLog?.(`${name}: closed ${left.map((h) => h.kind).join(', ')} the worker left open`)
+          }
+          resolve()
+        }),
+      ),
+    )
     return w
   }
 
@@ -125,15 +139,27 @@ export class MediaStream implements StreamPipeline {
   }
 
   stop(): Promise<void> {
+    return this.end(STOP_GRACE_MS)
+  }
+
+  /** stop() without the grace period: terminates the workers at once (their own cleanup does
+   * not run) and closes what they held from this thread. */
+  terminate(): Promise<void> {
+    return this.end(0)
+  }
+
+  private end(graceMs: number): Promise<void> {
     if (this.stopping !== undefined) return this.stopping
     Atomics.store(this.flags, Flag.stop, 1)
     this.stopping = (async () => {
       const all = Promise.all(this.exits)
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref())
-      if ((await Promise.race([all, timeout])) === 'timeout') {
-        this.events.onLog?.('a media worker did not stop within 5 s; terminating it')
-        await Promise.all(this.workers.map((w) => w.terminate()))
+      if (graceMs > 0) {
+        const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref())
+        if ((await Promise.race([all, timeout])) !== 'timeout') return
+        this.events.onLog?.(`a media worker did not stop within ${graceMs / 1000} s; terminating it`)
       }
+      await Promise.all(this.workers.map((w) => w.terminate()))
+      await all
     })()
     return this.stopping
   }
@@ -166,9 +192,9 @@ export class MediaStream implements StreamPipeline {
   }
 }
 
-function describe(m: WorkerReport): string {
+function describe(m: WorkerMessage): string {
   return Object.entries(m)
-    .filter(([k]) => k !== 'type')
+    .filter(([k]) => k !== 'type' && k !== 'kind')
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ')
 }

@@ -1,21 +1,12 @@
-/** A FrameProducer over a capture source and the shim's encoder (CPU frames). */
-import {type EncoderName, NativeEncoder} from '../../native/codec.js'
-import type {VideoCodec} from '../../host/stream-config.js'
+/** A FrameProducer over a capture source and the pipeline's encoder (../encoder.ts). */
+import {type EncoderName, VideoEncoder} from '../encoder.js'
 import type {CaptureSource} from '../types.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
 const now = (): number => Number(process.hrtime.bigint())
 
-/** The encoder a codec gets unless one is named: software where it exists. */
-export function defaultEncoder(codec: VideoCodec): EncoderName {
-  if (codec === 'hevc') return 'libx265'
-  if (codec === 'av1') return 'av1_nvenc'
-  return 'libx264'
-}
-
 export class CaptureEncodeProducer implements FrameProducer {
-  readonly encoder: NativeEncoder
-  private readonly out: Buffer
+  readonly encoder: VideoEncoder
   private readonly produced: ProducedFrame
 
   constructor(
@@ -26,7 +17,7 @@ export class CaptureEncodeProducer implements FrameProducer {
     // dimensions; the shim scales captured frames of another size to it
     const width = (options.width ?? source.width) & ~1
     const height = (options.height ?? source.height) & ~1
-    this.encoder = NativeEncoder.open({
+    this.encoder = new VideoEncoder({
       encoder: options.encoder,
       width,
       height,
@@ -36,23 +27,21 @@ export class CaptureEncodeProducer implements FrameProducer {
       preset: options.preset,
       convertThreads: options.convertThreads,
     })
-    this.out = Buffer.alloc(this.encoder.maxFrameBytes)
-    this.produced = {data: this.out, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
+    this.produced = {data: this.encoder.output, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
   }
 
   next(forceIdr: boolean): ProducedFrame | undefined {
     const c0 = now()
     const frame = this.source.grab()
     const c1 = now()
-    if (frame.payload.kind !== 'cpu') throw new Error('CUDA frames are not wired into the stream pipeline yet')
-    const r = this.encoder.encodeCpu(frame.payload.data, frame.payload.stride, forceIdr, this.out, frame.payload)
+    const r = this.encoder.encodeInPlace(frame.payload, {forceIdr})
     const p = this.produced
-    p.length = r.length
-    p.idr = r.idr
+    p.length = r?.length ?? 0
+    p.idr = r?.idr ?? false
     p.captureStartNs = c0
     p.captureUs = (c1 - c0) / 1e3
-    p.convertUs = r.convertNs / 1e3
-    p.encodeUs = r.encodeNs / 1e3
+    p.convertUs = r?.timings.convertUs ?? 0
+    p.encodeUs = r?.timings.encodeUs ?? 0
     p.fresh = frame.fresh
     return p
   }

@@ -1,10 +1,13 @@
 /**
  * What the control side of a stream (index.ts, on Node's main thread) and its worker threads
  * share: the SharedArrayBuffer layout (flags the worker polls every frame, counters it
- * publishes) and the options a worker starts with.
+ * publishes), the data a worker starts with and the messages it posts.
  */
-import type {StreamConfig} from '../../host/stream-config.js'
-import type {PeerAddress} from '../pipeline.js'
+import type {AudioCapture} from '../../native/audio.js'
+import type {UdpStats} from '../../native/net.js'
+import type {PerfLogWriterStats} from '../../perf/writer.js'
+import type {PeerAddress} from '../../protocol/pipeline.js'
+import type {StreamConfig} from '../../protocol/stream-config.js'
 
 /** Int32 flags at the start of the shared buffer. */
 export const Flag = {
@@ -76,7 +79,7 @@ export interface MediaOptions {
   audio: 'auto' | 'pipewire' | 'tone' | 'off'
   /** the tone's frequency (Hz) */
   toneHz?: number
-  /** fps cap (default 240) */
+  /** fps cap (default MAX_STREAM_FPS) */
   maxFps?: number
   /** FEC percentage override (default: the stream config's) */
   fecPercentage?: number
@@ -94,38 +97,40 @@ export interface MediaOptions {
   portalTimeoutMs?: number
 }
 
-export interface VideoWorkerData {
-  kind: 'video'
+/** What a stream's worker thread (video: ./worker.ts, audio: ../audio/worker.ts) starts with. */
+export interface WorkerData {
+  kind: WorkerKind
   config: StreamConfig
   peer: PeerAddress
-  /** the host's bound video socket (-1: open our own) */
+  /** the host's bound socket for this kind (-1: open our own) */
   socketFd: number
+  /** the flags and counters (sharedViews) */
   sab: SharedArrayBuffer
+  /** the worker's handle ledger (./ledger.ts) */
+  ledger: SharedArrayBuffer
   options: MediaOptions
 }
 
-export interface AudioWorkerData {
-  kind: 'audio'
-  config: StreamConfig
-  peer: PeerAddress
-  socketFd: number
-  sab: SharedArrayBuffer
-  options: MediaOptions
-}
+export type WorkerKind = 'video' | 'audio'
 
-/** The fps a stream runs at: the client's request, capped (240 by default). */
-export function streamFps(requested: number, cap = 240): number {
-  if (!Number.isFinite(requested) || requested <= 0) return 60
-  return Math.min(Math.round(requested), cap)
-}
-
-/** Releases what a worker opened, each in turn; one failing close does not keep the rest open. */
-export function closeAll(closers: ReadonlyArray<() => void>): void {
-  for (const close of closers) {
-    try {
-      close()
-    } catch {
-      // keep releasing the rest
+/**
+ * What a worker posts to the main thread: `started` (or `error`), then `stopped` when its loop ended
+ * (it releases its resources as it exits). The main thread posts nothing: it speaks through the
+ * shared flags.
+ */
+export type WorkerMessage =
+  | {
+      type: 'started'
+      kind: 'video'
+      encoder: string
+      width: number
+      height: number
+      capture: string
+      fps: number
+      source: string
+      realtime: string
     }
-  }
-}
+  | {type: 'started'; kind: 'audio'; source: string; bitrate: number; durationMs: number; channels: number; streams: number; coupled: number}
+  | {type: 'stopped'; kind: 'video'; udp: UdpStats; perf?: PerfLogWriterStats}
+  | {type: 'stopped'; kind: 'audio'; udp: UdpStats; capture: ReturnType<AudioCapture['stats']>}
+  | {type: 'error'; kind: WorkerKind; message: string}

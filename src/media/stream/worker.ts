@@ -1,40 +1,42 @@
 /**
  * The video worker thread of one stream: opens the capture source, the encoder, the packetizer
  * and the send thread, runs the frame loop until the shared stop flag, then releases all of it.
- * Started by ./index.ts with VideoWorkerData.
+ * Started by ./index.ts with WorkerData; every shim handle it opens is in its ledger
+ * (./ledger.ts), so the main thread can release them if this thread is terminated.
  */
-import {parentPort, workerData} from 'node:worker_threads'
-
-import type {EncoderName} from '../../native/codec.js'
-import {Pacer, UdpSocket} from '../../native/net.js'
+import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
+import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
+import {defaultEncoder, type EncoderName} from '../encoder.js'
 import {VideoPacketizer} from '../packetizer/index.js'
 import {encoderPreset} from '../encoder.js'
-import {CaptureEncodeProducer, defaultEncoder} from './producer.js'
-import {closeAll, sharedViews, streamFps, type VideoWorkerData} from './shared.js'
+import {CaptureEncodeProducer} from './producer.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
+import {openStreamSocket, workerSide} from './worker-side.js'
 
-const data = workerData as VideoWorkerData
-const {flags, counters} = sharedViews(data.sab)
+/** IP TOS of DSCP-marked video (qosTrafficType non-zero): CS5, as Sunshine marks video. */
+const VIDEO_TOS = 0xa0
+/** SO_PRIORITY of the video socket: above best effort, below the kernel's interactive band (6). */
+const VIDEO_SO_PRIORITY = 5
+
+const side = workerSide()
+const {data, flags, counters, post, held} = side
 const cfg = data.config.video
 const opts = data.options
-const fps = streamFps(cfg.fps, opts.maxFps ?? 240)
+const fps = streamFps(cfg.fps, opts.maxFps)
 
-const closers: Array<() => unknown> = []
 try {
-  const socket = data.socketFd >= 0 ? UdpSocket.adopt(data.socketFd) : UdpSocket.open('', 0)
-  closers.push(() => socket.close())
-  socket.setPeer(data.peer.address, data.peer.port)
+  const socket = openStreamSocket(side)
   socket.setGso(opts.udpGso ?? true)
   try {
-    socket.setQos(cfg.qosTrafficType !== 0 ? 0xa0 : -1, 5)
+    socket.setQos(cfg.qosTrafficType !== 0 ? VIDEO_TOS : -1, VIDEO_SO_PRIORITY)
   } catch {
     // QoS marking is a hint; a kernel that refuses it still streams
   }
   const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp, portalTimeoutMs: opts.portalTimeoutMs})
-  closers.push(() => source.close())
+  held.add(source, () => source.close(), source.shimHandles?.() ?? [])
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
   // the encoder runs at the client's size; captured frames of another size are scaled to it
   const producer = new CaptureEncodeProducer(source, {
@@ -47,8 +49,9 @@ try {
     preset: encoderPreset(encoderName, opts),
     convertThreads: opts.convertThreads,
   })
-  closers.unshift(() => producer.encoder.close())
-  const key = (data.config.encryptionFlags & 0x02) !== 0 ? Buffer.from(data.config.riKey) : undefined
+  const encoder = producer.encoder
+  held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])
+  const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
   // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
   // (OpenSSL, ~1 µs a packet) rather than in the packetizer (Node crypto, ~4 µs a packet)
   const packetizer = new VideoPacketizer({
@@ -57,14 +60,14 @@ try {
     minParity: cfg.minRequiredFecPackets,
   })
   const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread, spinUs: opts.spinUs})
-  closers.unshift(() => pacer.close())
+  held.add(pacer, () => pacer.close(), [{kind: 'pacer', handle: pacer.handle}])
   if (key !== undefined) pacer.setGcm(key, 0)
   const realtime = applyRealtime(pacer, opts.realtime ?? DEFAULT_REALTIME_PRIORITY, encoderName.endsWith('_nvenc'))
   let perf: PerfLogWriter | undefined
   if (opts.perfPath !== undefined && opts.perfPath !== '') {
     perf = PerfLogWriter.open(opts.perfPath, {
-      width: producer.encoder.options.width,
-      height: producer.encoder.options.height,
+      width: encoder.options.width,
+      height: encoder.options.height,
       fps,
       codec: cfg.codec,
       bitrateKbps: cfg.bitrateKbps,
@@ -77,12 +80,22 @@ try {
       encrypted: key !== undefined,
     })
   }
-  parentPort?.postMessage({type: 'started', encoder: producer.encoder.describe(), width: producer.encoder.options.width, height: producer.encoder.options.height, capture: `${source.width}x${source.height}`, fps, source: source.name, realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`})
+  post({
+    type: 'started',
+    kind: 'video',
+    encoder: encoder.describe(),
+    width: encoder.options.width,
+    height: encoder.options.height,
+    capture: `${source.width}x${source.height}`,
+    fps,
+    source: source.name,
+    realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
+  })
   await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
-  parentPort?.postMessage({type: 'stopped', udp: socket.stats(), perf: perf?.stats()})
+  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats()})
 } catch (error) {
-  parentPort?.postMessage({type: 'error', message: (error as Error).message})
+  post({type: 'error', kind: 'video', message: (error as Error).message})
 } finally {
-  closeAll(closers)
+  held.closeAll()
 }

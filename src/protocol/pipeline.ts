@@ -1,9 +1,9 @@
 /**
  * The narrow interface between the control plane (src/host) and a stream's media pipeline
  * (src/media): start with these parameters, request an IDR, stop, read statistics.
- * The control plane owns when; the pipeline owns how.
+ * The control plane owns when; the pipeline owns how. Types only: neither side imports the other.
  */
-import type {StreamConfig} from '../host/stream-config.js'
+import type {StreamConfig} from './stream-config.js'
 
 export interface PeerAddress {
   address: string
@@ -21,13 +21,6 @@ export interface StreamStats {
   idrRequests: number
 }
 
-/** What the client reported on the control stream, for the live status and the perf log. */
-export interface ClientLossReport {
-  /** frames the client reported lost or unrecoverable since the stream began */
-  framesLost: number
-  lastReportAt: number
-}
-
 export interface StreamPipeline {
   /** The next frame the encoder produces is an IDR (reaches it on the very next frame). */
   requestIdr(reason: 'client-request' | 'rfi' | 'start'): void
@@ -36,7 +29,7 @@ export interface StreamPipeline {
   stats(): StreamStats
 }
 
-/** A UDP socket the host bound and the client pinged: send media FROM it (README §Session lifecycle 2). */
+/** A UDP socket the host bound and the client pinged: send media FROM it (docs/protocol/README.md §Session lifecycle 2). */
 export interface BoundUdpSocket {
   /** the local port (47998 video / 48000 audio by default) */
   port: number

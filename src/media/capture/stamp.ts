@@ -19,7 +19,7 @@ function check8(v: number): number {
 }
 
 /** Block size (square) and the stamp's top-left corner for a picture size. */
-export function stampGeometry(width: number, height: number): {block: number; x0: number; y0: number} {
+function stampGeometry(width: number, height: number): {block: number; x0: number; y0: number} {
   const block = Math.floor(width / 2 / (2 * PER_ROW)) & ~1
   return {block, x0: width - 2 * PER_ROW * block, y0: ROWS * block <= height ? 0 : -1}
 }

@@ -1,7 +1,7 @@
 /**
- * The Opus layouts of the audio stream (shared/protocol/audio.md §2, §2.1): the ONE table both the
+ * The Opus layouts of the audio stream (docs/protocol/audio.md §2, §2.1): the ONE table both the
  * DESCRIBE's `a=fmtp:97 surround-params=` lines (src/host/sdp.ts) and the encoder
- * (src/media/audio/worker.ts) read.
+ * (src/media/audio/worker.ts) read, and the stream parameters derived from the negotiated config.
  *
  * `mapping` is the mapping the encoder codes with AND the one the client ends up decoding with.
  * The DESCRIBE line is derived from it: for normal-quality surround the client moves the last
@@ -16,15 +16,14 @@
  * the line cannot drift from the encoder; the other five lines come out exactly as Sunshine's; and
  * the coded channel pairs stay Sunshine's (FL+FR, FC+LFE, RL+RR, then SL and SR alone).
  */
-
-/** The channel order of the client's decoder output and of our capture (audio.md §2). */
-export const CHANNEL_NAMES = ['FL', 'FR', 'FC', 'LFE', 'RL', 'RR', 'SL', 'SR'] as const
+import type {AudioStreamConfig} from './stream-config.js'
 
 export interface OpusLayout {
   channels: number
   streams: number
   coupled: number
-  /** mapping[i]: coded channel of channel i (the client's order), encoder and decoder alike */
+  /** mapping[i]: coded channel of channel i in the client's order (FL FR FC LFE RL RR SL SR,
+   * audio.md §2, our capture's too), encoder and decoder alike */
   mapping: readonly number[]
   /** bit/s, CBR over all streams */
   bitrate: number
@@ -34,7 +33,7 @@ export interface OpusLayout {
 const identity = (n: number): number[] => Array.from({length: n}, (_, i) => i)
 
 /** Sunshine's six configurations, in its DESCRIBE order (stereo, HQ stereo, 5.1, HQ 5.1, 7.1, HQ 7.1). */
-export const OPUS_LAYOUTS: readonly OpusLayout[] = [
+const OPUS_LAYOUTS: readonly OpusLayout[] = [
   {channels: 2, streams: 1, coupled: 1, mapping: identity(2), bitrate: 96_000, highQuality: false},
   {channels: 2, streams: 1, coupled: 1, mapping: identity(2), bitrate: 512_000, highQuality: true},
   {channels: 6, streams: 4, coupled: 2, mapping: identity(6), bitrate: 256_000, highQuality: false},
@@ -51,7 +50,7 @@ export function opusLayout(channels: number, highQuality: boolean): OpusLayout {
 }
 
 /** The value of the layout's `a=fmtp:97 surround-params=` line (rtsp.md §3.2). */
-export function surroundParams(l: OpusLayout): string {
+function surroundParams(l: OpusLayout): string {
   const m = [...l.mapping]
   // normal-quality surround: the client moves the last digit to position 3, so send position 3 last
   const sent = l.channels > 2 && !l.highQuality ? [...m.slice(0, 3), ...m.slice(4), m[3]] : m
@@ -72,7 +71,12 @@ export function packetDurationMs(channels: number, highQuality: boolean, announc
   return announcedMs === 10 ? 10 : 5
 }
 
-/** CBR packet size in bytes: floor(bitrate × duration / 8000) (audio.md §2). */
-export function packetBytes(l: OpusLayout, durationMs: number): number {
-  return Math.floor((l.bitrate * durationMs) / 8000)
+/** The negotiated Opus layout (channels 2, 6 or 8; normal or high quality). */
+export function audioLayout(cfg: AudioStreamConfig): OpusLayout {
+  return opusLayout(cfg.channels, cfg.highQuality)
+}
+
+/** Opus frame duration in ms: the ANNOUNCE's 5 or 10, high-quality surround always 5. */
+export function audioDurationMs(cfg: AudioStreamConfig): 5 | 10 {
+  return packetDurationMs(cfg.channels, cfg.highQuality, cfg.packetDurationMs)
 }

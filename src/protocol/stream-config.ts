@@ -1,18 +1,21 @@
 /**
- * The stream a client asked for, parsed from its RTSP ANNOUNCE (shared/protocol/rtsp.md §3.4)
- * plus the launch session's keys. Owned here; the RTSP parser fills it, the media pipeline
- * reads it.
+ * The stream a client asked for, parsed from its RTSP ANNOUNCE (docs/protocol/rtsp.md §3.4)
+ * plus the launch session's keys. Owned here; the RTSP parser (src/host/sdp.ts) fills it, the
+ * media pipeline reads it.
  */
+import {EncryptionFlags} from './flags.js'
 
 export type VideoCodec = 'h264' | 'hevc' | 'av1'
 
-/** x-ss-general.encryptionEnabled bits. */
-export const EncryptionFlags = {controlV2: 0x01, video: 0x02, audio: 0x04} as const
+/** The highest frame rate a stream runs at, whatever the client asks for. */
+export const MAX_STREAM_FPS = 240
+/** The frame rate of a stream whose ANNOUNCE gave none that makes sense. */
+const FALLBACK_FPS = 60
 
 export interface VideoStreamConfig {
   width: number
   height: number
-  /** requested fps, honoured up to 240 */
+  /** requested fps, honoured up to MAX_STREAM_FPS */
   fps: number
   /** maximum video payload per datagram (x-nv-video[0].packetSize), a multiple of 16 */
   packetSize: number
@@ -55,4 +58,21 @@ export interface StreamConfig {
   /** the launch's rikey (16 bytes) and rikeyid */
   riKey: Buffer
   riKeyId: number
+}
+
+/** The fps a stream runs at: the client's request, capped (serve's --max-fps, itself at most MAX_STREAM_FPS). */
+export function streamFps(requested: number, cap: number = MAX_STREAM_FPS): number {
+  if (!Number.isFinite(requested) || requested <= 0) return FALLBACK_FPS
+  return Math.min(Math.round(requested), cap)
+}
+
+/** Video payloads are AES-GCM encrypted (media-encryption.md §3). */
+export function videoEncrypted(config: StreamConfig): boolean {
+  return (config.encryptionFlags & EncryptionFlags.video) !== 0
+}
+
+/** Audio payloads are AES-CBC encrypted (media-encryption.md §4); the RTSP parser folds the older
+ * x-nv-general.featureFlags audio bit into the same flag. */
+export function audioEncrypted(config: StreamConfig): boolean {
+  return (config.encryptionFlags & EncryptionFlags.audio) !== 0
 }

@@ -1,0 +1,71 @@
+/**
+ * A stream whose workers must be terminated (they did not stop in time) leaks nothing: terminate()
+ * skips the workers' own cleanup, so the send thread, sockets, encoder and capture they held are
+ * closed by the main thread from their handle ledgers. Counted in /proc/self/task and
+ * /proc/self/fd, after a warm-up stream that creates what a process creates once.
+ */
+import {createSocket} from 'node:dgram'
+import {readdirSync} from 'node:fs'
+
+import {describe, expect, it} from 'vitest'
+
+import {MediaStream} from '../../src/media/stream/index.js'
+import {EncryptionFlags} from '../../src/protocol/flags.js'
+import type {StreamConfig} from '../../src/protocol/stream-config.js'
+import {DEFAULT_MEDIA, sleep} from './helpers.js'
+
+const config: StreamConfig = {
+  video: {width: 320, height: 240, fps: 60, packetSize: 1392, bitrateKbps: 2000, codec: 'h264', slicesPerFrame: 1, minRequiredFecPackets: 2, fecPercentage: 20, chromaSamplingType: 0, dynamicRangeMode: 0, maxNumReferenceFrames: 1, encoderCscMode: 0, qosTrafficType: 0},
+  audio: {channels: 2, channelMask: 3, packetDurationMs: 5, highQuality: false},
+  encryptionFlags: EncryptionFlags.controlV2 | EncryptionFlags.video | EncryptionFlags.audio,
+  clientFeatureFlags: 0,
+  riKey: Buffer.alloc(16, 1),
+  riKeyId: 7,
+}
+
+const threads = (): number => readdirSync('/proc/self/task').length
+const fds = (): number => readdirSync('/proc/self/fd').length
+
+describe('terminating a stream mid-stream', () => {
+  it('closes the send thread, sockets and encoders the terminated workers held', async () => {
+    const sink = createSocket('udp4')
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()))
+    let received = 0
+    sink.on('message', () => received++)
+    const peer = {address: '127.0.0.1', port: sink.address().port}
+    // no host socket: each worker opens (and must release) its own
+    const open = async (): Promise<MediaStream> => {
+      const s = new MediaStream({config, video: {peer}, audio: {peer}}, {...DEFAULT_MEDIA})
+      await s.ready
+      const at = received
+      for (let i = 0; i < 100 && received < at + 20; i++) await sleep(50)
+      expect(received, 'the stream sends').toBeGreaterThanOrEqual(at + 20)
+      return s
+    }
+    const warm = await open()
+    await warm.stop()
+    expect(warm.released, 'a stop that completes leaves nothing for the main thread').toEqual([])
+    await sleep(200)
+    const before = {threads: threads(), fds: fds()}
+
+    for (let i = 0; i < 2; i++) {
+      const s = await open()
+      const during = {threads: threads(), fds: fds()}
+      expect(during.threads).toBeGreaterThan(before.threads)
+      expect(during.fds).toBeGreaterThan(before.fds)
+      await s.terminate()
+      // the workers' finally never ran: every handle came back through the ledgers
+      const kinds = s.released.map((h) => `${h.worker}:${h.kind}`).sort()
+      expect(kinds).toEqual(['audio:audioCapture', 'audio:opusEncoder', 'audio:udp', 'video:encoder', 'video:pacer', 'video:udp'])
+      // newest first: the send thread before the socket it sends on
+      const video = s.released.filter((h) => h.worker === 'video').map((h) => h.kind)
+      expect(video.indexOf('pacer')).toBeLessThan(video.indexOf('udp'))
+      await sleep(200)
+      const n = received
+      await sleep(300)
+      expect(received, 'nothing is sent after terminate').toBe(n)
+      expect({threads: threads(), fds: fds()}).toEqual(before)
+    }
+    sink.close()
+  }, 60_000)
+})
