@@ -103,6 +103,8 @@ export function fileFailureOf(error: ErrnoError): {code: ErrorCode; reason: stri
       return {code: 'file_unreadable', reason: 'permission denied'}
     case 'EISDIR':
       return {code: 'file_unreadable', reason: 'it is a folder, not a file'}
+    case 'EEXIST':
+      return {code: 'file_unwritable', reason: 'a file is in the way'}
     case 'EROFS':
       return {code: 'file_unwritable', reason: 'the file system is read-only'}
     case 'ENOSPC':
