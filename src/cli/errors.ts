@@ -91,6 +91,8 @@ function isErrno(error: Error): error is ErrnoError {
   return typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) && typeof e.syscall === 'string'
 }
 
+const FILE_ONLY_ERRNOS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'ENOSPC', 'EDQUOT'])
+
 /** A Node file-system error as the code and the reason in words. */
 export function fileFailureOf(error: ErrnoError): {code: ErrorCode; reason: string} {
   switch (error.code) {
@@ -157,6 +159,8 @@ export function toFailure(error: unknown, commandId: string, mappings: readonly 
       const {code, reason} = fileFailureOf(e)
       return new CliFailure(code, `cannot ${e.syscall} ${e.path}: ${reason}`, {cause: error})
     }
+    // some file errors carry no path (a read of a folder); a socket's EACCES or EADDRINUSE is the box's state
+    if (FILE_ONLY_ERRNOS.has(e.code)) return new CliFailure(fileFailureOf(e).code, oneLine(e.message), {cause: error})
     return new CliFailure('unavailable', oneLine(e.message), {cause: error})
   }
   return new CliFailure('internal', `unexpected ${e.name}: ${oneLine(e.message)} (a bug in lumen ${commandId}; the stack follows on stderr)`, {cause: error})
