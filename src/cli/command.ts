@@ -31,11 +31,14 @@
  *     }
  *   }
  *
- * Rules: throw through this.fail(code, sentence) (or CliFailure) for every expected failure;
- * write progress and logs to stderr (process.stderr, this.logToStderr, Progress); never
- * process.exit() and never set process.exitCode yourself: verdict() and the base do. Anything
- * else thrown becomes `internal` (exit 1, with its stack on stderr): that is a bug to fix.
- * A new code goes into ERROR_CODES and the README's table together.
+ * Rules: throw through this.fail(code, sentence) (or CliFailure) for every expected failure,
+ * the sentence saying what is wrong and what to do; write progress and logs to stderr
+ * (process.stderr.write, also with --json; Progress; this.logToStderr, which --json silences);
+ * never process.exit() and never set process.exitCode yourself: verdict() and the base do.
+ * `this.error(message, {exit: 2})` still works (code `usage`, or `failed` for exit 1), but a
+ * code says more. Anything else thrown becomes `internal` (exit 1, its stack on stderr): a bug.
+ * A new code goes into ERROR_CODES and the README's table together (a test compares them); a new
+ * command adds its rows to test/cli/contract.test.ts (the test fails until it does).
  */
 import {Command, Errors, ux} from '@oclif/core'
 
