@@ -43,7 +43,8 @@ export class CliFailure extends Error {
     message: string,
     options?: {cause?: unknown},
   ) {
-    super(message, options)
+    // one line on stderr and in the JSON, whatever a cause's text held
+    super(message.replace(/\s*\n\s*/g, ' ').trim(), options)
   }
 
   get exit(): ExitStatus {

@@ -5,6 +5,7 @@ import {causeCode} from '../cli/errors.js'
 import {color} from '../cli/output.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
+import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
@@ -149,7 +150,7 @@ ${ENV_HELP}`
         logger: {info: say, warn: (m) => say(color.yellow(m))},
       })
     } catch (error) {
-      this.fail(causeCode(error, 'unavailable'), `cannot open the host identity: ${(error as Error).message}`, {cause: error})
+      this.fail(error instanceof StoreCorruptError ? 'malformed_input' : causeCode(error, 'unavailable'), `cannot open the host identity: ${(error as Error).message}`, {cause: error})
     }
     let bound: HostPorts
     try {

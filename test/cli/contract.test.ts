@@ -102,6 +102,7 @@ const TABLE: Record<string, Row[]> = {
     {name: 'a flag it does not have', args: ['--no-such-flag'], exit: 2, code: 'unknown_flag', sentence: /Nonexistent flag: --no-such-flag/},
     {name: '--bind to an address not on this machine', args: () => ['--bind', '192.0.2.1', '--no-mdns', '--pin', '1234', '--config-dir', file('config'), '--source', 'synthetic', '--audio', 'off'], exit: 2, code: 'invalid_flag_value', sentence: /cannot start the host: .*EADDRNOTAVAIL/},
     {name: '--config-dir that is a file', args: () => ['--config-dir', file('a.perf'), '--no-mdns', '--pin', '1234'], exit: 2, code: 'file_unwritable', sentence: /cannot open the host identity: .*a\.perf/},
+    {name: 'a damaged client store in --config-dir', args: () => ['--config-dir', file('damaged-config'), '--no-mdns', '--pin', '1234'], exit: 2, code: 'malformed_input', sentence: /state\.json cannot be used \(not valid JSON.*fix or remove it/},
     {name: 'a port in use: the box, not the command line', args: () => ['--bind', '127.0.0.1', '--port-base', String(port), '--no-mdns', '--pin', '1234', '--config-dir', file('config'), '--source', 'synthetic', '--audio', 'off'], exit: 1, code: 'unavailable', sentence: /cannot start the host: .*EADDRINUSE/},
   ],
 }
@@ -120,6 +121,8 @@ beforeAll(async () => {
   writeFileSync(file('good.trace'), '0 1 0 0 0\n')
   writeFileSync(file('bad.trace'), '0 1\n0 x\n')
   mkdirSync(file('config'))
+  mkdirSync(file('damaged-config'))
+  writeFileSync(file('damaged-config/state.json'), 'garbage\n')
   blocker = createServer()
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve))
 }, 120_000)
