@@ -1,6 +1,8 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BITRATE_SYNTAX, parseBitrateKbps} from '../cli/bitrate.js'
+import {LumenCommand} from '../cli/command.js'
+import {outputFileFailure} from '../cli/files.js'
 import {color, Progress, renderTable, verdict} from '../cli/output.js'
 import type {VideoCodec} from '../protocol/stream-config.js'
 import {encoderTuning, encoderTuningFlags} from '../cli/tuning-flags.js'
@@ -14,7 +16,7 @@ function parseBitrate(text: string): number | undefined {
   return kbps === undefined ? undefined : Math.round(kbps)
 }
 
-export default class EncodeTest extends Command {
+export default class EncodeTest extends LumenCommand {
   static override summary = 'Encode test frames, decode them back and check the stream (IDRs, PSNR, timings)'
 
   static override description = `Encodes frames from a capture source through one encoder and frame path, the way \`lumen serve\` does (no B-frames, zero-latency tuning, CBR with a one-frame VBV, infinite GOP), decodes every access unit back with libavcodec and checks:
@@ -60,16 +62,10 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     ...encoderTuningFlags,
   }
 
-  /** oclif's --json error path exits 1 whatever exit the error asked for: keep ours (2 = bad input). */
-  protected override async catch(error: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<unknown> {
-    if (error.oclif?.exit !== undefined && error.exitCode === undefined) error.exitCode = error.oclif.exit
-    return super.catch(error)
-  }
-
   async run(): Promise<EncodeCheckResult> {
     const {flags} = await this.parse(EncodeTest)
-    const bad = (message: string): never => this.error(message, {exit: 2})
-    if (flags.source === 'dmabuf' && flags.path !== 'cuda') bad('--source dmabuf runs the zero-copy chain into pooled CUDA frames: add --path cuda')
+    const bad = (message: string): never => this.fail('invalid_flag_value', message)
+    if (flags.source === 'dmabuf' && flags.path !== 'cuda') this.fail('conflicting_flags', '--source dmabuf runs the zero-copy chain into pooled CUDA frames: add --path cuda')
 
     // encoder and codec
     if (flags.encoder !== undefined && !isEncoderName(flags.encoder)) {
@@ -77,7 +73,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     }
     const codec = (flags.codec ?? (flags.encoder !== undefined && isEncoderName(flags.encoder) ? ENCODER_CODEC[flags.encoder] : 'h264')) as VideoCodec
     const encoder = flags.encoder !== undefined && isEncoderName(flags.encoder) ? flags.encoder : defaultEncoder(codec)
-    if (ENCODER_CODEC[encoder] !== codec) bad(`encoder ${encoder} makes ${ENCODER_CODEC[encoder]}, not ${codec}`)
+    if (ENCODER_CODEC[encoder] !== codec) this.fail('conflicting_flags', `encoder ${encoder} makes ${ENCODER_CODEC[encoder]}, not ${codec}`)
 
     // geometry, rate
     const sm = /^(\d+)x(\d+)$/.exec(flags.size)
@@ -142,14 +138,14 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
       })
     } catch (error) {
       progress.done()
-      if (error instanceof ShimError || error instanceof ShimLoadError || error instanceof RangeError) this.error(error.message, {exit: 1})
-      if ((error as NodeJS.ErrnoException).code !== undefined) this.error((error as Error).message, {exit: 1})
+      if (error instanceof ShimError || error instanceof ShimLoadError || error instanceof RangeError) this.fail('unavailable', error.message, {cause: error})
+      if (flags.out !== undefined && (error as NodeJS.ErrnoException).path === flags.out) throw outputFileFailure(error, 'the bitstream', flags.out)
       throw error
     }
     progress.done()
 
     if (!this.jsonEnabled()) this.log(render(result))
-    if (!result.ok) process.exitCode = 1
+    this.verdict(result.ok)
     return result
   }
 }

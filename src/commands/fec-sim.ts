@@ -1,8 +1,9 @@
-import {readFileSync, writeFileSync} from 'node:fs'
-
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BITRATE_SYNTAX, parseBitrateKbps} from '../cli/bitrate.js'
+import {LumenCommand} from '../cli/command.js'
+import {CliFailure} from '../cli/errors.js'
+import {readInputFile, writeOutputFile} from '../cli/files.js'
 import {Progress, renderTable} from '../cli/output.js'
 import {checkFecParams, FecParamError} from '../media/packetizer/format.js'
 import {fmtPct, GilbertElliottLoss, type LossModel, parseTrace, TRACE_FORMAT, TraceError, TraceLoss, UniformLoss} from '../sim/loss.js'
@@ -69,7 +70,7 @@ function sweepRange(raw: string): number[] {
   return Array.from({length: n}, (_, i) => Number((a + i * step).toPrecision(12)))
 }
 
-export default class FecSim extends Command {
+export default class FecSim extends LumenCommand {
   static override summary = 'Replays a lossy link through the real packetizer and Reed-Solomon FEC and reports which frames the client rebuilds'
 
   static override description = `Makes a synthetic encoded video stream, cuts every frame into Moonlight video packets with Lumen's packetizer (FEC blocks, parity from the native Reed-Solomon encoder), drops packets with a loss model, and feeds the rest to the client-side depacketizer, which rebuilds missing packets from parity exactly as the Moonlight client does. Every frame that comes out is compared byte for byte with the frame sent.
@@ -92,7 +93,11 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     '<%= config.bin %> <%= command.id %> --trace lossy.txt --frame-bytes 50000 --json',
   ]
 
-  static override enableJsonFlag = true
+  static override errorCodes = [
+    [BadInput, 'invalid_flag_value'],
+    [FecParamError, 'invalid_flag_value'],
+    [TraceError, 'malformed_input'],
+  ] as const
 
   static override flags = {
     loss: Flags.string({description: 'uniform packet loss probability, 0..1 [default: 0.02]'}),
@@ -118,14 +123,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
 
   async run(): Promise<FecSimOutput> {
     const {flags} = await this.parse(FecSim)
-    let setup: ReturnType<typeof this.setup>
-    try {
-      setup = this.setup(flags)
-    } catch (error) {
-      if (error instanceof BadInput || error instanceof FecParamError || error instanceof TraceError) this.error(error.message, {exit: 2})
-      throw error
-    }
-    const {shape, params, seed, sweep, makeLoss, parameters} = setup
+    const {shape, params, seed, sweep, makeLoss, parameters} = this.setup(flags)
     const json = this.jsonEnabled()
 
     if (sweep === undefined) {
@@ -187,9 +185,9 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     const lossRate = probability(flags.loss, '--loss')
     const sweep = flags.sweep === undefined ? undefined : sweepRange(flags.sweep)
     const modelCount = (flags.model === 'ge' ? 1 : 0) + (flags.trace !== undefined ? 1 : 0)
-    if (modelCount > 1) throw new BadInput('--model ge and --trace are two different loss models: pick one')
-    if (sweep !== undefined && modelCount > 0) throw new BadInput('--sweep varies uniform loss: it cannot be combined with --model ge or --trace')
-    if (lossRate !== undefined && (modelCount > 0 || sweep !== undefined)) throw new BadInput('--loss sets uniform loss: it cannot be combined with --model ge, --trace or --sweep')
+    if (modelCount > 1) throw new CliFailure('conflicting_flags', '--model ge and --trace are two different loss models: pick one')
+    if (sweep !== undefined && modelCount > 0) throw new CliFailure('conflicting_flags', '--sweep varies uniform loss: it cannot be combined with --model ge or --trace')
+    if (lossRate !== undefined && (modelCount > 0 || sweep !== undefined)) throw new CliFailure('conflicting_flags', '--loss sets uniform loss: it cannot be combined with --model ge, --trace or --sweep')
     const ge = {
       pGB: probability(flags['p-gb'], '--p-gb') as number,
       pBG: probability(flags['p-bg'], '--p-bg') as number,
@@ -198,13 +196,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
     }
     let trace: Uint8Array | undefined
     if (flags.trace !== undefined) {
-      let text: string
-      try {
-        text = readFileSync(flags.trace, 'utf8')
-      } catch (error) {
-        throw new BadInput(`cannot read the trace ${flags.trace}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
-      }
-      trace = parseTrace(text, flags.trace)
+      trace = parseTrace(readInputFile(flags.trace, 'the trace'), flags.trace)
     }
     const makeLoss = (sweepP: number | undefined): LossModel => {
       const rng = new Rng(seed)
@@ -222,11 +214,7 @@ Impossible parameters (a block over 255 packets, a packet size below the headers
   }
 
   private writeSvg(path: string, svg: string): string {
-    try {
-      writeFileSync(path, svg)
-    } catch (error) {
-      this.error(`cannot write ${path}: ${(error as Error).message}`, {exit: 1})
-    }
+    writeOutputFile(path, svg, 'the plot')
     this.logToStderr(`wrote ${path}`)
     return path
   }

@@ -1,7 +1,9 @@
-import {statSync, writeFileSync} from 'node:fs'
+import {statSync} from 'node:fs'
 
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
+import {LumenCommand} from '../cli/command.js'
+import {checkInputFile, writeOutputFile} from '../cli/files.js'
 import {Progress} from '../cli/output.js'
 import {FORMAT_HELP} from '../perf/format.js'
 import {PerfLogError} from '../perf/reader.js'
@@ -23,7 +25,7 @@ const seconds = Flags.custom<number>({
   },
 })
 
-export default class PerfReport extends Command {
+export default class PerfReport extends LumenCommand {
   static override summary = 'Per-stage timing tables (and plots) from LUMEN_PERF logs written by `lumen serve`'
 
   static override description = `Reads one or more per-frame timing logs (LUMEN_PERF=FILE lumen serve) and prints, per stage — capture, convert, encode, packetize+FEC, send, total, and deadline slack — the count, mean, p50, p90, p99, p99.9 and max in µs; unique vs re-encoded frames; IDR count and IDR cost against P-frames (bytes, encode µs); late frames (negative slack); the largest packet burst; achieved fps and Mbit/s.
@@ -58,18 +60,14 @@ ${FORMAT_HELP}`
   async run(): Promise<PerfReportResult> {
     const {argv, flags} = await this.parse(PerfReport)
     const files = argv as string[]
-    if (flags.compare && files.length !== 2) this.error(`--compare takes exactly two logs, A and B; got ${files.length}`, {exit: 2})
+    if (flags.compare && files.length !== 2) this.fail('usage', `--compare takes exactly two logs, A and B; got ${files.length}`)
     if (flags.since !== undefined && flags.until !== undefined && flags.until <= flags.since)
-      this.error(`--until (${flags.until}) must be after --since (${flags.since})`, {exit: 2})
+      this.fail('conflicting_flags', `--until (${flags.until}) must be after --since (${flags.since})`)
 
     const analyses: Analysis[] = []
     for (const file of files) {
-      let total = 0
-      try {
-        total = statSync(file).size
-      } catch {
-        // analyzeLog says why the file cannot be read
-      }
+      checkInputFile(file, 'the LUMEN_PERF log')
+      const total = statSync(file).size
       const progress = new Progress(`reading ${file}`, total)
       let analysis: Analysis
       try {
@@ -80,7 +78,7 @@ ${FORMAT_HELP}`
         })
       } catch (error) {
         progress.done()
-        if (error instanceof PerfLogError) this.error(error.message, {exit: 1})
+        if (error instanceof PerfLogError) this.fail('malformed_input', error.message, {cause: error})
         throw error
       }
       progress.done()
@@ -93,11 +91,7 @@ ${FORMAT_HELP}`
     const result: PerfReportResult = {reports: analyses.map((a) => a.summary)}
     if (flags.compare) result.comparison = compare(analyses[0].summary, analyses[1].summary)
     if (flags.svg !== undefined) {
-      try {
-        writeFileSync(flags.svg, renderPerfSvg(analyses[0], flags.compare ? analyses[1] : undefined))
-      } catch (error) {
-        this.error(`cannot write ${flags.svg}: ${(error as Error).message}`, {exit: 1})
-      }
+      writeOutputFile(flags.svg, renderPerfSvg(analyses[0], flags.compare ? analyses[1] : undefined), 'the plot')
       result.svg = flags.svg
     }
 

@@ -1,9 +1,12 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
+import {LumenCommand} from '../cli/command.js'
+import {causeCode} from '../cli/errors.js'
 import {color} from '../cli/output.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
+import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
@@ -54,7 +57,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_CACHE_DIR          where scripts/install.sh caches the FFmpeg 8 build (not read by serve)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
 
-export default class Serve extends Command {
+export default class Serve extends LumenCommand {
   static override summary = 'Stream this desktop to Moonlight clients: pairing, app list, RTSP, control stream, video and audio, until Ctrl-C'
 
   static override description = `Starts a GameStream host a stock Moonlight client can pair with (type the PIN the client shows, or give --pin), launch "Desktop" on and watch.
@@ -111,7 +114,7 @@ ${ENV_HELP}`
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
-    if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.error(`--pin must be 4 digits, got '${flags.pin}'`, {exit: 2})
+    if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.fail('invalid_flag_value', `--pin must be 4 digits, got '${flags.pin}'`)
     const source = flags.source === 'auto' ? detectSource() : (flags.source as MediaOptions['source'])
     const media: MediaOptions = {
       source,
@@ -137,7 +140,6 @@ ${ENV_HELP}`
     const tty = process.stderr.isTTY && !this.jsonEnabled()
     let statusShown = false
     const say = (m: string): void => {
-      if (this.jsonEnabled()) return
       // a log line replaces the status line, which the next tick redraws
       process.stderr.write(`${statusShown ? '\r\x1b[2K' : ''}${m}\n`)
       statusShown = false
@@ -158,13 +160,15 @@ ${ENV_HELP}`
         logger: {info: say, warn: (m) => say(color.yellow(m))},
       })
     } catch (error) {
-      this.error(`cannot open the host identity: ${(error as Error).message}`, {exit: 1})
+      this.fail(error instanceof StoreCorruptError ? 'malformed_input' : causeCode(error, 'unavailable'), `cannot open the host identity: ${(error as Error).message}`, {cause: error})
     }
     let bound: HostPorts
     try {
       bound = await host.start()
     } catch (error) {
-      this.error(`cannot start the host: ${(error as Error).message}`, {exit: 1})
+      // an address that is not this machine's is a wrong --bind; a port in use is the box's state
+      const code = (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' ? 'invalid_flag_value' : 'unavailable'
+      this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}`,

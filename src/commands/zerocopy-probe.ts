@@ -1,5 +1,4 @@
-import {Command} from '@oclif/core'
-
+import {LumenCommand} from '../cli/command.js'
 import {renderTable, verdict} from '../cli/output.js'
 import {runProbe, type ProbeReport, probeRows} from '../media/zerocopy/probe.js'
 
@@ -19,7 +18,7 @@ function wrap(text: string, width: number): string {
   return lines.join('\n')
 }
 
-export default class ZerocopyProbe extends Command {
+export default class ZerocopyProbe extends LumenCommand {
   static override summary = 'Tell what works on this box for zero-copy capture and NVENC (run this first on a new box)'
 
   static override description = `Checks, each reported as ok / absent / failed with the reason:
@@ -44,7 +43,7 @@ Exit status: 0 when zerocopy works, 1 when it does not (the box is still reporte
     try {
       report = runProbe()
     } catch (error) {
-      this.error((error as Error).message, {exit: 1})
+      this.fail('unavailable', (error as Error).message, {cause: error})
     }
     if (!this.jsonEnabled()) {
       this.log(
@@ -55,7 +54,7 @@ Exit status: 0 when zerocopy works, 1 when it does not (the box is still reporte
         ),
       )
     }
-    if (!report.zerocopy.ok) process.exitCode = 1
+    this.verdict(report.zerocopy.ok)
     return report
   }
 }

@@ -100,14 +100,14 @@ describe('lumen perf-report', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
   })
 
-  it('a missing or foreign file: one line, exit 1', () => {
+  it('a missing or foreign file: one line, exit 2 (an input error, README CLI contract)', () => {
     const missing = lumen([join(dir, 'nope.perf')])
-    expect(missing.status).toBe(1)
+    expect(missing.status).toBe(2)
     expect(missing.stderr).toMatch(/no such file/)
     const foreign = join(dir, 'foreign.perf')
     writeFileSync(foreign, 'x'.repeat(100))
     const r = lumen([foreign])
-    expect(r.status).toBe(1)
+    expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/not a readable LUMEN_PERF log/)
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/)
   })
@@ -119,7 +119,7 @@ describe('lumen perf-report', () => {
     const text = readFileSync(svg, 'utf8')
     expect(text.startsWith('<svg ')).toBe(true)
     expect(text).toContain('encode over time')
-    expect(lumen([a, '--svg', join(dir, 'no-such-dir', 'x.svg')]).status).toBe(1)
+    expect(lumen([a, '--svg', join(dir, 'no-such-dir', 'x.svg')]).status).toBe(2)
   })
 
   it('--help documents the log format', () => {
