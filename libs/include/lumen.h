@@ -10,6 +10,7 @@
 #include "lumen_fec.h"
 #include "lumen_gpu.h"
 #include "lumen_net.h"
+#include "lumen_packetize.h"
 #include "lumen_audio.h"
 #include "lumen_pipewire.h"
 #include "lumen_portal.h"

@@ -1,4 +1,4 @@
-/* Lumen shim: audio for the stream (shared/protocol/audio.md): Opus multistream encode/decode
+/* Lumen shim: audio for the stream (docs/protocol/audio.md): Opus multistream encode/decode
  * through libopus (CBR, restricted low delay; the decoder serves the test client) with the
  * layout the caller gives (stream count, coupled streams, channel mapping: the table lives in
  * src/protocol/audio.ts), and audio capture paced on the monotonic clock.

@@ -1,5 +1,5 @@
 /* Lumen shim: Reed-Solomon erasure code over GF(2^8) (polynomial 0x11D), bit-exact with the
- * Moonlight client (shared/protocol/fec.md).
+ * Moonlight client (docs/protocol/fec.md).
  *
  * Matrices: LUMEN_RS_CAUCHY (video, fec.md §3: C[j][i] = inv((m + i) ^ j)) and LUMEN_RS_AUDIO
  * (the fixed 4+2 table of fec.md §4; k must be 4 and m 2).

@@ -3,7 +3,7 @@
  *
  * Sockets are int32 handles. lumen_udp_adopt() dup()s a socket the control plane already bound
  * (the video/audio port the client's pings arrive on), so media leave FROM that port, as the
- * protocol requires (shared/protocol/video.md §1). A batch send uses UDP GSO (one sendmsg with
+ * protocol requires (docs/protocol/video.md §1). A batch send uses UDP GSO (one sendmsg with
  * UDP_SEGMENT per run of equal-sized datagrams, several such messages per sendmmsg call) where the
  * kernel accepts it, else plain sendmmsg; EAGAIN (an adopted socket is non-blocking) waits in
  * poll() for room. GSO starts on for every socket; lumen_udp_set_gso() turns it off.
@@ -106,6 +106,12 @@ LUMEN_API int32_t lumen_pacer_open(int32_t sock, int32_t mode, int32_t burst_pac
  * frame interval (burst spreading). Copies the packets and returns at once. LUMEN_E_AGAIN when
  * the ring is full (the frame is not queued). */
 LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, int32_t data_len, const uint8_t *lens, int32_t lens_len, int32_t count, int32_t stride, char *err, int32_t err_len);
+/* Packetizes one video frame (lumen_packetize.h: headers, shard layout, Reed-Solomon, AES-GCM
+ * with the key of lumen_pacer_set_gcm when the descriptor asks for it) straight into the send
+ * thread's ring and queues it for deadline_ns (a deadline already past: sent at once). The GCM
+ * IV counter comes from the descriptor. Returns the number of packets; LUMEN_E_AGAIN when the
+ * ring is full (the frame is not queued). */
+LUMEN_API int32_t lumen_pacer_submit_video(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *frame, int32_t frame_len, const uint8_t *desc, int32_t desc_len, char *err, int32_t err_len);
 /* Encrypts every packet submitted from now on with AES-128-GCM (media-encryption.md §3): the
  * datagram becomes a 32-byte prefix (12-byte IV: iv_counter little-endian in bytes 0-7, 0x56 in
  * byte 11; the packet's frameIndex; the 16-byte tag) and the ciphertext, 32 bytes longer than the

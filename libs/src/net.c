@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "lumen_net.h"
+#include "packetize.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -712,21 +713,15 @@ LUMEN_API int32_t lumen_pacer_set_realtime(int32_t pacer, int32_t priority, char
   return rc;
 }
 
-static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
-  int out_stride = p->gcm ? stride + 32 : stride;
-  if (p->gcm) {
-    for (int i = 0; i < count; i++)
-      if (get32(lens + 4 * i) < 32) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d is shorter than a video header", i);
-  }
-  size_t need = (size_t)count * out_stride + 4 * (size_t)count;
-  int64_t submit = now_ns();
+/* Finds room for a job of `need` bytes at the ring's head, or at 0 when it does not fit before
+ * the end and the tail has moved past the start. Only the (single) producer thread calls it; the
+ * region it returns stays free until ring_commit. */
+static int32_t ring_reserve(Pacer *p, size_t need, size_t *at, char *err, int32_t err_len) {
   pthread_mutex_lock(&p->lock);
   if (p->jcount == MAX_JOBS) {
     pthread_mutex_unlock(&p->lock);
     return lumen_fail(err, err_len, LUMEN_E_AGAIN, "the send thread has %d frames queued: the link or the thread is behind", MAX_JOBS);
   }
-  /* place the job at head, or wrap to 0 when it does not fit before the end and the tail has
-   * moved past the start */
   size_t off;
   if (p->jcount == 0) {
     off = 0;
@@ -749,6 +744,41 @@ static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, in
     }
   }
   pthread_mutex_unlock(&p->lock);
+  *at = off;
+  return 0;
+}
+
+/* Queues the job whose packets (then lengths) fill [off, off + need) of the ring. */
+static void ring_commit(Pacer *p, uint32_t frame_id, int32_t count, int32_t stride, int64_t deadline, int64_t interval, int64_t submit, size_t off, size_t need) {
+  pthread_mutex_lock(&p->lock);
+  Job *j = &p->jobs[p->jhead];
+  j->frame_id = frame_id;
+  j->count = count;
+  j->stride = stride;
+  j->deadline = deadline;
+  j->interval = interval;
+  j->submit = submit;
+  j->off = off;
+  j->bytes = need;
+  p->jhead = (p->jhead + 1) % MAX_JOBS;
+  p->jcount++;
+  p->head = off + need;
+  p->fill += need;
+  pthread_cond_signal(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
+  int out_stride = p->gcm ? stride + 32 : stride;
+  if (p->gcm) {
+    for (int i = 0; i < count; i++)
+      if (get32(lens + 4 * i) < 32) return lumen_fail(err, err_len, LUMEN_E_INVALID, "datagram %d is shorter than a video header", i);
+  }
+  size_t need = (size_t)count * out_stride + 4 * (size_t)count;
+  int64_t submit = now_ns();
+  size_t off;
+  int32_t rc = ring_reserve(p, need, &off, err, err_len);
+  if (rc < 0) return rc;
   /* the region [off, off+need) is free and only this (single producer) thread writes it */
   if (p->gcm) {
     uint8_t *olens = p->ring + off + (size_t)count * out_stride;
@@ -762,22 +792,7 @@ static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, in
     memcpy(p->ring + off, data, (size_t)count * stride);
     memcpy(p->ring + off + (size_t)count * stride, lens, 4 * (size_t)count);
   }
-  pthread_mutex_lock(&p->lock);
-  Job *j = &p->jobs[p->jhead];
-  j->frame_id = frame_id;
-  j->count = count;
-  j->stride = out_stride;
-  j->deadline = deadline_ns;
-  j->interval = interval_ns;
-  j->submit = submit;
-  j->off = off;
-  j->bytes = need;
-  p->jhead = (p->jhead + 1) % MAX_JOBS;
-  p->jcount++;
-  p->head = off + need;
-  p->fill += need;
-  pthread_cond_signal(&p->cond);
-  pthread_mutex_unlock(&p->lock);
+  ring_commit(p, frame_id, count, out_stride, deadline_ns, interval_ns, submit, off, need);
   return 0;
 }
 
@@ -786,6 +801,35 @@ LUMEN_API int32_t lumen_pacer_submit(int32_t pacer, uint32_t frame_id, int64_t d
   if (rc) return rc;
   ACQUIRE_PACER(p, pacer);
   rc = pacer_submit(p, frame_id, deadline_ns, interval_ns, data, lens, count, stride, err, err_len);
+  lumen_handle_release(&pacers, p);
+  return rc;
+}
+
+static int32_t pacer_submit_video(Pacer *p, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *frame, int32_t frame_len, const uint8_t *desc, int32_t desc_len, char *err, int32_t err_len) {
+  VideoPlan v;
+  int32_t rc = video_plan(desc, desc_len, frame_len, &v, err, err_len);
+  if (rc < 0) return rc;
+  if (v.encrypt && !p->gcm) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the frame asks for encryption but the send thread has no video key (lumen_pacer_set_gcm)");
+  size_t data = (size_t)v.count * v.stride, need = data + 4 * (size_t)v.count;
+  size_t off;
+  rc = ring_reserve(p, need, &off, err, err_len);
+  if (rc < 0) return rc;
+  rc = video_write(&v, frame, frame_len, v.encrypt ? p->gcm : NULL, p->ring + off, data, err, err_len);
+  if (rc < 0) return rc;
+  int64_t submit = now_ns(); /* the frame is ready: packetized, protected, sealed */
+  for (int32_t i = 0; i < v.count; i++) put32(p->ring + off + data + 4 * (size_t)i, (uint32_t)v.stride);
+  if (v.encrypt) p->iv_counter = v.iv_counter + (uint64_t)v.count;
+  ring_commit(p, frame_id, v.count, v.stride, deadline_ns, interval_ns, submit, off, need);
+  return v.count;
+}
+
+LUMEN_API int32_t lumen_pacer_submit_video(int32_t pacer, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *frame, int32_t frame_len, const uint8_t *desc, int32_t desc_len, char *err, int32_t err_len) {
+  int32_t rc = lumen_need(err, err_len, "frame", frame, frame_len, frame_len);
+  if (rc) return rc;
+  rc = lumen_need(err, err_len, "descriptor", desc, desc_len, desc_len);
+  if (rc) return rc;
+  ACQUIRE_PACER(p, pacer);
+  rc = pacer_submit_video(p, frame_id, deadline_ns, interval_ns, frame, frame_len, desc, desc_len, err, err_len);
   lumen_handle_release(&pacers, p);
   return rc;
 }
@@ -848,13 +892,9 @@ static int32_t pacer_set_gcm(Pacer *p, const uint8_t *key, int32_t key_len, int6
   }
   if (key_len != 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the video key must be 16 bytes, got %d", key_len);
   if (iv_counter < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the GCM IV counter must be >= 0");
-  EVP_CIPHER_CTX *c = p->gcm ? p->gcm : EVP_CIPHER_CTX_new();
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "cannot allocate an AES-GCM context");
-  if (EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-      EVP_EncryptInit_ex(c, NULL, NULL, key, NULL) != 1) {
-    if (!p->gcm) EVP_CIPHER_CTX_free(c);
-    return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
-  }
+  EVP_CIPHER_CTX *c = video_gcm_new(key);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
+  if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
   p->gcm = c;
   p->iv_counter = (uint64_t)iv_counter;
   return 0;
@@ -871,18 +911,8 @@ LUMEN_API int32_t lumen_pacer_set_gcm(int32_t pacer, const uint8_t *key, int32_t
 
 /* Encrypts one plaintext packet into dst: 12-byte IV, LE32 frameIndex, 16-byte tag, ciphertext. */
 static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst) {
-  uint8_t iv[12] = {0};
-  uint64_t ctr = p->iv_counter++;
-  memcpy(iv, &ctr, 8); /* little-endian host */
-  iv[11] = 0x56;
-  int outl = 0, fin = 0;
-  if (EVP_EncryptInit_ex(p->gcm, NULL, NULL, NULL, iv) != 1) return -1;
-  if (EVP_EncryptUpdate(p->gcm, dst + 32, &outl, src, len) != 1) return -1;
-  if (EVP_EncryptFinal_ex(p->gcm, dst + 32 + outl, &fin) != 1) return -1;
-  if (EVP_CIPHER_CTX_ctrl(p->gcm, EVP_CTRL_GCM_GET_TAG, 16, dst + 16) != 1) return -1;
-  memcpy(dst, iv, 12);
-  memcpy(dst + 12, src + 20, 4); /* frameNumber = the packet's frameIndex (LE32 at offset 20) */
-  return 0;
+  memcpy(dst + 32, src, (size_t)len);
+  return video_gcm_seal(p->gcm, p->iv_counter++, (uint32_t)get32(src + 20), dst, len);
 }
 
 LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer) {

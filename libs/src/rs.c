@@ -1,5 +1,5 @@
 /* Reed-Solomon over GF(2^8), polynomial 0x11D: the Moonlight video (Cauchy) and audio (fixed
- * 4+2) codes of shared/protocol/fec.md, with scalar, AVX2, GFNI-AVX2 and GFNI-AVX-512 kernels.
+ * 4+2) codes of docs/protocol/fec.md, with scalar, AVX2, GFNI-AVX2 and GFNI-AVX-512 kernels.
  *
  * Everything reduces to one operation: out[r] = XOR over i of coef[r][i] * in[i], over `len`
  * bytes, for a handful of output rows at a time. The SIMD kernels keep the output rows in

@@ -7,17 +7,22 @@ import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {StoreCorruptError} from '../host/store.js'
-import {ENCODER_NAMES} from '../native/codec.js'
+import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
 import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
 import type {StreamStats} from '../protocol/pipeline.js'
 import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
+import {type CodecCalibration, chooseCodecs, CODECS_SETTINGS, type CodecsSetting} from '../media/stream/codecs.js'
+import {defaultEncoder} from '../media/encoder.js'
+import {SEND_AT_MODES, type SendAt} from '../media/stream/video-loop.js'
 
 export interface ServeResult {
   ports: HostPorts
   source: string
   pacing: string
+  sendAt: string
+  codecs: {offered: string[]; reason: string; calibration: CodecCalibration[]}
   streams: Array<StreamStats & {sessionId?: number}>
 }
 
@@ -37,6 +42,8 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_PORTAL_TIMEOUT     --portal-timeout
   LUMEN_ENCODER            --encoder
   LUMEN_PACING             --pacing
+  LUMEN_SEND_AT            --send-at
+  LUMEN_CODECS             --codecs
   LUMEN_BURST_PACKETS      --burst-packets
   LUMEN_BURST_SPREAD       --burst-spread
   LUMEN_AUDIO              --audio
@@ -62,7 +69,7 @@ export default class Serve extends LumenCommand {
 
   static override description = `Starts a GameStream host a stock Moonlight client can pair with (type the PIN the client shows, or give --pin), launch "Desktop" on and watch.
 
-Video: the capture source (--source) is encoded (libx265 for HEVC, libx264 for H.264, or --encoder), cut into Reed-Solomon protected RTP packets, and sent on an absolute-deadline cadence: frame n leaves at t0 + n/fps on the monotonic clock (fps = the client's request, capped at --max-fps). A dedicated send thread sends each frame at its deadline, at line rate (--pacing line) or in bursts of at most --burst-packets packets spread over --burst-spread of the frame interval (--pacing burst, for shallow-buffered links). When nothing new was captured by a deadline the last picture is encoded again; a late frame goes out at once and the grid is kept. Every frame header carries the host processing latency that Moonlight's statistics overlay shows.
+Video: the capture source (--source) is encoded (libx265 for HEVC, libx264 for H.264, or --encoder), cut into Reed-Solomon protected RTP packets, and sent on one absolute grid of the monotonic clock, t0 + n/fps (fps = the client's request, or its display's exact rate such as 119.88 when that is within 1 % of it, capped at --max-fps). With --send-at ready (the default) frame n is captured at its grid point and its packets go out the moment it is encoded: host latency is what capture, encode and packetizing take, and the wire cadence carries the encoder's jitter. With --send-at deadline the frame is made ahead and the send thread holds it until its grid point: a fixed cadence on the wire, for up to one frame interval of added latency. Packets leave at line rate (--pacing line) or in bursts of at most --burst-packets packets spread over --burst-spread of the frame interval (--pacing burst, for shallow-buffered links). When nothing new was captured by a grid point the last picture is encoded again; a frame that overruns its slot goes out at once and the next one takes the next grid point (no drift, no catch-up burst). Every frame header carries the host processing latency that Moonlight's statistics overlay shows.
 
 Audio: Opus 48 kHz CBR, stereo, 5.1 or 7.1 as the client asks (the layouts its DESCRIBE advertises), from the desktop's PipeWire monitor when PipeWire answers, else a tone per channel; AES-CBC and 4+2 FEC as the client expects.
 
@@ -90,6 +97,20 @@ ${ENV_HELP}`
     'pipewire-node': Flags.string({description: 'PipeWire video node id or name for --source pipewire (default: the first Video/Source node)', env: 'LUMEN_PIPEWIRE_NODE'}),
     encoder: Flags.string({description: 'video encoder (default libx265 for HEVC, libx264 for H.264)', options: [...ENCODER_NAMES], env: 'LUMEN_ENCODER'}),
     pacing: Flags.string({description: 'line: a frame leaves at its deadline at line rate; burst: in bursts of --burst-packets over --burst-spread of the frame interval', options: ['line', 'burst'], default: 'line', env: 'LUMEN_PACING'}),
+    codecs: Flags.string({
+      description:
+        'video codecs to offer: auto (H.264, and HEVC when its encoder keeps up: a hardware encoder, or libx265 passing a 1-2 s calibration at 1280x720@60 and 1920x1080@60 at start), h264, or h264,hevc (no calibration)',
+      options: [...CODECS_SETTINGS],
+      default: 'auto',
+      env: 'LUMEN_CODECS',
+    }),
+    'send-at': Flags.string({
+      description:
+        'ready: capture on the frame grid and send each frame as soon as it is encoded (lowest latency; frame spacing on the wire follows the encoder); deadline: hold each frame until its grid point (even spacing on the wire, up to one frame interval more latency)',
+      options: [...SEND_AT_MODES],
+      default: 'ready',
+      env: 'LUMEN_SEND_AT',
+    }),
     'burst-packets': Flags.integer({description: 'burst pacing: at most this many packets back to back', min: 1, max: 1024, default: 32, env: 'LUMEN_BURST_PACKETS'}),
     'burst-spread': share({description: 'burst pacing: share of the frame interval (0-1] a frame is spread over', default: 0.5, env: 'LUMEN_BURST_SPREAD'}),
     audio: Flags.string({description: 'audio source: auto (PipeWire monitor, else a tone), pipewire, tone, off', options: ['auto', 'pipewire', 'tone', 'off'], default: 'auto', env: 'LUMEN_AUDIO'}),
@@ -122,6 +143,7 @@ ${ENV_HELP}`
       pipewireTarget: flags['pipewire-node'],
       encoder: flags.encoder,
       pacing: flags.pacing as MediaOptions['pacing'],
+      sendAt: flags['send-at'] as SendAt,
       burstPackets: flags['burst-packets'],
       burstSpread: flags['burst-spread'],
       perfPath: flags.perf,
@@ -144,6 +166,9 @@ ${ENV_HELP}`
       process.stderr.write(`${statusShown ? '\r\x1b[2K' : ''}${m}\n`)
       statusShown = false
     }
+    const encoder = flags.encoder as EncoderName | undefined
+    const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
+    const codecs = chooseCodecs(flags.codecs as CodecsSetting, hevcEncoder, say)
     let host: GameStreamHost
     try {
       host = await GameStreamHost.create({
@@ -154,7 +179,7 @@ ${ENV_HELP}`
         pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new TerminalPinSource(),
         startStream: createStartStream(media, {onStream: (s) => streams.set(s, s.start.sessionId), onLog: (m) => say(m)}),
         mdns: flags.mdns,
-        codecModeSupport: CodecModeSupport.h264 | CodecModeSupport.hevcMain,
+        codecModeSupport: codecs.modeSupport,
         // control V2 and audio always; video only when asked for (media-encryption.md §2)
         encryptionSupported: EncryptionFlags.controlV2 | EncryptionFlags.audio | (flags['video-encryption'] ? EncryptionFlags.video : 0),
         logger: {info: say, warn: (m) => say(color.yellow(m))},
@@ -171,7 +196,7 @@ ${ENV_HELP}`
       this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
     say(
-      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}`,
+      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
     else say('pairing: enter the PIN the client shows here when it pairs')
@@ -210,6 +235,6 @@ ${ENV_HELP}`
     await host.stop()
     await Promise.all([...streams.keys()].map((s) => s.stop()))
     say('lumen serve: stopped')
-    return {ports: bound, source, pacing: media.pacing, streams: summary}
+    return {ports: bound, source, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summary}
   }
 }

@@ -92,6 +92,7 @@ export function parseAnnounce(body: Buffer | string, ctx: AnnounceContext): Stre
     width,
     height,
     fps,
+    clientRefreshRateX100: uint(a, 'x-nv-video[0].clientRefreshRateX100', 0, 100_000),
     packetSize,
     bitrateKbps,
     codec,

@@ -10,6 +10,7 @@ import {enetBindings} from './bindings/enet.js'
 import {fecBindings} from './bindings/fec.js'
 import {gpuBindings} from './bindings/gpu.js'
 import {netBindings} from './bindings/net.js'
+import {packetizeBindings} from './bindings/packetize.js'
 import {audioBindings} from './bindings/audio.js'
 import {pipewireBindings} from './bindings/pipewire.js'
 import {portalBindings} from './bindings/portal.js'
@@ -22,6 +23,7 @@ export const bindings = {
   ...fecBindings,
   ...gpuBindings,
   ...netBindings,
+  ...packetizeBindings,
   ...audioBindings,
   ...pipewireBindings,
   ...portalBindings,

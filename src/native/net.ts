@@ -263,6 +263,20 @@ export class Pacer {
     return true
   }
 
+  /**
+   * Packetizes one video frame in the shim (headers, shard layout, Reed-Solomon, AES-GCM with the
+   * key of {@link setGcm} when `desc` asks for it) straight into the send thread's ring and queues
+   * it for deadlineNs (one already past: sent at once). `desc` is a frame descriptor
+   * (lumen_packetize.h; src/media/packetizer/native.ts builds it). Returns the packet count, or
+   * 0 when the send thread's queue is full (frame dropped).
+   */
+  submitVideo(frameId: number, deadlineNs: number, intervalNs: number, frame: Buffer, frameLength: number, desc: Buffer): number {
+    if (frameLength < 0 || frameLength > frame.length) throw new RangeError(`frame length ${frameLength} is outside the ${frame.length}-byte buffer`)
+    const status = shim().lumen_pacer_submit_video([this.handle, frameId >>> 0, deadlineNs, intervalNs, frame, frameLength, desc, desc.length, ...this.err.args()])
+    if (status === ShimStatus.again) return 0
+    return check('lumen_pacer_submit_video', status, this.err)
+  }
+
   /** Completion records of frames sent since the last poll. */
   poll(): PacerRecord[] {
     const out: PacerRecord[] = []

@@ -17,6 +17,9 @@ export interface VideoStreamConfig {
   height: number
   /** requested fps, honoured up to MAX_STREAM_FPS */
   fps: number
+  /** x-nv-video[0].clientRefreshRateX100: the client display's exact rate × 100 (0 = not sent);
+   * the grid runs at it when it is within 1 % of fps (59.94, 119.88 …) */
+  clientRefreshRateX100: number
   /** maximum video payload per datagram (x-nv-video[0].packetSize), a multiple of 16 */
   packetSize: number
   /** the encoder bitrate derived as rtsp.md §3.4 says, kbit/s */
@@ -64,6 +67,18 @@ export interface StreamConfig {
 export function streamFps(requested: number, cap: number = MAX_STREAM_FPS): number {
   if (!Number.isFinite(requested) || requested <= 0) return FALLBACK_FPS
   return Math.min(Math.round(requested), cap)
+}
+
+/**
+ * The frame rate of a stream's grid: the client's exact display rate
+ * (x-nv-video[0].clientRefreshRateX100, e.g. 11988 for 119.88 Hz) when it is within 1 % of the
+ * requested maxFPS, as Sunshine does, else maxFPS; capped like streamFps.
+ */
+export function streamRate(video: {fps: number; clientRefreshRateX100?: number}, cap: number = MAX_STREAM_FPS): number {
+  const fps = streamFps(video.fps, cap)
+  const exact = (video.clientRefreshRateX100 ?? 0) / 100
+  if (!Number.isFinite(exact) || exact <= 0 || Math.abs(exact - video.fps) > video.fps / 100) return fps
+  return Math.min(exact, cap)
 }
 
 /** Video payloads are AES-GCM encrypted (media-encryption.md §3). */

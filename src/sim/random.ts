@@ -1,7 +1,7 @@
 /**
  * Seeded pseudo-random numbers for the simulator and for test-vector generators.
  *
- * xorshift32 is the generator the FEC vectors are defined with (shared/protocol/fec.md §8.1):
+ * xorshift32 is the generator the FEC vectors are defined with (docs/protocol/fec.md §8.1):
  * `x ^= x << 13; x ^= x >> 17; x ^= x << 5`, one step per byte, byte = top 8 bits.
  * {@link Rng} (for loss draws) is xoshiro128** seeded through splitmix32, which has none of
  * xorshift32's low-bit weaknesses.

@@ -16,6 +16,8 @@ export interface ReceivedFrame {
   frameType: number
   /** when the frame completed (ms, performance.now()) */
   at: number
+  /** the same moment on the monotonic clock the host's grid runs on (ns, process.hrtime) */
+  arrivalNs: bigint
   /** the host's 90 kHz RTP timestamp (its capture clock) */
   rtpTimestamp: number
   bytes: number
@@ -79,6 +81,7 @@ export class VideoReceiver {
         frameIndex: e.frameIndex,
         frameType: e.frameType,
         at: performance.now(),
+        arrivalNs: process.hrtime.bigint(),
         rtpTimestamp: e.rtpTimestamp,
         bytes: e.data.length,
         latencyTenthMs: e.latencyTenthMs,

@@ -77,6 +77,8 @@ export interface AnnounceParams {
   audioQuality?: 0 | 1
   minRequiredFecPackets: number
   slices: number
+  /** x-nv-video[0].clientRefreshRateX100: the display's exact rate × 100 (default 0 = not known) */
+  refreshRateX100?: number
   hostAddress: string
   videoPort: number
 }
@@ -115,7 +117,7 @@ export function announceBody(p: AnnounceParams): string {
     ['x-nv-vqos[0].bitStreamFormat', p.codec],
     ['x-nv-video[0].dynamicRangeMode', 0],
     ['x-nv-video[0].maxNumReferenceFrames', 1],
-    ['x-nv-video[0].clientRefreshRateX100', 0],
+    ['x-nv-video[0].clientRefreshRateX100', p.refreshRateX100 ?? 0],
     ['x-nv-audio.surround.numChannels', p.audioChannels],
     ['x-nv-audio.surround.channelMask', p.audioChannels === 2 ? 3 : p.audioChannels === 6 ? 0x3f : 0x63f],
     ['x-nv-audio.surround.enable', p.audioChannels > 2 ? 1 : 0],

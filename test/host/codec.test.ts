@@ -158,6 +158,7 @@ describe('ANNOUNCE → StreamConfig (docs/protocol/rtsp.md §3.4, §6)', () => {
       width: 1280,
       height: 720,
       fps: 60,
+      clientRefreshRateX100: 0,
       packetSize: 1392,
       bitrateKbps: 7308,
       codec: 'h264',

@@ -1,5 +1,5 @@
 /**
- * The audio worker thread of one stream (shared/protocol/audio.md): paced capture (the desktop's
+ * The audio worker thread of one stream (docs/protocol/audio.md): paced capture (the desktop's
  * PipeWire monitor, or a tone) at the negotiated channel count → Opus multistream CBR → AES-CBC (when negotiated) → RTP + 4+2 FEC → UDP,
  * one packet every packetDuration ms, from the host's audio socket to the client's ping source.
  * Started by ../stream/index.ts with WorkerData; its shim handles are in its ledger (../stream/ledger.ts).

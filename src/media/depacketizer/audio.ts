@@ -1,5 +1,5 @@
 /**
- * The client side of the audio stream (shared/protocol/audio.md §4-5): RTP data packets
+ * The client side of the audio stream (docs/protocol/audio.md §4-5): RTP data packets
  * (payload type 97) and FEC packets (127) in, Opus payloads out in sequence order, with a missing
  * data packet rebuilt from the 4+2 audio code once any four of its block's six packets are in,
  * and AES-128-CBC decryption when audio encryption is on.

@@ -1,6 +1,6 @@
 /**
  * The client side of the video stream: datagrams in, completed frames (and lost-frame reports)
- * out, as moonlight-common-c's receive path does it (shared/protocol/video.md §7): optional
+ * out, as moonlight-common-c's receive path does it (docs/protocol/video.md §7): optional
  * AES-GCM decryption, one FEC block at a time, Reed-Solomon rebuild of missing data packets as
  * soon as any k of a block's k + m packets are in, the client's sanity checks on rebuilt packets,
  * then the frame bytes without the 8-byte frame header.

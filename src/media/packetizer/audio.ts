@@ -1,5 +1,5 @@
 /**
- * Opus packets → the audio datagrams of shared/protocol/audio.md: RTP (payload type 97), optional
+ * Opus packets → the audio datagrams of docs/protocol/audio.md: RTP (payload type 97), optional
  * AES-128-CBC of each payload (media-encryption.md §4), and after every fourth data packet two
  * FEC packets (payload type 127) carrying the 4+2 parity of the fixed audio matrix (fec.md §4)
  * over the payloads as sent.
@@ -15,6 +15,20 @@ export const AUDIO_RTP_HEADER_BYTES = 12
 export const AUDIO_FEC_HEADER_BYTES = 24
 export const AUDIO_PAYLOAD_TYPE = 97
 export const AUDIO_FEC_PAYLOAD_TYPE = 127
+export const RTP_VERSION_FLAGS = 0x80
+/** Byte offsets of the RTP header and, in an FEC packet, the audio FEC header after it (audio.md §2, §3). */
+export const AudioOff = {
+  rtpFlags: 0,
+  payloadType: 1,
+  sequence: 2,
+  timestamp: 4,
+  ssrc: 8,
+  fecShardIndex: 12,
+  fecPayloadType: 13,
+  fecBaseSequence: 14,
+  fecBaseTimestamp: 16,
+  fecSsrc: 20,
+} as const
 /** the client's receive buffer: the largest audio datagram */
 export const AUDIO_MAX_DATAGRAM = 1400
 const SLOT = AUDIO_MAX_DATAGRAM + 32
@@ -86,11 +100,11 @@ export class AudioPacketizer {
       a.copy(buf, o + AUDIO_RTP_HEADER_BYTES)
       b.copy(buf, o + AUDIO_RTP_HEADER_BYTES + a.length)
     }
-    buf[o] = 0x80
-    buf[o + 1] = AUDIO_PAYLOAD_TYPE
-    buf.writeUInt16BE(seq, o + 2)
-    buf.writeUInt32BE(ts, o + 4)
-    buf.writeUInt32BE(0, o + 8)
+    buf[o + AudioOff.rtpFlags] = RTP_VERSION_FLAGS
+    buf[o + AudioOff.payloadType] = AUDIO_PAYLOAD_TYPE
+    buf.writeUInt16BE(seq, o + AudioOff.sequence)
+    buf.writeUInt32BE(ts, o + AudioOff.timestamp)
+    buf.writeUInt32BE(0, o + AudioOff.ssrc)
 
     if (slot === 0) {
       this.baseSequence = seq
@@ -124,16 +138,16 @@ export class AudioPacketizer {
     rsEncode(buf, n, 'audio', this.desc)
     for (let j = 0; j < 2; j++) {
       const o = (4 + j) * SLOT
-      buf[o] = 0x80
-      buf[o + 1] = AUDIO_FEC_PAYLOAD_TYPE
-      buf.writeUInt16BE((lastSeq + 1 + j) & 0xffff, o + 2)
-      buf.writeUInt32BE(0, o + 4)
-      buf.writeUInt32BE(0, o + 8)
-      buf[o + 12] = j
-      buf[o + 13] = AUDIO_PAYLOAD_TYPE
-      buf.writeUInt16BE(this.baseSequence, o + 14)
-      buf.writeUInt32BE(this.baseTimestamp, o + 16)
-      buf.writeUInt32BE(0, o + 20)
+      buf[o + AudioOff.rtpFlags] = RTP_VERSION_FLAGS
+      buf[o + AudioOff.payloadType] = AUDIO_FEC_PAYLOAD_TYPE
+      buf.writeUInt16BE((lastSeq + 1 + j) & 0xffff, o + AudioOff.sequence)
+      buf.writeUInt32BE(0, o + AudioOff.timestamp)
+      buf.writeUInt32BE(0, o + AudioOff.ssrc)
+      buf[o + AudioOff.fecShardIndex] = j
+      buf[o + AudioOff.fecPayloadType] = AUDIO_PAYLOAD_TYPE
+      buf.writeUInt16BE(this.baseSequence, o + AudioOff.fecBaseSequence)
+      buf.writeUInt32BE(this.baseTimestamp, o + AudioOff.fecBaseTimestamp)
+      buf.writeUInt32BE(0, o + AudioOff.fecSsrc)
       this.batch.offsets.push(o)
       this.batch.lengths.push(AUDIO_FEC_HEADER_BYTES + n)
     }

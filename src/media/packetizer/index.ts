@@ -6,6 +6,7 @@ import {VideoPacketizer} from './video.js'
 
 export * from './format.js'
 export * from './video.js'
+export * from './native.js'
 export * from './audio.js'
 
 /** The video packetizer for a session: the client's packet size, FEC floor, the host's FEC

@@ -1,20 +1,26 @@
 /**
  * One encoded video frame → the UDP datagrams a Moonlight client reassembles
- * (shared/protocol/video.md §6, fec.md §5.1), with optional AES-128-GCM per packet
+ * (docs/protocol/video.md §6, fec.md §5.1), with optional AES-128-GCM per packet
  * (media-encryption.md §3).
+ *
+ * The reference implementation: the stream sends through the shim's packetizer
+ * (./native.ts, libs/src/packetize.c), which the tests compare with this one byte for byte.
+ * Encryption goes through the shim's AES-GCM (the product's one), checked against the shared
+ * vectors and an independent oracle in the tests.
  *
  * Built for the send hot path: every packet of a frame is written into one Buffer that is
  * reused from frame to frame (grown only when a frame needs more room), packet i sits at
  * `i * stride` and is `stride` bytes long, and all parity of the frame comes from ONE shim call.
  * The packets of a {@link VideoPacketBatch} stay valid until the next `packetize()` call.
  */
-import {createCipheriv} from 'node:crypto'
-
 import {RsBlocks, rsEncode} from '../../native/fec.js'
+import {videoSeal} from '../../native/packetize.js'
 import {
   type BlockPlan,
   checkFecParams,
   FRAME_HEADER_BYTES,
+  FRAME_HEADER_TYPE,
+  FrameHeaderOff,
   MULTI_FEC_FLAGS,
   Off,
   planFrame,
@@ -80,7 +86,6 @@ export class VideoPacketizer {
   private readonly blocksDesc = new RsBlocks(4)
   private readonly pre: number
   private readonly key: Buffer | undefined
-  private readonly iv = Buffer.alloc(12)
 
   constructor(private readonly options: VideoPacketizerOptions) {
     checkFecParams(options)
@@ -125,32 +130,29 @@ export class VideoPacketizer {
       const firstSlot = slot
       for (let x = 0; x < bp.k; x++, slot++, dataPacket++) {
         const o = slot * T + pre
-        for (let z = o; z < o + 16; z++) buf[z] = 0
+        for (let z = o; z < o + Off.streamPacketIndex; z++) buf[z] = 0
         const spi = ((this.sequence + slot) << 8) >>> 0
-        buf[o + 16] = spi & 0xff
-        buf[o + 17] = (spi >>> 8) & 0xff
-        buf[o + 18] = (spi >>> 16) & 0xff
-        buf[o + 19] = spi >>> 24
-        buf[o + 24] = VideoFlags.picData | (x === 0 ? VideoFlags.sof : 0) | (x === bp.k - 1 ? VideoFlags.eof : 0)
-        buf[o + 25] = 0
-        buf[o + 26] = MULTI_FEC_FLAGS
-        buf[o + 27] = multiFecBlocks
-        buf[o + 28] = 0
-        buf[o + 29] = 0
-        buf[o + 30] = 0
-        buf[o + 31] = 0
-        let p = o + 32
+        buf[o + Off.streamPacketIndex] = spi & 0xff
+        buf[o + Off.streamPacketIndex + 1] = (spi >>> 8) & 0xff
+        buf[o + Off.streamPacketIndex + 2] = (spi >>> 16) & 0xff
+        buf[o + Off.streamPacketIndex + 3] = spi >>> 24
+        buf[o + Off.flags] = VideoFlags.picData | (x === 0 ? VideoFlags.sof : 0) | (x === bp.k - 1 ? VideoFlags.eof : 0)
+        buf[o + Off.extraFlags] = 0
+        buf[o + Off.multiFecFlags] = MULTI_FEC_FLAGS
+        buf[o + Off.multiFecBlocks] = multiFecBlocks
+        buf[o + Off.fecInfo] = 0
+        buf[o + Off.fecInfo + 1] = 0
+        buf[o + Off.fecInfo + 2] = 0
+        buf[o + Off.fecInfo + 3] = 0
+        let p = o + Off.payload
         let room = P
         if (dataPacket === 0) {
-          buf[p] = 0x01
+          buf.fill(0, p, p + FRAME_HEADER_BYTES)
+          buf[p + FrameHeaderOff.headerType] = FRAME_HEADER_TYPE
           const lat = Math.min(65535, Math.max(0, Math.round(frame.latencyTenthMs ?? 0)))
-          buf[p + 1] = lat & 0xff
-          buf[p + 2] = lat >>> 8
-          buf[p + 3] = frame.frameType
-          buf[p + 4] = plan.lastPayloadLen & 0xff
-          buf[p + 5] = plan.lastPayloadLen >>> 8
-          buf[p + 6] = 0
-          buf[p + 7] = 0
+          buf.writeUInt16LE(lat, p + FrameHeaderOff.latencyTenthMs)
+          buf[p + FrameHeaderOff.frameType] = frame.frameType
+          buf.writeUInt16LE(plan.lastPayloadLen, p + FrameHeaderOff.lastPayloadLen)
           p += FRAME_HEADER_BYTES
           room -= FRAME_HEADER_BYTES
         }
@@ -177,29 +179,32 @@ export class VideoPacketizer {
         const s = bi.firstPacket + x
         const o = s * T + pre
         const seq = (this.sequence + s) & 0xffff
-        buf[o] = RTP_FLAGS
-        buf[o + 1] = 0
-        buf[o + 2] = seq >>> 8
-        buf[o + 3] = seq & 0xff
-        buf[o + 4] = ts >>> 24
-        buf[o + 5] = (ts >>> 16) & 0xff
-        buf[o + 6] = (ts >>> 8) & 0xff
-        buf[o + 7] = ts & 0xff
-        buf[o + 20] = frameIndex & 0xff
-        buf[o + 21] = (frameIndex >>> 8) & 0xff
-        buf[o + 22] = (frameIndex >>> 16) & 0xff
-        buf[o + 23] = frameIndex >>> 24
-        buf[o + 27] = multiFecBlocks
+        buf[o + Off.rtpFlags] = RTP_FLAGS
+        buf[o + Off.payloadType] = 0
+        buf[o + Off.sequence] = seq >>> 8
+        buf[o + Off.sequence + 1] = seq & 0xff
+        buf[o + Off.timestamp] = ts >>> 24
+        buf[o + Off.timestamp + 1] = (ts >>> 16) & 0xff
+        buf[o + Off.timestamp + 2] = (ts >>> 8) & 0xff
+        buf[o + Off.timestamp + 3] = ts & 0xff
+        buf[o + Off.frameIndex] = frameIndex & 0xff
+        buf[o + Off.frameIndex + 1] = (frameIndex >>> 8) & 0xff
+        buf[o + Off.frameIndex + 2] = (frameIndex >>> 16) & 0xff
+        buf[o + Off.frameIndex + 3] = frameIndex >>> 24
+        buf[o + Off.multiFecBlocks] = multiFecBlocks
         const fec = (fecBase | (x << 12)) >>> 0
-        buf[o + 28] = fec & 0xff
-        buf[o + 29] = (fec >>> 8) & 0xff
-        buf[o + 30] = (fec >>> 16) & 0xff
-        buf[o + 31] = fec >>> 24
+        buf[o + Off.fecInfo] = fec & 0xff
+        buf[o + Off.fecInfo + 1] = (fec >>> 8) & 0xff
+        buf[o + Off.fecInfo + 2] = (fec >>> 16) & 0xff
+        buf[o + Off.fecInfo + 3] = fec >>> 24
       }
     }
 
-    // 4. AES-128-GCM per packet, after FEC
-    if (this.key !== undefined) this.encrypt(buf, total, frameIndex)
+    // 4. AES-128-GCM per packet, after FEC (the shim's, as the stream's)
+    if (this.key !== undefined) {
+      videoSeal(buf, total, T, S, this.key, this.ivCounter)
+      this.ivCounter += BigInt(total)
+    }
 
     this.sequence = (this.sequence + total) | 0
     return {
@@ -210,26 +215,6 @@ export class VideoPacketizer {
       parityPackets: plan.parityPackets,
       blocks,
       frameIndex,
-    }
-  }
-
-  private encrypt(buf: Buffer, count: number, frameIndex: number): void {
-    const key = this.key as Buffer
-    const S = this.shardSize
-    const T = this.stride
-    const iv = this.iv
-    for (let s = 0; s < count; s++) {
-      const o = s * T
-      iv.writeBigUInt64LE(this.ivCounter, 0)
-      iv[11] = 0x56
-      this.ivCounter++
-      const cipher = createCipheriv('aes-128-gcm', key, iv)
-      const ct = cipher.update(buf.subarray(o + 32, o + 32 + S))
-      cipher.final()
-      ct.copy(buf, o + 32)
-      iv.copy(buf, o)
-      buf.writeUInt32LE(frameIndex, o + 12)
-      cipher.getAuthTag().copy(buf, o + 16)
     }
   }
 }

@@ -14,7 +14,7 @@ import {Worker} from 'node:worker_threads'
 
 import type {ShimHandle} from '../../native/handles.js'
 import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from '../../protocol/pipeline.js'
-import {streamFps} from '../../protocol/stream-config.js'
+import {streamRate} from '../../protocol/stream-config.js'
 import {HandleLedger, LEDGER_BYTES} from './ledger.js'
 import {Counter, Flag, type MediaOptions, SHARED_BYTES, sharedViews, type WorkerData, type WorkerKind, type WorkerMessage} from './shared.js'
 
@@ -74,7 +74,7 @@ export class MediaStream implements StreamPipeline {
     const v = sharedViews(sab)
     this.flags = v.flags
     this.counters = v.counters
-    this.fps = streamFps(start.config.video.fps, options.maxFps)
+    this.fps = streamRate(start.config.video, options.maxFps)
     let readyResolve!: () => void
     let readyReject!: (e: Error) => void
     this.ready = new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@ import type {UdpStats} from '../../native/net.js'
 import type {PerfLogWriterStats} from '../../perf/writer.js'
 import type {PeerAddress} from '../../protocol/pipeline.js'
 import type {StreamConfig} from '../../protocol/stream-config.js'
+import type {SendAt} from './video-loop.js'
 
 /** Int32 flags at the start of the shared buffer. */
 export const Flag = {
@@ -95,6 +96,8 @@ export interface MediaOptions {
   convertThreads?: 1 | 2
   /** bound on each ScreenCast portal step and the first frame (serve --portal-timeout) */
   portalTimeoutMs?: number
+  /** what the frame grid drives: capture, sending when ready (default), or the send itself (serve --send-at) */
+  sendAt?: SendAt
 }
 
 /** What a stream's worker thread (video: ./worker.ts, audio: ../audio/worker.ts) starts with. */

@@ -1,18 +1,28 @@
 /**
- * The per-stream video loop: one absolute deadline per frame on the monotonic clock
- * (t0 + n/fps). Before each deadline it captures, encodes and packetizes (+FEC, +encrypt) the
- * frame, then queues its packets on the send thread (../../native/net.ts Pacer), which sleeps to
- * the deadline and sends them (line rate, or bursts). The loop never sleeps on behalf of the
- * send: it sleeps only to wake for the next frame's capture, `lead` before its deadline.
+ * The per-stream video loop on one absolute grid of the monotonic clock: frame n's slot is
+ * t0 + n/fps (fps may be fractional: a 119.88 Hz client gets 119.88, ./shared.ts streamRate).
  *
- * - No new capture by the deadline → the last frame is encoded again (counted as re-encoded).
- * - A frame ready after its deadline goes out at once; the grid is kept: the next deadline is the
- *   first grid point after now (no drift, no catch-up burst).
- * - An IDR request (shared flag) reaches the encoder on the next frame.
- * - Every frame's stage timings go to the perf log (LUMEN_PERF) once the send thread reports it.
+ * Two ways to use the slot (--send-at):
+ * - `ready` (default): the slot is the CAPTURE time. The loop sleeps to it, captures the newest
+ *   picture, encodes it, and the shim packetizes + FEC-protects + encrypts it straight into the
+ *   send thread's ring (Pacer.submitVideo), which sends it at once (line rate, or bursts spread
+ *   from that moment). Host latency = the stages' own time; the wire cadence follows the
+ *   encoder's jitter.
+ * - `deadline`: the slot is the SEND time. The loop wakes `lead` before it (adaptive: 1.25 × the
+ *   worst of the last 32 frames + 1 ms, capped at one interval), and the send thread holds the
+ *   packets until the slot: a fixed cadence on the wire for up to one interval of added latency.
+ *
+ * In both: a frame that overruns its slot is not chased — the next frame takes the first grid
+ * point after it was ready (no drift, no catch-up burst) and counts as late; no new capture by
+ * the slot → the last picture is encoded again (re-encoded); an IDR request (shared flag)
+ * reaches the encoder on the next frame. The RTP timestamp is the slot on the 90 kHz clock
+ * (0 for the first frame, +90000/fps per slot). The frame header's latency field is capture start
+ * → first datagram handed to the kernel (in `ready` mode the last frame's hand-off time stands in
+ * for this frame's, which is not known when its header is written). Every frame's stage timings
+ * go to the perf log (LUMEN_PERF) once the send thread reports it.
  */
-import {VideoPacketizer} from '../packetizer/index.js'
-import {PacketBatch, Pacer, type PacerRecord, sleepUntilNs} from '../../native/net.js'
+import type {NativeVideoPacketizer} from '../packetizer/index.js'
+import {Pacer, type PacerRecord, sleepUntilNs} from '../../native/net.js'
 import type {PerfLogWriter} from '../../perf/writer.js'
 import {Counter, Flag} from './shared.js'
 
@@ -37,10 +47,17 @@ export interface FrameProducer {
   next(forceIdr: boolean): ProducedFrame | undefined
 }
 
+/** ready: capture on the grid, send as soon as the frame is ready; deadline: send on the grid */
+export type SendAt = 'ready' | 'deadline'
+export const SEND_AT_MODES: readonly SendAt[] = ['ready', 'deadline']
+
 export interface VideoLoopOptions {
+  /** frames per second, may be fractional (119.88) */
   fps: number
   producer: FrameProducer
-  packetizer: VideoPacketizer
+  packetizer: NativeVideoPacketizer
+  /** what the grid drives (default ready) */
+  sendAt?: SendAt
   pacer: Pacer
   flags: Int32Array
   counters: Float64Array
@@ -49,11 +66,17 @@ export interface VideoLoopOptions {
   maxFrames?: number
   /** called after every frame (the worker yields to its event loop here) */
   yieldEvery?: () => Promise<void>
-  /** fixed lead (ns) instead of the adaptive one (bench) */
+  /** deadline mode: fixed lead (ns) instead of the adaptive one (bench) */
   leadNs?: number
 }
 
 interface Pending {
+  /** the frame's grid point */
+  slotNs: number
+  /** when packetizing started, and when the frame was ready (packetized and queued) */
+  packetizeStartNs: number
+  readyNs: number
+  late: boolean
   captureStartNs: number
   captureUs: number
   convertUs: number
@@ -71,10 +94,17 @@ export interface VideoLoopResult {
   packetizeUs: Float64Array
   /** per frame: send thread time from first to last datagram handed to the kernel (µs) */
   sendUs: Float64Array
-  /** per frame: how far after the deadline the first datagram left (µs) */
+  /** per frame: how far after the moment it was due the first datagram left (µs): the grid
+   * point (deadline mode) or the hand-off to the send thread (ready mode) */
   wakeLateUs: Float64Array
-  /** per frame: deadline − ready (µs, negative = late) */
+  /** per frame: the next moment the frame had to be ready by − ready (µs, negative = late): its
+   * send slot (deadline mode) or the next capture slot (ready mode) */
   slackUs: Float64Array
+  /** per frame: the RTP timestamp it carried */
+  rtpTimestamps: Uint32Array
+  /** per frame: the host's own time on it after the encoder (µs): packetize + FEC + encrypt +
+   * hand-off + send, not counting the wait for its slot in deadline mode */
+  hostUs: Float64Array
   packets: number
   bytes: number
   largestBurst: number
@@ -82,6 +112,8 @@ export interface VideoLoopResult {
 
 export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult> {
   const interval = 1e9 / o.fps
+  const ticksPerSlot = 90000 / o.fps
+  const sendAt: SendAt = o.sendAt ?? 'ready'
   const {flags, counters} = o
   const max = o.maxFrames ?? Number.POSITIVE_INFINITY
   const keep = Number.isFinite(max) ? max : 0
@@ -92,26 +124,27 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     sendUs: new Float64Array(keep),
     wakeLateUs: new Float64Array(keep),
     slackUs: new Float64Array(keep),
+    rtpTimestamps: new Uint32Array(keep),
+    hostUs: new Float64Array(keep),
     packets: 0,
     bytes: 0,
     largestBurst: 0,
   }
   const pending = new Map<number, Pending>()
-  const recent = new Float64Array(32) // processing times (ns) for the adaptive lead
+  const recent = new Float64Array(32) // processing times (ns) for the deadline mode's adaptive lead
   let recentAt = 0
   const encodeWindow: number[] = []
   let secondStart = now()
   let secFrames = 0
   let secBytes = 0
   let secBurst = 0
-  let lens = Buffer.alloc(0)
-  let lensStride = 0
+  // ready mode: packetize start → first datagram handed to the kernel, as the last frame measured it
+  let handOffNs = 0
 
-  const t0 = now() + interval
+  const t0 = sendAt === 'ready' ? now() : now() + interval
   let slot = 0
   let frameIndex = 1
   let first = true
-  let lastPacketizeUs = 0
 
   const handle = (r: PacerRecord): void => {
     const p = pending.get(r.frameId)
@@ -119,16 +152,19 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     if (r.frameId === 1) Atomics.store(flags, Flag.firstSent, 1)
     const i = r.frameId - 1
     const sendUs = (r.endNs - r.startNs) / 1e3
-    const slackUs = (r.deadlineNs - r.submitNs) / 1e3
+    const dueNs = sendAt === 'ready' ? r.submitNs : r.deadlineNs
+    const slackUs = p === undefined ? 0 : (sendAt === 'ready' ? p.slotNs + interval - p.readyNs : p.slotNs - p.readyNs) / 1e3
+    if (sendAt === 'ready' && p !== undefined) handOffNs = r.startNs - p.packetizeStartNs
     if (i < keep) {
       result.sendUs[i] = sendUs
-      result.wakeLateUs[i] = Math.max(0, r.startNs - r.deadlineNs) / 1e3
+      result.wakeLateUs[i] = Math.max(0, r.startNs - dueNs) / 1e3
       result.slackUs[i] = slackUs
+      if (p !== undefined) result.hostUs[i] = sendAt === 'ready' ? (r.endNs - p.packetizeStartNs) / 1e3 : p.packetizeUs + sendUs
     }
     result.packets += r.packets
     result.bytes += r.bytes
     if (r.largestBurst > result.largestBurst) result.largestBurst = r.largestBurst
-    if (r.late) {
+    if (p?.late === true) {
       result.lateFrames++
       counters[Counter.lateFrames]++
     }
@@ -141,7 +177,7 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     if (o.perf !== undefined && p !== undefined) {
       o.perf.append({
         frameIndex: r.frameId - 1,
-        captureTimeUs: (p.captureStartNs - (t0 - interval)) / 1e3,
+        captureTimeUs: (p.captureStartNs - t0) / 1e3,
         captureUs: p.captureUs,
         convertUs: p.convertUs,
         encodeUs: p.encodeUs,
@@ -160,15 +196,19 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
   }
 
   while (Atomics.load(flags, Flag.stop) === 0 && result.frames < max) {
-    const deadline = t0 + slot * interval
-    // wake early enough to have the frame ready by the deadline
-    let lead = o.leadNs
-    if (lead === undefined) {
-      let worst = 0
-      for (const v of recent) if (v > worst) worst = v
-      lead = Math.min(interval, worst * 1.25 + 1_000_000)
+    const slotNs = t0 + slot * interval
+    if (sendAt === 'ready') {
+      sleepUntilNs(Math.round(slotNs))
+    } else {
+      // wake early enough to have the frame ready by its send slot
+      let lead = o.leadNs
+      if (lead === undefined) {
+        let worst = 0
+        for (const v of recent) if (v > worst) worst = v
+        lead = Math.min(interval, worst * 1.25 + 1_000_000)
+      }
+      sleepUntilNs(Math.round(slotNs - lead))
     }
-    sleepUntilNs(Math.round(deadline - lead))
 
     const forceIdr = first || Atomics.exchange(flags, Flag.idr, 0) === 1
     const wake = now()
@@ -178,32 +218,32 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
       continue
     }
     const p0 = now()
-    const readyDeadline = Math.max(deadline, p0)
-    const latencyTenthMs = (readyDeadline - frame.captureStartNs) / 1e5
-    const batch = o.packetizer.packetize({
-      data: frame.data.subarray(0, frame.length),
-      frameIndex,
-      frameType: frame.idr ? 2 : 1,
-      latencyTenthMs,
-      rtpTimestamp: Math.round(((frame.captureStartNs - t0) / 1e9) * 90000) >>> 0,
-    })
-    if (lensStride !== batch.stride || lens.length < 4 * batch.count) {
-      lens = Buffer.alloc(4 * Math.max(batch.count * 2, 64))
-      lensStride = batch.stride
-      for (let i = 0; i < lens.length / 4; i++) lens.writeInt32LE(batch.stride, 4 * i)
-    }
-    const queued = o.pacer.submitRaw(frameIndex, Math.round(deadline), Math.round(interval), batch.buffer, lens, batch.count, batch.stride)
+    const latencyNs = sendAt === 'ready' ? p0 + handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
+    const rtpTimestamp = Math.round(slot * ticksPerSlot) >>> 0
+    o.packetizer.describe(frame.length, {frameIndex, frameType: frame.idr ? 2 : 1, latencyTenthMs: latencyNs / 1e5, rtpTimestamp})
+    // ready mode: the slot has passed, so the send thread sends at once
+    const sent = o.pacer.submitVideo(frameIndex, Math.round(slotNs), Math.round(interval), frame.data, frame.length, o.packetizer.desc)
     const p1 = now()
-    lastPacketizeUs = (p1 - p0) / 1e3
+    const packetizeUs = (p1 - p0) / 1e3
     recent[recentAt++ % recent.length] = p1 - wake
-    if (result.frames < keep) result.packetizeUs[result.frames] = lastPacketizeUs
-    if (queued) {
+    if (result.frames < keep) {
+      result.packetizeUs[result.frames] = packetizeUs
+      result.rtpTimestamps[result.frames] = rtpTimestamp
+    }
+    // late: ready after the moment it was due (its send slot, or in ready mode the next capture slot)
+    const late = p1 > slotNs + (sendAt === 'ready' ? interval : 0)
+    if (sent > 0) {
+      o.packetizer.advance(sent)
       pending.set(frameIndex, {
+        slotNs,
+        packetizeStartNs: p0,
+        readyNs: p1,
+        late,
         captureStartNs: frame.captureStartNs,
         captureUs: frame.captureUs,
         convertUs: frame.convertUs,
         encodeUs: frame.encodeUs,
-        packetizeUs: lastPacketizeUs,
+        packetizeUs,
         idr: frame.idr,
         reencoded: !frame.fresh,
         clientLost: Atomics.load(flags, Flag.clientLost),
@@ -237,10 +277,9 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
       secondStart = t
     }
 
-    // next deadline: the next grid point, or the first one after now when this frame was late
+    // next slot: the next grid point, or the first one after now when this frame overran it
     slot++
-    const ready = p1
-    if (ready > t0 + slot * interval) slot = Math.ceil((ready - t0) / interval)
+    if (p1 > t0 + slot * interval) slot = Math.ceil((p1 - t0) / interval)
     if (o.yieldEvery !== undefined) await o.yieldEvery()
   }
   o.pacer.drain(1000)

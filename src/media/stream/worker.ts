@@ -6,10 +6,9 @@
  */
 import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
-import {streamFps, videoEncrypted} from '../../protocol/stream-config.js'
-import {defaultEncoder, type EncoderName} from '../encoder.js'
-import {VideoPacketizer} from '../packetizer/index.js'
-import {encoderPreset} from '../encoder.js'
+import {streamRate, videoEncrypted} from '../../protocol/stream-config.js'
+import {defaultEncoder, encoderPreset, type EncoderName} from '../encoder.js'
+import {NativeVideoPacketizer} from '../packetizer/index.js'
 import {CaptureEncodeProducer} from './producer.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
@@ -25,7 +24,7 @@ const side = workerSide()
 const {data, flags, counters, post, held} = side
 const cfg = data.config.video
 const opts = data.options
-const fps = streamFps(cfg.fps, opts.maxFps)
+const fps = streamRate(cfg, opts.maxFps)
 
 try {
   const socket = openStreamSocket(side)
@@ -41,7 +40,7 @@ try {
   // the encoder runs at the client's size; captured frames of another size are scaled to it
   const producer = new CaptureEncodeProducer(source, {
     encoder: encoderName,
-    fps,
+    fps: Math.round(fps),
     bitrateKbps: cfg.bitrateKbps,
     slices: Math.max(1, cfg.slicesPerFrame),
     width: cfg.width,
@@ -52,12 +51,13 @@ try {
   const encoder = producer.encoder
   held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])
   const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
-  // AES-GCM (when negotiated) runs in the shim as the packets are handed to the send thread
-  // (OpenSSL, ~1 µs a packet) rather than in the packetizer (Node crypto, ~4 µs a packet)
-  const packetizer = new VideoPacketizer({
+  // the shim packetizes, FEC-protects and (when negotiated) encrypts each frame in one call,
+  // straight into the send thread's ring; the key lives in the send thread
+  const packetizer = new NativeVideoPacketizer({
     packetSize: cfg.packetSize,
     fecPercentage: opts.fecPercentage ?? cfg.fecPercentage,
     minParity: cfg.minRequiredFecPackets,
+    encrypt: key !== undefined,
   })
   const pacer = new Pacer(socket, {mode: opts.pacing, burstPackets: opts.burstPackets, spread: opts.burstSpread, spinUs: opts.spinUs})
   held.add(pacer, () => pacer.close(), [{kind: 'pacer', handle: pacer.handle}])
@@ -91,7 +91,7 @@ try {
     source: source.name,
     realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
   })
-  await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
+  await runVideoLoop({fps, sendAt: opts.sendAt, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
   post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats()})
 } catch (error) {

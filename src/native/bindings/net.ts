@@ -18,6 +18,7 @@ export const netBindings = {
   lumen_thread_set_realtime: fn(DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_open: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...ERR),
   lumen_pacer_submit: fn(DataType.I32, DataType.I32, DataType.U32, DataType.I64, DataType.I64, DataType.U8Array, DataType.I32, DataType.U8Array, DataType.I32, DataType.I32, DataType.I32, ...ERR),
+  lumen_pacer_submit_video: fn(DataType.I32, DataType.I32, DataType.U32, DataType.I64, DataType.I64, DataType.U8Array, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
   lumen_pacer_set_gcm: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, DataType.I64, ...ERR),
   lumen_pacer_gcm_counter: fn(DataType.I64, DataType.I32),
   lumen_pacer_poll: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32),

@@ -1,0 +1,102 @@
+/**
+ * The product's video packetizer: TypeScript decides the frame's plan (format.ts planFrame: packet
+ * size, FEC blocks with their k, m and wire percentage), the counters (RTP sequence, GCM IV) and
+ * the frame header fields, and writes them into a frame descriptor; the shim does the per-packet
+ * work (libs/src/packetize.c: headers, shard layout, Reed-Solomon, AES-GCM) in one call, straight
+ * into the send thread's ring (Pacer.submitVideo) or into a Buffer (packetize(), for tests and
+ * tools). video.ts is the reference it is compared against byte for byte.
+ */
+import {VIDEO_DESC_INTS, VideoDesc, videoPacketize} from '../../native/packetize.js'
+import {checkFecParams, planFrame, VIDEO_ENC_PREFIX_BYTES, type VideoFecParams} from './format.js'
+import type {VideoBlockInfo, VideoFrameInput, VideoPacketBatch} from './video.js'
+
+export interface NativeVideoPacketizerOptions extends VideoFecParams {
+  /** AES-128-GCM per packet: the key lives in the send thread (Pacer.setGcm) or is passed to packetize() */
+  encrypt?: boolean
+  /** first RTP sequence number / packet counter of the stream (default 0) */
+  firstSequence?: number
+  /** first GCM IV counter (default 0) */
+  ivCounter?: bigint
+}
+
+/** The frame fields of a descriptor (VideoFrameInput without the data: only its length). */
+export interface VideoFrameFields {
+  frameIndex: number
+  frameType: number
+  latencyTenthMs?: number
+  rtpTimestamp: number
+}
+
+export class NativeVideoPacketizer {
+  readonly shardSize: number
+  /** bytes per datagram: shardSize, plus 32 with encryption */
+  readonly stride: number
+  readonly encrypt: boolean
+  /** next RTP sequence counter (Sunshine's lowseq) */
+  sequence: number
+  ivCounter: bigint
+  /** the descriptor of the frame last described */
+  readonly desc = Buffer.alloc(VIDEO_DESC_INTS * 4)
+  private readonly d = new Int32Array(this.desc.buffer, this.desc.byteOffset, VIDEO_DESC_INTS)
+  private out = Buffer.alloc(0)
+  private readonly lens = Buffer.alloc(0)
+
+  constructor(private readonly options: NativeVideoPacketizerOptions) {
+    checkFecParams(options)
+    this.encrypt = options.encrypt === true
+    this.shardSize = options.packetSize + 16
+    this.stride = this.shardSize + (this.encrypt ? VIDEO_ENC_PREFIX_BYTES : 0)
+    this.sequence = options.firstSequence ?? 0
+    this.ivCounter = options.ivCounter ?? 0n
+  }
+
+  get params(): VideoFecParams {
+    return {packetSize: this.options.packetSize, fecPercentage: this.options.fecPercentage, minParity: this.options.minParity}
+  }
+
+  /** Fills {@link desc} for a frame of `frameBytes` bytes; returns its packet count. The counters
+   * move on only with {@link advance} (a frame the send thread could not take leaves no gap). */
+  describe(frameBytes: number, frame: VideoFrameFields): {count: number; blocks: VideoBlockInfo[]} {
+    const plan = planFrame(frameBytes, this.options)
+    const d = this.d
+    d.fill(0)
+    d[VideoDesc.packetSize] = this.options.packetSize
+    d[VideoDesc.frameIndex] = frame.frameIndex | 0
+    d[VideoDesc.frameType] = frame.frameType
+    d[VideoDesc.latency] = Math.min(65535, Math.max(0, Math.round(frame.latencyTenthMs ?? 0)))
+    d[VideoDesc.rtpTimestamp] = frame.rtpTimestamp | 0
+    d[VideoDesc.sequence] = this.sequence | 0
+    d[VideoDesc.ivLo] = Number(this.ivCounter & 0xffffffffn) | 0
+    d[VideoDesc.ivHi] = Number((this.ivCounter >> 32n) & 0xffffffffn) | 0
+    d[VideoDesc.encrypt] = this.encrypt ? 1 : 0
+    d[VideoDesc.blocks] = plan.blocks.length
+    const blocks: VideoBlockInfo[] = []
+    let first = 0
+    plan.blocks.forEach((b, i) => {
+      const o = VideoDesc.block0 + i * VideoDesc.blockInts
+      d[o] = b.k
+      d[o + 1] = b.m
+      d[o + 2] = b.fWire
+      blocks.push({...b, firstPacket: first, firstSequence: (this.sequence + first) & 0xffff})
+      first += b.k + b.m
+    })
+    return {count: plan.dataPackets + plan.parityPackets, blocks}
+  }
+
+  /** Moves the counters past a frame of `count` packets that went out. */
+  advance(count: number): void {
+    this.sequence = (this.sequence + count) | 0
+    if (this.encrypt) this.ivCounter += BigInt(count)
+  }
+
+  /** Packetizes a frame into a reused Buffer (valid until the next call), as the send thread would get it. */
+  packetize(frame: VideoFrameInput, key?: Buffer): VideoPacketBatch {
+    const data = Buffer.isBuffer(frame.data) ? frame.data : Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength)
+    const {count, blocks} = this.describe(data.length, frame)
+    if (this.out.length < count * this.stride) this.out = Buffer.alloc(Math.ceil(count * 1.25) * this.stride)
+    videoPacketize(data, data.length, this.desc, this.encrypt ? key : undefined, this.out, this.lens)
+    const dataPackets = blocks.reduce((s, b) => s + b.k, 0)
+    this.advance(count)
+    return {buffer: this.out, stride: this.stride, count, dataPackets, parityPackets: count - dataPackets, blocks, frameIndex: frame.frameIndex >>> 0}
+  }
+}
