@@ -12,8 +12,9 @@
  */
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {streamRate} from '../../src/media/stream/shared.js'
-import {sleep, startServeSession, type ServeSession} from './helpers.js'
+import {streamRate} from '../../src/protocol/stream-config.js'
+import {sleep} from '../helpers/index.js'
+import {startServeSession, type ServeSession} from './helpers.js'
 
 let session: ServeSession | undefined
 afterEach(async () => {

@@ -15,7 +15,7 @@ import {sleep, waitUntil} from '../helpers/index.js'
 import {DEFAULT_MEDIA} from './helpers.js'
 
 const config: StreamConfig = {
-  video: {width: 320, height: 240, fps: 60, packetSize: 1392, bitrateKbps: 2000, codec: 'h264', slicesPerFrame: 1, minRequiredFecPackets: 2, fecPercentage: 20, chromaSamplingType: 0, dynamicRangeMode: 0, maxNumReferenceFrames: 1, encoderCscMode: 0, qosTrafficType: 0},
+  video: {width: 320, height: 240, fps: 60, clientRefreshRateX100: 0, packetSize: 1392, bitrateKbps: 2000, codec: 'h264', slicesPerFrame: 1, minRequiredFecPackets: 2, fecPercentage: 20, chromaSamplingType: 0, dynamicRangeMode: 0, maxNumReferenceFrames: 1, encoderCscMode: 0, qosTrafficType: 0},
   audio: {channels: 2, channelMask: 3, packetDurationMs: 5, highQuality: false},
   encryptionFlags: EncryptionFlags.controlV2 | EncryptionFlags.video | EncryptionFlags.audio,
   clientFeatureFlags: 0,

@@ -92,7 +92,7 @@ describe.skipIf(!isRoot || !haveTools)(`real-time threads${!isRoot ? ' (skipped:
 
   it('off: nothing changes', () => {
     const r = runChild([], 0, true)
-    expect(r.outcome).toEqual({granted: false, detail: 'off (LUMEN_REALTIME)'})
+    expect(r.outcome).toEqual({granted: false, detail: 'off (--realtime, LUMEN_REALTIME)'})
     expect(r.threads.every((t) => t.policy === SCHED_OTHER)).toBe(true)
   })
 })
