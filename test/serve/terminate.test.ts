@@ -29,18 +29,23 @@ const fds = (): number => readdirSync('/proc/self/fd').length
 
 describe('terminating a stream mid-stream', () => {
   it('closes the send thread, sockets and encoders the terminated workers held', async () => {
-    const sink = createSocket('udp4')
-    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()))
-    let received = 0
-    sink.on('message', () => received++)
-    const peer = {address: '127.0.0.1', port: sink.address().port}
+    // one receiver per worker: the stream is open once both send (ready waits for video only)
+    const sinks = {video: createSocket('udp4'), audio: createSocket('udp4')}
+    const received = {video: 0, audio: 0}
+    for (const kind of ['video', 'audio'] as const) {
+      await new Promise<void>((r) => sinks[kind].bind(0, '127.0.0.1', () => r()))
+      sinks[kind].on('message', () => received[kind]++)
+    }
+    const total = (): number => received.video + received.audio
+    const peer = (kind: 'video' | 'audio') => ({address: '127.0.0.1', port: sinks[kind].address().port})
     // no host socket: each worker opens (and must release) its own
     const open = async (): Promise<MediaStream> => {
-      const s = new MediaStream({config, video: {peer}, audio: {peer}}, {...DEFAULT_MEDIA})
+      const s = new MediaStream({config, video: {peer: peer('video')}, audio: {peer: peer('audio')}}, {...DEFAULT_MEDIA})
       await s.ready
-      const at = received
-      for (let i = 0; i < 100 && received < at + 20; i++) await sleep(50)
-      expect(received, 'the stream sends').toBeGreaterThanOrEqual(at + 20)
+      const at = {...received}
+      for (let i = 0; i < 200 && (received.video < at.video + 20 || received.audio < at.audio + 20); i++) await sleep(50)
+      expect(received.video, 'the video worker sends').toBeGreaterThanOrEqual(at.video + 20)
+      expect(received.audio, 'the audio worker sends').toBeGreaterThanOrEqual(at.audio + 20)
       return s
     }
     const warm = await open()
@@ -62,11 +67,12 @@ describe('terminating a stream mid-stream', () => {
       const video = s.released.filter((h) => h.worker === 'video').map((h) => h.kind)
       expect(video.indexOf('pacer')).toBeLessThan(video.indexOf('udp'))
       await sleep(200)
-      const n = received
+      const n = total()
       await sleep(300)
-      expect(received, 'nothing is sent after terminate').toBe(n)
+      expect(total(), 'nothing is sent after terminate').toBe(n)
       expect({threads: threads(), fds: fds()}).toEqual(before)
     }
-    sink.close()
+    sinks.video.close()
+    sinks.audio.close()
   }, 60_000)
 })
