@@ -30,11 +30,11 @@ export const PAIRING_LIMITS = {
   /** pending attempts in all; a new one replaces the oldest attempt of another address */
   total: 8,
   /** wrong PINs from one address before it has to wait */
-  freePerSource: 3,
+  freePerSource: 2,
   /** wrong PINs host-wide before every address has to wait */
-  freeTotal: 10,
+  freeTotal: 8,
   /** the first wait, doubled for every further wrong PIN, capped at maxWaitMs */
-  firstWaitMs: 2_000,
+  firstWaitMs: 5_000,
   maxWaitMs: 300_000,
   /** a wrong-PIN record is forgotten after this long without another wrong PIN */
   forgetMs: 15 * 60_000,
