@@ -44,6 +44,9 @@ export class ConnectionGuard {
     return this.open
   }
 
+  /** connections admitted and closed since start */
+  closed = 0
+
   /** Takes a new connection in (evicting as above); false when it was refused and destroyed. */
   admit(socket: Socket): boolean {
     const source = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
@@ -119,5 +122,6 @@ export class ConnectionGuard {
     if (set.size === 0) this.bySource.delete(t.source)
     clearTimeout(t.deadline)
     this.open--
+    this.closed++
   }
 }

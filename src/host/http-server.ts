@@ -55,6 +55,18 @@ export class NvHttpServers {
     this.httpsPort = await listenOn(this.https, httpsPort, bindAddress)
   }
 
+  openConnections(): number {
+    let n = 0
+    for (const g of this.guards.values()) n += g.connections
+    return n
+  }
+
+  closedConnections(): number {
+    let n = 0
+    for (const g of this.guards.values()) n += g.closed
+    return n
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
     try {
       let clientCertDer: Buffer | undefined

@@ -50,6 +50,14 @@ export class RtspServer {
     this.guard = new ConnectionGuard('rtsp', ctx.drops, ctx.limits)
   }
 
+  openConnections(): number {
+    return this.guard.connections
+  }
+
+  closedConnections(): number {
+    return this.guard.closed
+  }
+
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((sock) => this.onConnection(sock))
     this.server = server

@@ -11,6 +11,7 @@ import {ClientFeatureFlags, CodecModeSupport, EncryptionFlags, MAX_LUMA_PIXELS_H
 import type {PeerAddress, StartStream, StreamPipeline} from '../protocol/pipeline.js'
 import type {StreamConfig} from '../protocol/stream-config.js'
 import {type ClientMessage, type FecStatus, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
+import {trimNativeHeap} from '../native/core.js'
 import {ControlServer, type ControlPeer} from './control-server.js'
 import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
 import {NvHttpServers} from './http-server.js'
@@ -85,6 +86,8 @@ export interface GameStreamHostOptions {
   pairing?: Omit<PairingOptions, 'log'>
   /** CONNECTION_LIMITS overrides for HTTP, HTTPS and RTSP (tests) */
   connectionLimits?: Partial<ConnectionLimits>
+  /** hand the free native heap back after a connection flood (default true; bench/flood.ts) */
+  trimAfterFloods?: boolean
 }
 
 export interface ControlStats {
@@ -163,6 +166,7 @@ export class GameStreamHost extends EventEmitter {
   private readonly drops: DropCounters
   private guardSeen = {unknown: 0, perSource: 0, entryFull: 0, malformed: 0, timedOut: 0}
   private pingMalformedSeen = 0
+  private closedAtTrim = 0
   /** the certificate that launched the running app: it alone may quit it, and only its streams give input */
   private appOwner?: string
   private runningApp?: AppEntry
@@ -452,6 +456,18 @@ export class GameStreamHost extends EventEmitter {
     this.syncControlExpected()
     this.countGuardDrops()
     this.drops.maybeLog(now)
+    this.trimAfterFlood()
+  }
+
+  /** After a flood (FLOOD_CLOSED connections closed since the last trim, and the ports quiet
+   * again) the free heap OpenSSL and the sockets left behind goes back to the kernel: glibc keeps
+   * it in its arenas otherwise, and RSS would only ever grow (bench/flood.ts). */
+  private trimAfterFlood(): void {
+    if (this.options.trimAfterFloods === false) return
+    const closed = this.http.closedConnections() + this.rtsp.closedConnections()
+    if (closed - this.closedAtTrim < FLOOD_CLOSED || this.http.openConnections() + this.rtsp.openConnections() > 8) return
+    this.closedAtTrim = closed
+    trimNativeHeap()
   }
 
   /** The control port lets in only the launches that reached ANNOUNCE (control-stream.md §1.5). */
@@ -644,6 +660,9 @@ export class GameStreamHost extends EventEmitter {
     this.emit('malformed', what, detail)
   }
 }
+
+/** Connections closed since the last heap trim that make a flood. */
+const FLOOD_CLOSED = 256
 
 /** The port each malformed kind arrives on, for the drop counters. */
 const MALFORMED_PORT: Record<string, DropPort> = {
