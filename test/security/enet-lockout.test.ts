@@ -7,7 +7,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
 import {startTestHost, waitUntil, type TestHost} from '../host/helpers.js'
-import {connectFlood} from './attacks.js'
+import {createSocket} from 'node:dgram'
+
+import {connectFlood, enetConnectDatagram} from './attacks.js'
 
 describe('ENet half-open lockout', () => {
   let t: TestHost
@@ -69,6 +71,27 @@ describe('ENet half-open lockout', () => {
     } finally {
       flood.close()
       await c.cancel()
+    }
+  })
+
+  it('counts datagrams for a new peer that are no well-formed CONNECT, and answers none', async () => {
+    const before = t.host.stats().drops['control:connect-malformed'] ?? 0
+    const socket = createSocket('udp4')
+    let answers = 0
+    socket.on('message', () => answers++)
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()))
+    const good = enetConnectDatagram(1)
+    const bad = [
+      good.subarray(0, 40), // cut short
+      Buffer.concat([Buffer.from([0xcf, 0xff]), good.subarray(2)]), // compressed flag
+      Buffer.from(good).fill(5, 4, 5), // command 5 (PING) where a CONNECT must be
+    ]
+    try {
+      for (const b of bad) await new Promise<void>((r) => socket.send(b, t.host.ports.control, '127.0.0.1', () => r()))
+      await waitUntil(() => (t.host.stats().drops['control:connect-malformed'] ?? 0) - before === bad.length, 5000, 'the malformed datagrams to be counted')
+      expect(answers).toBe(0)
+    } finally {
+      socket.close()
     }
   })
 })
