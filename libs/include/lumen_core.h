@@ -38,5 +38,8 @@ LUMEN_API int32_t lumen_avcodec_has_decoder(const char *name);
 LUMEN_API int32_t lumen_echo_error(int32_t status, const char *message, char *err, int32_t err_len);
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock deadlines are set on. */
 LUMEN_API int64_t lumen_now_ns(void);
+/* Hands the process's free heap memory back to the kernel (glibc malloc_trim(0): every arena,
+ * not only the main one). Returns 1 when memory was released, 0 when none could be. */
+LUMEN_API int32_t lumen_malloc_trim(void);
 
 #endif

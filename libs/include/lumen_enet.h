@@ -58,6 +58,38 @@ LUMEN_API int32_t lumen_enet_flush(int32_t host);
 LUMEN_API int32_t lumen_enet_disconnect(int32_t host, int32_t peer, uint32_t data, int32_t mode);
 /* enet_peer_timeout: limit, minimum and maximum in milliseconds (0 = ENet's defaults). */
 LUMEN_API int32_t lumen_enet_peer_timeout(int32_t host, int32_t peer, int32_t limit, int32_t min_ms, int32_t max_ms);
+/* The host-side CONNECT guard (control-stream.md §1.5), so strangers cannot fill the peer slots
+ * with half-open connections. Once enabled, every received CONNECT is checked before libenet
+ * allocates a peer for it, and dropped (counted, never answered) when
+ *   - its connect data matches no expected entry (a data of 0 matches an entry by its address:
+ *     clients without connect data),
+ *   - its source address already holds per_source half-open peers,
+ *   - the expected entry it matches already holds LUMEN_ENET_GUARD_PER_ENTRY half-open peers and
+ *     it comes from another address than the entry's (someone replaying sniffed connect data),
+ *   - or it is not a well-formed CONNECT datagram.
+ * A peer still half-open handshake_ms after its CONNECT is reset (counted). */
+#define LUMEN_ENET_GUARD_MAX_EXPECTED 16
+#define LUMEN_ENET_GUARD_ENTRY_LEN 8
+#define LUMEN_ENET_GUARD_PER_ENTRY 2
+/* Counters written by lumen_enet_guard_stats, LE32 each, in this order. */
+#define LUMEN_ENET_GUARD_ADMITTED 0
+#define LUMEN_ENET_GUARD_UNKNOWN 1
+#define LUMEN_ENET_GUARD_PER_SOURCE 2
+#define LUMEN_ENET_GUARD_ENTRY_FULL 3
+#define LUMEN_ENET_GUARD_MALFORMED 4
+#define LUMEN_ENET_GUARD_TIMED_OUT 5
+#define LUMEN_ENET_GUARD_COUNTERS 6
+#define LUMEN_ENET_GUARD_STATS_LEN 24 /* LUMEN_ENET_GUARD_COUNTERS LE32 values */
+
+/* Enables the guard on a host (per_source 1-255 half-open peers per IPv4 source, handshake_ms
+ * 100-60000); the expected set starts empty, so every CONNECT is dropped until one is set. */
+LUMEN_API int32_t lumen_enet_guard(int32_t host, int32_t per_source, int32_t handshake_ms, char *err, int32_t err_len);
+/* Replaces the expected set: count entries of LUMEN_ENET_GUARD_ENTRY_LEN bytes, each an LE32
+ * connect data and a 4-byte IPv4 address in network order (0.0.0.0 = any); len is the buffer's. */
+LUMEN_API int32_t lumen_enet_guard_expect(int32_t host, uint8_t *entries, int32_t len, int32_t count, char *err, int32_t err_len);
+/* Writes the LUMEN_ENET_GUARD_COUNTERS counters (totals since the guard was enabled); returns
+ * LUMEN_ENET_GUARD_STATS_LEN. */
+LUMEN_API int32_t lumen_enet_guard_stats(int32_t host, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 /* Writes 6 LE32 values into out: state, round-trip ms, round-trip variance ms, packet loss
  * (fraction of 65536), reliable packets sent, packets lost. Returns 24. */
 LUMEN_API int32_t lumen_enet_peer_stats(int32_t host, int32_t peer, uint8_t *out, int32_t out_len);

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/log.h>
 #include <stdlib.h>
@@ -56,6 +57,10 @@ int32_t lumen_avcodec_has_decoder(const char *name) {
 int32_t lumen_echo_error(int32_t status, const char *message, char *err, int32_t err_len) {
   if (status >= 0) return status;
   return lumen_fail(err, err_len, status, "%s", message);
+}
+
+LUMEN_API int32_t lumen_malloc_trim(void) {
+  return malloc_trim(0) ? 1 : 0;
 }
 
 int64_t lumen_now_ns(void) {

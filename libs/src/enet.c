@@ -6,6 +6,7 @@
 
 #include <enet/enet.h>
 
+#include "enet_guard.h"
 #include "internal.h"
 #include "lumen_enet.h"
 
@@ -17,6 +18,7 @@ typedef struct {
   /* a received event that did not fit into the caller's last buffer */
   int has_pending;
   ENetEvent pending;
+  EnetGuard guard;
 } Slot;
 
 /* An ENet host is driven by one thread (lumen_enet.h), so a lookup checks the handle's
@@ -100,6 +102,7 @@ LUMEN_API int32_t lumen_enet_host_destroy(int32_t handle) {
   if (s == NULL) return LUMEN_E_INVALID;
   if (s->has_pending && s->pending.packet != NULL) enet_packet_destroy(s->pending.packet);
   enet_host_destroy(s->host);
+  enet_guard_free(&s->guard);
   s->host = NULL;
   s->has_pending = 0;
   lumen_handle_free(&hosts, s);
@@ -167,9 +170,12 @@ LUMEN_API int32_t lumen_enet_service(int32_t handle, int32_t timeout_ms, uint8_t
     used += n;
     timeout_ms = 0;
   }
+  enet_guard_sweep(&s->guard, s->host);
   for (;;) {
     ENetEvent ev;
+    enet_guard_begin(&s->guard);
     int r = enet_host_service(s->host, &ev, (enet_uint32)timeout_ms);
+    enet_guard_begin(NULL);
     timeout_ms = 0;
     if (r < 0) {
       if (used > 0) return used;
@@ -253,4 +259,42 @@ LUMEN_API int32_t lumen_enet_peer_stats(int32_t handle, int32_t peer, uint8_t *o
   put32(out + 16, p->packetsSent);
   put32(out + 20, p->packetsLost);
   return 24;
+}
+
+LUMEN_API int32_t lumen_enet_guard(int32_t handle, int32_t per_source, int32_t handshake_ms, char *err, int32_t err_len) {
+  Slot *s = slot_of(handle);
+  if (s == NULL) return lumen_fail(err, err_len, LUMEN_E_INVALID, "ENet host handle %d is not open", handle);
+  if (per_source < 1 || per_source > 255) return lumen_fail(err, err_len, LUMEN_E_INVALID, "half-open peers per source %d is out of range 1-255", per_source);
+  if (handshake_ms < 100 || handshake_ms > 60000)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "ENet handshake timeout %d ms is out of range 100-60000", handshake_ms);
+  if (enet_guard_enable(&s->guard, s->host, per_source, (uint32_t)handshake_ms) != 0)
+    return lumen_fail(err, err_len, LUMEN_E_NOMEM, "cannot allocate the ENet guard's peer table");
+  return LUMEN_OK;
+}
+
+LUMEN_API int32_t lumen_enet_guard_expect(int32_t handle, uint8_t *entries, int32_t len, int32_t count, char *err, int32_t err_len) {
+  Slot *s = slot_of(handle);
+  if (s == NULL) return lumen_fail(err, err_len, LUMEN_E_INVALID, "ENet host handle %d is not open", handle);
+  if (!s->guard.enabled) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the ENet guard is not enabled on host %d", handle);
+  if (count < 0 || count > LUMEN_ENET_GUARD_MAX_EXPECTED)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "%d expected connections is out of range 0-%d", count, LUMEN_ENET_GUARD_MAX_EXPECTED);
+  if (count > 0 && (entries == NULL || len < count * LUMEN_ENET_GUARD_ENTRY_LEN))
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "the expected-connections buffer has %d bytes, %d are needed", entries == NULL ? 0 : len,
+                      count * LUMEN_ENET_GUARD_ENTRY_LEN);
+  for (int32_t i = 0; i < count; i++) {
+    const uint8_t *e = entries + i * LUMEN_ENET_GUARD_ENTRY_LEN;
+    s->guard.expected[i].data = (uint32_t)e[0] | ((uint32_t)e[1] << 8) | ((uint32_t)e[2] << 16) | ((uint32_t)e[3] << 24);
+    memcpy(&s->guard.expected[i].addr, e + 4, 4);
+  }
+  s->guard.expected_count = count;
+  return LUMEN_OK;
+}
+
+LUMEN_API int32_t lumen_enet_guard_stats(int32_t handle, uint8_t *out, int32_t out_len, char *err, int32_t err_len) {
+  Slot *s = slot_of(handle);
+  if (s == NULL) return lumen_fail(err, err_len, LUMEN_E_INVALID, "ENet host handle %d is not open", handle);
+  if (out == NULL || out_len < LUMEN_ENET_GUARD_STATS_LEN)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "the guard counters buffer must hold %d bytes", LUMEN_ENET_GUARD_STATS_LEN);
+  for (int i = 0; i < LUMEN_ENET_GUARD_COUNTERS; i++) put32(out + 4 * i, s->guard.counters[i]);
+  return LUMEN_ENET_GUARD_STATS_LEN;
 }

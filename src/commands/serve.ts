@@ -1,10 +1,13 @@
+import {availableParallelism} from 'node:os'
+
 import {Flags} from '@oclif/core'
 
 import {LumenCommand} from '../cli/command.js'
 import {causeCode} from '../cli/errors.js'
 import {color} from '../cli/output.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
-import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
+import {DEFAULT_PIN_MINUTES} from '../host/limits.js'
+import {OneTimePinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
@@ -23,7 +26,21 @@ export interface ServeResult {
   pacing: string
   sendAt: string
   codecs: {offered: string[]; reason: string; calibration: CodecCalibration[]}
+  /** the last MAX_SUMMARIES streams, oldest first */
   streams: Array<StreamStats & {sessionId?: number}>
+  streamsTotal: number
+  maxSessions: number
+  /** what the host refused or dropped, per "port:kind" */
+  drops: Record<string, number>
+}
+
+/** Ended streams keep one summary record each, the newest this many. */
+const MAX_SUMMARIES = 100
+
+/** The --max-sessions default: what one machine's encoder carries (SECURITY.md §Sessions). */
+export function defaultMaxSessions(encoder: EncoderName | undefined, cores = availableParallelism()): number {
+  if (encoder !== undefined && encoder.endsWith('_nvenc')) return 3
+  return Math.max(1, Math.floor(cores / 8))
 }
 
 const share = Flags.custom<number>({
@@ -48,6 +65,8 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_BURST_SPREAD       --burst-spread
   LUMEN_AUDIO              --audio
   LUMEN_PIN                --pin
+  LUMEN_PIN_MINUTES        --pin-minutes
+  LUMEN_MAX_SESSIONS       --max-sessions
   LUMEN_BIND               --bind
   LUMEN_PORT_BASE          --port-base
   LUMEN_MAX_FPS            --max-fps
@@ -114,7 +133,18 @@ ${ENV_HELP}`
     'burst-packets': Flags.integer({description: 'burst pacing: at most this many packets back to back', min: 1, max: 1024, default: 32, env: 'LUMEN_BURST_PACKETS'}),
     'burst-spread': share({description: 'burst pacing: share of the frame interval (0-1] a frame is spread over', default: 0.5, env: 'LUMEN_BURST_SPREAD'}),
     audio: Flags.string({description: 'audio source: auto (PipeWire monitor, else a tone), pipewire, tone, off', options: ['auto', 'pipewire', 'tone', 'off'], default: 'auto', env: 'LUMEN_AUDIO'}),
-    pin: Flags.string({description: 'accept pairing with this 4-digit PIN (default: ask on the terminal when a client pairs)', env: 'LUMEN_PIN'}),
+    pin: Flags.string({
+      description:
+        'accept ONE pairing attempt with this 4-digit PIN within --pin-minutes (default: ask on the terminal when a client pairs). The first attempt spends it, paired or not: one wrong attempt is enough to find a 4-digit PIN offline, so the next pairing needs a new --pin (SECURITY.md)',
+      env: 'LUMEN_PIN',
+    }),
+    'pin-minutes': Flags.integer({description: 'minutes the --pin stays good for its one attempt', min: 1, max: 24 * 60, default: DEFAULT_PIN_MINUTES, env: 'LUMEN_PIN_MINUTES'}),
+    'max-sessions': Flags.integer({
+      description: 'streams at once; past it a launch is answered "busy" (default: 3 with an NVENC --encoder, else one per 8 CPU cores, at least 1)',
+      min: 1,
+      max: 16,
+      env: 'LUMEN_MAX_SESSIONS',
+    }),
     mdns: Flags.boolean({description: 'advertise the host over mDNS (_nvstream._tcp); --no-mdns to stay silent', default: true, allowNo: true}),
     bind: Flags.string({description: 'IPv4 address to listen on', default: '0.0.0.0', env: 'LUMEN_BIND'}),
     'port-base': Flags.integer({
@@ -159,6 +189,15 @@ ${ENV_HELP}`
     const base = flags['port-base']
     const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}
     const streams = new Map<MediaStream, number | undefined>()
+    // ended streams leave only this record: the MediaStream and its workers are let go
+    const summaries: Array<StreamStats & {sessionId?: number}> = []
+    let streamsTotal = 0
+    const retire = (s: MediaStream): void => {
+      if (!streams.has(s)) return
+      summaries.push({sessionId: streams.get(s), ...s.stats()})
+      if (summaries.length > MAX_SUMMARIES) summaries.shift()
+      streams.delete(s)
+    }
     const tty = process.stderr.isTTY && !this.jsonEnabled()
     let statusShown = false
     const say = (m: string): void => {
@@ -167,6 +206,7 @@ ${ENV_HELP}`
       statusShown = false
     }
     const encoder = flags.encoder as EncoderName | undefined
+    const maxSessions = flags['max-sessions'] ?? defaultMaxSessions(encoder)
     const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
     const codecs = chooseCodecs(flags.codecs as CodecsSetting, hevcEncoder, say)
     let host: GameStreamHost
@@ -176,8 +216,18 @@ ${ENV_HELP}`
         bindAddress: flags.bind,
         ports,
         hostname: flags.name,
-        pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new TerminalPinSource(),
-        startStream: createStartStream(media, {onStream: (s) => streams.set(s, s.start.sessionId), onLog: (m) => say(m)}),
+        pinSource:
+          flags.pin !== undefined
+            ? new OneTimePinSource(flags.pin, flags['pin-minutes'], (why) => say(color.yellow(`the --pin PIN was spent by ${why}: pairing another client needs a new --pin`)))
+            : new TerminalPinSource(),
+        startStream: createStartStream(media, {
+          onStream: (s) => {
+            streamsTotal++
+            streams.set(s, s.start.sessionId)
+          },
+          onLog: (m) => say(m),
+        }),
+        maxSessions,
         mdns: flags.mdns,
         codecModeSupport: codecs.modeSupport,
         // control V2 and audio always; video only when asked for (media-encryption.md §2)
@@ -198,10 +248,14 @@ ${ENV_HELP}`
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
-    if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
+    if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin} (good for one pairing attempt within ${flags['pin-minutes']} min)`)
     else say('pairing: enter the PIN the client shows here when it pairs')
 
+    host.on('stream-end', (info: {sessionId: number}) => {
+      for (const [s, id] of streams) if (id === info.sessionId && !s.active) retire(s)
+    })
     const status = setInterval(() => {
+      for (const s of streams.keys()) if (!s.active) retire(s)
       const live = [...streams.keys()].filter((s) => s.active && s.stats().framesSent > 0)
       if (!tty) return
       if (live.length === 0) {
@@ -218,7 +272,8 @@ ${ENV_HELP}`
           return `${l.fps.toFixed(0)} fps ${l.mbps.toFixed(1)} Mbit/s encode p99 ${(l.encodeP99Us / 1000).toFixed(1)} ms loss ${l.clientLost} frames/${missing} pkts`
         })
         .join(' | ')
-      process.stderr.write(`\r\x1b[2K${line}`)
+      const dropped = Object.values(host.stats().drops).reduce((a, b) => a + b, 0)
+      process.stderr.write(`\r\x1b[2K${line}${dropped > 0 ? ` | dropped ${dropped}` : ''}`)
       statusShown = true
     }, 1000)
 
@@ -231,10 +286,12 @@ ${ENV_HELP}`
     clearInterval(status)
     if (statusShown) process.stderr.write('\r\x1b[2K')
     statusShown = false
-    const summary = [...streams.entries()].map(([s, sessionId]) => ({sessionId, ...s.stats()}))
+    const remaining = [...streams.keys()]
+    for (const s of remaining) retire(s)
+    const drops = host.stats().drops
     await host.stop()
-    await Promise.all([...streams.keys()].map((s) => s.stop()))
+    await Promise.all(remaining.map((s) => s.stop()))
     say('lumen serve: stopped')
-    return {ports: bound, source, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summary}
+    return {ports: bound, source, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summaries, streamsTotal, maxSessions, drops}
   }
 }

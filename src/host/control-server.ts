@@ -4,7 +4,7 @@
  * every message is opened from its AES-GCM envelope, decoded and dispatched; malformed packets
  * are counted and dropped.
  */
-import {EnetDisconnect, EnetHost, EnetSend, type EnetEvent} from '../native/enet.js'
+import {EnetDisconnect, EnetHost, EnetSend, type EnetEvent, type EnetExpected, type EnetGuardStats} from '../native/enet.js'
 import {
   ControlDecodeError,
   ControlType,
@@ -15,6 +15,7 @@ import {
   terminationPayload,
   type ClientMessage,
 } from './control-codec.js'
+import {ENET_LIMITS} from './limits.js'
 
 export interface ControlPeer {
   peer: number
@@ -53,6 +54,7 @@ export class ControlServer {
   private timer?: NodeJS.Timeout
   private readonly peers = new Map<number, ControlPeer>()
   private readonly idleTimeoutMs: number
+  private expectedKey = ''
   messages = 0
 
   constructor(
@@ -65,7 +67,9 @@ export class ControlServer {
   /** Binds and starts polling; returns the bound port. */
   listen(): number {
     const bind = /^\d+\.\d+\.\d+\.\d+$/.test(this.options.bindAddress) ? this.options.bindAddress : ''
-    this.host = new EnetHost({bindAddress: bind, port: this.options.port, peerCount: 32, channelLimit: 0, eventBufferBytes: 256 * 1024})
+    this.host = new EnetHost({bindAddress: bind, port: this.options.port, peerCount: ENET_LIMITS.peers, channelLimit: 0, eventBufferBytes: 256 * 1024})
+    // a CONNECT whose connect data no launch expects is dropped before it takes a peer slot
+    this.host.guard(ENET_LIMITS.halfOpenPerSource, ENET_LIMITS.handshakeMs)
     this.schedule()
     return this.host.port
   }
@@ -95,6 +99,19 @@ export class ControlServer {
     this.send(peerId, ControlType.termination, terminationPayload(reason))
     this.host.disconnect(peerId, 0, EnetDisconnect.later)
     this.peers.delete(peerId)
+  }
+
+  /** The connections the shim lets in: the launches that reached ANNOUNCE (connect data, address). */
+  expect(entries: EnetExpected[]): void {
+    const key = entries.map((e) => `${e.data >>> 0}@${e.address}`).join(',')
+    if (this.host === undefined || key === this.expectedKey) return
+    this.host.expect(entries)
+    this.expectedKey = key
+  }
+
+  /** The shim's CONNECT guard counters (totals). */
+  guardStats(): EnetGuardStats | undefined {
+    return this.host?.guardStats()
   }
 
   peerStats(peerId: number) {

@@ -5,7 +5,7 @@
  */
 import {readFileSync} from 'node:fs'
 
-import {PairingError, type PairingManager} from './pairing.js'
+import {PairingError, PairingWait, type PairingManager} from './pairing.js'
 import {parseHex, parseIntParam, parseTarget, QueryError} from './query.js'
 import type {LaunchSession} from './session.js'
 import {parseMode} from './session.js'
@@ -107,7 +107,11 @@ export class NvHttpApi {
         case '/pair':
           return await this.pair(req, params, client)
         case '/unpair':
-          this.pairing.drop(params.get('uniqueid') ?? '')
+          // every Moonlight client sends the same uniqueid over plain HTTP: /unpair can name and
+          // prove no one, so it removes nothing (SECURITY.md §Unpair); the client then forgets
+          // this host on its side. It ends only this address's own pairing attempt.
+          this.pairing.dropAttempt(params.get('uniqueid') ?? '', req.remoteAddress)
+          this.host.log(`unpair request from ${req.remoteAddress}: nothing removed (revoke clients with the owner's tools)`)
           return xml(200)
         case '/applist':
         case '/appasset':
@@ -165,24 +169,28 @@ export class NvHttpApi {
         return xml(200, [el('paired', 1)])
       }
       if (params.has('clientchallenge')) {
-        const r = this.pairing.clientChallenge(uniqueid, parseHex(params.get('clientchallenge'), 'clientchallenge', {bytes: 16}))
+        const r = this.pairing.clientChallenge(uniqueid, parseHex(params.get('clientchallenge'), 'clientchallenge', {bytes: 16}), req.remoteAddress)
         return xml(200, [el('paired', 1), el('challengeresponse', r.toString('hex'))])
       }
       if (params.has('serverchallengeresp')) {
-        const r = this.pairing.serverChallengeResp(uniqueid, parseHex(params.get('serverchallengeresp'), 'serverchallengeresp', {bytes: 32}))
+        const r = this.pairing.serverChallengeResp(uniqueid, parseHex(params.get('serverchallengeresp'), 'serverchallengeresp', {bytes: 32}), req.remoteAddress)
         return xml(200, [el('paired', 1), el('pairingsecret', r.toString('hex'))])
       }
       if (params.has('clientpairingsecret')) {
-        const ok = this.pairing.clientPairingSecret(uniqueid, parseHex(params.get('clientpairingsecret'), 'clientpairingsecret', {max: 16 + 1024}))
+        const ok = this.pairing.clientPairingSecret(uniqueid, parseHex(params.get('clientpairingsecret'), 'clientpairingsecret', {max: 16 + 1024}), req.remoteAddress)
         this.host.log(ok ? `paired a new client (${req.remoteAddress})` : `pairing from ${req.remoteAddress} failed: wrong PIN or bad signature`)
         return xml(200, [el('paired', ok ? 1 : 0)])
       }
-      this.pairing.drop(uniqueid)
+      this.pairing.dropAttempt(uniqueid, req.remoteAddress)
       return xml(400, [el('paired', 0)], 'unknown pairing phase')
     } catch (error) {
       if (error instanceof QueryError) {
-        this.pairing.drop(uniqueid)
+        this.pairing.dropAttempt(uniqueid, req.remoteAddress)
         throw error
+      }
+      if (error instanceof PairingWait) {
+        this.host.malformed('pairing-wait', `${req.remoteAddress}: ${error.message}`)
+        return xml(503, [el('paired', 0)], error.message)
       }
       if (error instanceof PairingError) return xml(400, [el('paired', 0)], error.message)
       throw error
@@ -240,7 +248,12 @@ export class NvHttpApi {
         }
       }
       case '/cancel':
-        await this.host.cancel(client)
+        try {
+          await this.host.cancel(client)
+        } catch (error) {
+          if (error instanceof LaunchRefused) return xml(error.statusCode, [el('cancel', 0)], error.message)
+          throw error
+        }
         return xml(200, [el('cancel', 1)])
       default:
         return xml(404)

@@ -1,13 +1,17 @@
 /**
  * HTTP (47989) and HTTPS (47984) listeners for the nvhttp API: Connection: close after every
  * answer; HTTPS requests (but does not verify) a client certificate, and the API authorises it
- * against the paired store.
+ * against the paired store. Connections, header and body sizes and request times are bounded
+ * (limits.ts, connection-guard.ts).
  */
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import type {TLSSocket} from 'node:tls'
 
+import {ConnectionGuard, type ConnectionLimits} from './connection-guard.js'
+import type {DropCounters} from './drops.js'
 import type {HttpRequestInfo, NvHttpApi} from './http-api.js'
+import {CONNECTION_LIMITS} from './limits.js'
 import {listenOn} from './listen.js'
 
 export class NvHttpServers {
@@ -20,24 +24,47 @@ export class NvHttpServers {
     private readonly api: NvHttpApi,
     private readonly tls: {certPem: string; keyPem: string},
     private readonly onError: (error: Error) => void,
+    private readonly drops: DropCounters,
+    private readonly limits: Partial<ConnectionLimits> = {},
   ) {}
 
+  private readonly guards = new Map<boolean, ConnectionGuard>()
+
   async listen(bindAddress: string, httpPort: number, httpsPort: number): Promise<void> {
-    this.http = createHttpServer((req, res) => void this.serve(req, res, false))
+    const sizes = {maxHeaderSize: CONNECTION_LIMITS.maxHeaderBytes}
+    this.http = createHttpServer(sizes, (req, res) => void this.serve(req, res, false))
     this.https = createHttpsServer(
-      {cert: this.tls.certPem, key: this.tls.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2'},
+      {...sizes, cert: this.tls.certPem, key: this.tls.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2'},
       (req, res) => void this.serve(req, res, true),
     )
-    for (const s of [this.http, this.https]) {
-      // getservercert stays open until the operator types the PIN
+    for (const [secure, s] of [[false, this.http], [true, this.https]] as const) {
+      // the guard times the request; getservercert then stays open until the operator types the PIN
       s.requestTimeout = 0
-      s.headersTimeout = 10_000
+      s.headersTimeout = 0
       s.keepAliveTimeout = 0
-      s.maxHeadersCount = 64
-      s.on('clientError', (_err, socket) => socket.destroy())
+      s.maxHeadersCount = CONNECTION_LIMITS.maxHeaders
+      const guard = new ConnectionGuard(secure ? 'https' : 'http', this.drops, this.limits)
+      guard.attach(s)
+      this.guards.set(secure, guard)
+      s.on('clientError', (_err, socket) => {
+        this.drops.count(secure ? 'https' : 'http', 'bad-request')
+        socket.destroy()
+      })
     }
     this.httpPort = await listenOn(this.http, httpPort, bindAddress)
     this.httpsPort = await listenOn(this.https, httpsPort, bindAddress)
+  }
+
+  openConnections(): number {
+    let n = 0
+    for (const g of this.guards.values()) n += g.connections
+    return n
+  }
+
+  closedConnections(): number {
+    let n = 0
+    for (const g of this.guards.values()) n += g.closed
+    return n
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<void> {
@@ -55,7 +82,17 @@ export class NvHttpServers {
         localPort: req.socket.localPort ?? 0,
         remoteAddress: req.socket.remoteAddress ?? '',
       }
-      // clients never send a body; drain whatever comes, bounded by the socket timeout
+      // clients never send a body: a few bytes are drained, more close the connection
+      const guard = this.guards.get(secure)
+      let bodyBytes = 0
+      req.on('data', (chunk: Buffer) => {
+        bodyBytes += chunk.length
+        if (bodyBytes <= CONNECTION_LIMITS.maxBodyBytes) return
+        this.drops.count(secure ? 'https' : 'http', 'body-too-large')
+        req.socket.destroy()
+      })
+      req.once('end', () => guard?.requestComplete(req.socket))
+      res.once('finish', () => guard?.responseDone(req.socket))
       req.resume()
       const answer = req.method === 'GET' || req.method === 'HEAD' ? await this.api.handle(info) : {contentType: 'text/plain', body: 'GET only\n'}
       const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body

@@ -4,6 +4,8 @@
  */
 import {createServer, type Server, type Socket} from 'node:net'
 
+import {ConnectionGuard, type ConnectionLimits} from './connection-guard.js'
+import type {DropCounters} from './drops.js'
 import {listenOn} from './listen.js'
 
 import {
@@ -32,17 +34,29 @@ export interface RtspContext {
   played(session: LaunchSession): void
   malformed(what: string, detail: string): void
   log(message: string): void
+  /** refused connections and timeouts are counted here */
+  drops: DropCounters
+  limits?: Partial<ConnectionLimits>
 }
 
 const MAX_CONNECTION_BYTES = ENCRYPTED_RTSP_HEADER + RTSP_LIMITS.maxHeaderBytes + RTSP_LIMITS.maxBodyBytes + 4
-const SOCKET_TIMEOUT_MS = 15_000
-
 export class RtspServer {
   private server?: Server
   private readonly sockets = new Set<Socket>()
+  private readonly guard: ConnectionGuard
   requests = 0
 
-  constructor(private readonly ctx: RtspContext) {}
+  constructor(private readonly ctx: RtspContext) {
+    this.guard = new ConnectionGuard('rtsp', ctx.drops, ctx.limits)
+  }
+
+  openConnections(): number {
+    return this.guard.connections
+  }
+
+  closedConnections(): number {
+    return this.guard.closed
+  }
 
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((sock) => this.onConnection(sock))
@@ -57,10 +71,10 @@ export class RtspServer {
   }
 
   private onConnection(sock: Socket): void {
-    this.sockets.add(sock)
-    sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy())
-    sock.on('close', () => this.sockets.delete(sock))
     sock.on('error', () => {})
+    if (!this.guard.admit(sock)) return
+    this.sockets.add(sock)
+    sock.on('close', () => this.sockets.delete(sock))
     let buf = Buffer.alloc(0)
     let done = false
     sock.on('data', (chunk: Buffer) => {
@@ -76,7 +90,9 @@ export class RtspServer {
         const reply = this.tryHandle(buf, sock.remoteAddress ?? '')
         if (reply === undefined) return
         done = true
+        this.guard.requestComplete(sock)
         sock.end(reply)
+        this.guard.responseDone(sock)
       } catch (error) {
         done = true
         this.ctx.malformed('rtsp', (error as Error).message)

@@ -11,12 +11,15 @@ import {ClientFeatureFlags, CodecModeSupport, EncryptionFlags, MAX_LUMA_PIXELS_H
 import type {PeerAddress, StartStream, StreamPipeline} from '../protocol/pipeline.js'
 import type {StreamConfig} from '../protocol/stream-config.js'
 import {type ClientMessage, type FecStatus, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
+import {trimNativeHeap} from '../native/core.js'
 import {ControlServer, type ControlPeer} from './control-server.js'
 import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
 import {NvHttpServers} from './http-server.js'
 import type {InputEvent, InputSink} from './input.js'
+import type {ConnectionLimits} from './connection-guard.js'
+import {DropCounters, type DropPort} from './drops.js'
 import {MdnsAdvertiser} from './mdns.js'
-import {PairingManager, type PinSource} from './pairing.js'
+import {PairingManager, type PairingOptions, type PairingStats, type PinSource} from './pairing.js'
 import {MediaPingReceiver} from './pings.js'
 import {RtspServer} from './rtsp-server.js'
 import {createLaunchSession, type LaunchSession} from './session.js'
@@ -77,6 +80,14 @@ export interface GameStreamHostOptions {
   timeouts?: Partial<HostTimeouts>
   /** run an app's `cmd` on launch (default true) */
   runAppCommands?: boolean
+  /** streams at once (launches waiting for their control stream included); default no bound */
+  maxSessions?: number
+  /** PAIRING_LIMITS overrides and the clock (tests) */
+  pairing?: Omit<PairingOptions, 'log'>
+  /** CONNECTION_LIMITS overrides for HTTP, HTTPS and RTSP (tests) */
+  connectionLimits?: Partial<ConnectionLimits>
+  /** hand the free native heap back after a connection flood (default true; bench/flood.ts) */
+  trimAfterFloods?: boolean
 }
 
 export interface ControlStats {
@@ -109,6 +120,9 @@ export interface StreamInfo {
 
 export interface HostStats {
   malformed: Record<string, number>
+  /** what was refused or dropped, per "port:kind" (drops.ts) */
+  drops: Record<string, number>
+  pairing: PairingStats
   httpRequests: number
   rtspRequests: number
   controlMessages: number
@@ -149,6 +163,12 @@ export class GameStreamHost extends EventEmitter {
   private readonly launches: LaunchSession[] = []
   private readonly streams = new Map<number, ActiveStream>()
   private readonly malformedCounts: Record<string, number> = {}
+  private readonly drops: DropCounters
+  private guardSeen = {unknown: 0, perSource: 0, entryFull: 0, malformed: 0, timedOut: 0}
+  private pingMalformedSeen = 0
+  private closedAtTrim = 0
+  /** the certificate that launched the running app: it alone may quit it, and only its streams give input */
+  private appOwner?: string
   private runningApp?: AppEntry
   private appProcess?: ChildProcess
   private boundPorts?: HostPorts
@@ -163,13 +183,19 @@ export class GameStreamHost extends EventEmitter {
     this.hostname = options.hostname ?? osHostname()
     this.log = options.logger ?? {info() {}, warn() {}}
     this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, audioGraceMs: 1500, ...options.timeouts}
-    this.pairing = new PairingManager(store, options.pinSource, (pem) => {
-      const client = store.addClient(pem, `client ${store.clients().length + 1}`)
-      this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
-      this.emit('paired', client)
-    })
+    this.drops = new DropCounters((m) => this.log.warn(m))
+    this.pairing = new PairingManager(
+      store,
+      options.pinSource,
+      (pem) => {
+        const client = store.addClient(pem, `client ${store.clients().length + 1}`)
+        this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
+        this.emit('paired', client)
+      },
+      {...options.pairing, log: (m) => this.log.warn(m)},
+    )
     this.api = new NvHttpApi(store, this.pairing, this.apiHost())
-    this.http = new NvHttpServers(this.api, store, (e) => this.log.warn(`HTTP handler failed: ${e.message}`))
+    this.http = new NvHttpServers(this.api, store, (e) => this.log.warn(`HTTP handler failed: ${e.message}`), this.drops, options.connectionLimits)
     this.rtsp = new RtspServer({
       pendingSessions: () => this.pendingLaunches(),
       ports: () => ({video: this.ports.video, audio: this.ports.audio, control: this.ports.control}),
@@ -184,11 +210,14 @@ export class GameStreamHost extends EventEmitter {
       },
       announced: (s, config) => {
         this.pings.expect({pingPayload: s.pingPayload, clientAddress: s.clientAddress, acceptLegacy: (config.clientFeatureFlags & ClientFeatureFlags.sessionIdV1) === 0})
+        this.syncControlExpected()
         this.emit('announce', s, config)
       },
       played: () => {},
       malformed: (what, detail) => this.malformed(what, detail),
       log: (m) => this.log.info(m),
+      drops: this.drops,
+      limits: options.connectionLimits,
     })
     this.control = new ControlServer(
       {bindAddress: options.bindAddress ?? '0.0.0.0', port: options.ports?.control ?? DEFAULT_PORTS.control, idleTimeoutMs: this.timeouts.controlIdleMs},
@@ -265,6 +294,8 @@ export class GameStreamHost extends EventEmitter {
   stats(): HostStats {
     return {
       malformed: {...this.malformedCounts},
+      drops: (this.countGuardDrops(), this.drops.snapshot()),
+      pairing: this.pairing.stats(),
       httpRequests: this.api.requests,
       rtspRequests: this.rtsp.requests,
       controlMessages: this.control.messages,
@@ -318,6 +349,11 @@ export class GameStreamHost extends EventEmitter {
       currentApp: () => this.runningApp,
       launch: (r) => this.launch(r),
       cancel: async (client) => {
+        // only the client that launched the app may quit it (SECURITY.md §Sessions)
+        if (this.appOwner !== undefined && client.fingerprint !== this.appOwner) {
+          this.log.warn(`client ${client.fingerprint.slice(0, 16)} may not quit the app client ${this.appOwner.slice(0, 16)} launched`)
+          throw new LaunchRefused(403, 'Another client launched the running app: only it can quit the app')
+        }
         this.log.info(`client ${client.fingerprint.slice(0, 16)} quit the app`)
         await this.endAllStreams('app cancelled', true)
       },
@@ -331,6 +367,16 @@ export class GameStreamHost extends EventEmitter {
     if (r.resume && this.runningApp === undefined) throw new LaunchRefused(503, 'No running app to resume')
     const app = this.store.app(r.appId)
     if (app === undefined) throw new LaunchRefused(404, `no app with id ${r.appId}`)
+    const max = this.options.maxSessions
+    if (max !== undefined) {
+      // the client's own pending launch is replaced below, so it does not count
+      const others = this.launches.filter((l) => l.clientFingerprint !== r.client.fingerprint).length
+      const busy = this.streams.size + this.connecting.size + others
+      if (busy >= max) {
+        this.drops.count('https', 'sessions-busy')
+        throw new LaunchRefused(503, `The host is busy: ${busy} of its ${max} streams are in use (--max-sessions); try again when one ends`)
+      }
+    }
     const session = createLaunchSession({
       appId: app.id,
       resume: r.resume,
@@ -348,8 +394,14 @@ export class GameStreamHost extends EventEmitter {
       if (this.launches[i].clientFingerprint === r.client.fingerprint) this.launches.splice(i, 1)
     }
     this.launches.push(session)
-    if (!r.resume) this.startApp(app)
-    this.log.info(`${r.resume ? 'resume' : 'launch'} of '${app.title}' by ${r.clientAddress}: ${r.mode.width}x${r.mode.height}@${r.mode.fps}`)
+    if (!r.resume) {
+      this.appOwner = r.client.fingerprint
+      this.startApp(app)
+    }
+    const join = r.resume && this.appOwner !== undefined && this.appOwner !== r.client.fingerprint
+    this.log.info(
+      `${r.resume ? 'resume' : 'launch'} of '${app.title}' by ${r.clientAddress} (client ${r.client.fingerprint.slice(0, 16)}): ${r.mode.width}x${r.mode.height}@${r.mode.fps}${join ? `; joins the app client ${this.appOwner!.slice(0, 16)} launched (view only: no input)` : ''}`,
+    )
     this.emit('launch', session)
     return session
   }
@@ -374,6 +426,7 @@ export class GameStreamHost extends EventEmitter {
     const app = this.runningApp
     if (app === undefined) return
     this.runningApp = undefined
+    this.appOwner = undefined
     // launch sessions of a stopped app must not start streams any more
     for (const s of this.launches.splice(0)) this.pings.forget(s.pingPayload)
     const child = this.appProcess
@@ -400,6 +453,40 @@ export class GameStreamHost extends EventEmitter {
         this.log.info(`launch session ${s.id} expired: no RTSP or control connection within ${this.timeouts.launchMs} ms`)
       }
     }
+    this.syncControlExpected()
+    this.countGuardDrops()
+    this.drops.maybeLog(now)
+    this.trimAfterFlood()
+  }
+
+  /** After a flood (FLOOD_CLOSED connections closed since the last trim, and the ports quiet
+   * again) the free heap OpenSSL and the sockets left behind goes back to the kernel: glibc keeps
+   * it in its arenas otherwise, and RSS would only ever grow (bench/flood.ts). */
+  private trimAfterFlood(): void {
+    if (this.options.trimAfterFloods === false) return
+    const closed = this.http.closedConnections() + this.rtsp.closedConnections()
+    if (closed - this.closedAtTrim < FLOOD_CLOSED || this.http.openConnections() + this.rtsp.openConnections() > 8) return
+    this.closedAtTrim = closed
+    trimNativeHeap()
+  }
+
+  /** The control port lets in only the launches that reached ANNOUNCE (control-stream.md §1.5). */
+  private syncControlExpected(): void {
+    this.control.expect(this.launches.filter((s) => s.config !== undefined).map((s) => ({data: s.connectData, address: s.clientAddress})))
+  }
+
+  /** Moves the shim's ENet guard counters and the ping sockets' malformed count into the drops. */
+  private countGuardDrops(): void {
+    const g = this.control.guardStats()
+    if (g !== undefined) {
+      const kinds = {unknown: 'connect-unknown', perSource: 'connect-per-source', entryFull: 'connect-entry-full', malformed: 'connect-malformed', timedOut: 'handshake-timeout'} as const
+      for (const k of Object.keys(kinds) as Array<keyof typeof kinds>) {
+        this.drops.count('control', kinds[k], g[k] - this.guardSeen[k])
+        this.guardSeen[k] = g[k]
+      }
+    }
+    this.drops.count('media', 'malformed-ping', this.pings.malformed - this.pingMalformedSeen)
+    this.pingMalformedSeen = this.pings.malformed
   }
 
   private readonly connecting = new Map<number, LaunchSession>()
@@ -411,6 +498,7 @@ export class GameStreamHost extends EventEmitter {
     if (i < 0) return undefined
     const session = this.launches.splice(i, 1)[0]
     this.connecting.set(session.id, session)
+    this.syncControlExpected()
     return {sessionId: session.id, key: session.riKey}
   }
 
@@ -506,6 +594,11 @@ export class GameStreamHost extends EventEmitter {
         return
       case 'input':
         if (c !== undefined) c.inputEvents++
+        // one desktop, one driver: only the streams of the client that launched the app give input
+        if (stream !== undefined && this.appOwner !== undefined && stream.session.clientFingerprint !== this.appOwner) {
+          this.drops.count('control', 'input-not-owner')
+          return
+        }
         this.deliverInput(m.event, peer.sessionId)
         return
       case 'unknown':
@@ -562,7 +655,22 @@ export class GameStreamHost extends EventEmitter {
 
   private malformed(what: string, detail: string): void {
     this.malformedCounts[what] = (this.malformedCounts[what] ?? 0) + 1
+    this.drops.count(MALFORMED_PORT[what] ?? 'control', what)
     this.log.debug?.(`malformed ${what}: ${detail}`)
     this.emit('malformed', what, detail)
   }
+}
+
+/** Connections closed since the last heap trim that make a flood. */
+const FLOOD_CLOSED = 256
+
+/** The port each malformed kind arrives on, for the drop counters. */
+const MALFORMED_PORT: Record<string, DropPort> = {
+  'http-query': 'http',
+  'pairing-wait': 'pairing',
+  rtsp: 'rtsp',
+  sdp: 'rtsp',
+  control: 'control',
+  'control-connect': 'control',
+  enet: 'control',
 }

@@ -39,3 +39,9 @@ export function echoError(status: number, message: string): number {
 export function monotonicNs(): number {
   return shim().lumen_now_ns([])
 }
+
+/** Returns the free native heap (OpenSSL's per-connection buffers after a flood, glibc arenas)
+ * to the kernel; true when some was released. */
+export function trimNativeHeap(): boolean {
+  return shim().lumen_malloc_trim([]) === 1
+}

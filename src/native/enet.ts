@@ -25,6 +25,30 @@ export interface EnetPeerStats {
 }
 
 const HEADER = 24
+const GUARD_ENTRY_LEN = 8
+export const GUARD_MAX_EXPECTED = 16
+const GUARD_STATS_LEN = 24
+
+/** The CONNECT guard's counters (lumen_enet.h, LUMEN_ENET_GUARD_*), totals since it was enabled. */
+export interface EnetGuardStats {
+  admitted: number
+  /** connect data that matches no expected connection */
+  unknown: number
+  /** the source already held its share of half-open peers */
+  perSource: number
+  /** the expected connection already held its half-open peers */
+  entryFull: number
+  /** a datagram for a new peer that is not a CONNECT */
+  malformed: number
+  /** half-open peers reset after the handshake timeout */
+  timedOut: number
+}
+
+/** One connection the guard lets in: its connect data, or (data 0) its client's IPv4 address. */
+export interface EnetExpected {
+  data: number
+  address: string
+}
 
 /** Decodes the event records the shim packed into `buf[0..len)` (copies receive payloads). */
 export function decodeEnetEvents(buf: Buffer, len: number): EnetEvent[] {
@@ -110,6 +134,33 @@ export class EnetHost {
 
   setTimeout(peer: number, limit: number, minMs: number, maxMs: number): void {
     shim().lumen_enet_peer_timeout([this.handle, peer, limit, minMs, maxMs])
+  }
+
+  /** Enables the CONNECT guard (host side): only expected connections get a peer slot. */
+  guard(perSource: number, handshakeMs: number): void {
+    const err = new ErrorBuffer()
+    check('lumen_enet_guard', shim().lumen_enet_guard([this.handle, perSource, handshakeMs, ...err.args()]), err)
+  }
+
+  /** Replaces the guard's expected connections (at most GUARD_MAX_EXPECTED, the newest kept). */
+  expect(entries: EnetExpected[]): void {
+    const list = entries.slice(-GUARD_MAX_EXPECTED)
+    const buf = Buffer.alloc(Math.max(1, list.length * GUARD_ENTRY_LEN))
+    list.forEach((e, i) => {
+      buf.writeUInt32LE(e.data >>> 0, i * GUARD_ENTRY_LEN)
+      const octets = /^\d+\.\d+\.\d+\.\d+$/.test(e.address) ? e.address.split('.').map(Number) : [0, 0, 0, 0]
+      for (let k = 0; k < 4; k++) buf[i * GUARD_ENTRY_LEN + 4 + k] = octets[k] & 0xff
+    })
+    const err = new ErrorBuffer()
+    check('lumen_enet_guard_expect', shim().lumen_enet_guard_expect([this.handle, buf, buf.length, list.length, ...err.args()]), err)
+  }
+
+  guardStats(): EnetGuardStats {
+    const buf = Buffer.alloc(GUARD_STATS_LEN)
+    const err = new ErrorBuffer()
+    check('lumen_enet_guard_stats', shim().lumen_enet_guard_stats([this.handle, buf, buf.length, ...err.args()]), err)
+    const at = (i: number): number => buf.readUInt32LE(i * 4)
+    return {admitted: at(0), unknown: at(1), perSource: at(2), entryFull: at(3), malformed: at(4), timedOut: at(5)}
   }
 
   stats(peer: number): EnetPeerStats | undefined {

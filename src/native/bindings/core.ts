@@ -9,4 +9,5 @@ export const coreBindings = {
   lumen_avcodec_has_decoder: fn(DataType.I32, DataType.String),
   lumen_echo_error: fn(DataType.I32, DataType.I32, DataType.String, ...ERR),
   lumen_now_ns: fn(DataType.I64),
+  lumen_malloc_trim: fn(DataType.I32),
 }

@@ -11,5 +11,8 @@ export const enetBindings = {
   lumen_enet_flush: fn(DataType.I32, DataType.I32),
   lumen_enet_disconnect: fn(DataType.I32, DataType.I32, DataType.I32, DataType.U32, DataType.I32),
   lumen_enet_peer_timeout: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32),
+  lumen_enet_guard: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...ERR),
+  lumen_enet_guard_expect: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, DataType.I32, ...ERR),
+  lumen_enet_guard_stats: fn(DataType.I32, DataType.I32, DataType.U8Array, DataType.I32, ...ERR),
   lumen_enet_peer_stats: fn(DataType.I32, DataType.I32, DataType.I32, DataType.U8Array, DataType.I32),
 }
