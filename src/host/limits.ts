@@ -1,11 +1,12 @@
 /**
  * Every bound the host puts on what an unauthenticated (or merely paired) peer can make it hold:
  * connections, request sizes and times, pairing attempts, PIN checks, ENet half-open peers. One
- * place, so SECURITY.md and the code cannot drift apart; SECURITY.md §Limits lists them.
+ * place, so SECURITY.md and the code cannot drift apart; SECURITY.md §Limits lists them. Frozen
+ * objects of plain numbers, so tests may give a host other values of the same shape.
  */
 
 /** TCP listeners (HTTP 47989, HTTPS 47984, RTSP 48010). */
-export const CONNECTION_LIMITS = {
+const connectionLimits = {
   /** open connections from one source address per port */
   perSource: 32,
   /** open connections per port in all */
@@ -19,10 +20,11 @@ export const CONNECTION_LIMITS = {
   /** HTTP request bodies (clients send none) */
   maxBodyBytes: 4 * 1024,
   maxHeaders: 64,
-} as const
+}
+export const CONNECTION_LIMITS: Readonly<typeof connectionLimits> = Object.freeze(connectionLimits)
 
 /** Pairing (http-and-pairing.md §6): pending attempts and PIN checks. */
-export const PAIRING_LIMITS = {
+const pairingLimits = {
   /** a pending attempt (between getservercert and clientpairingsecret) expires after this */
   attemptMs: 60_000,
   /** pending attempts from one source address; a new one replaces that address's oldest */
@@ -40,16 +42,18 @@ export const PAIRING_LIMITS = {
   forgetMs: 15 * 60_000,
   /** distinct addresses whose wrong PINs are remembered (the oldest record goes first) */
   trackedSources: 1024,
-} as const
+}
+export const PAIRING_LIMITS: Readonly<typeof pairingLimits> = Object.freeze(pairingLimits)
 
 /** A fixed PIN (`--pin`, LUMEN_PIN) is good for one pairing attempt and this long. */
 export const DEFAULT_PIN_MINUTES = 10
 
 /** The control stream's ENet host (control-stream.md §1.5, libs/include/lumen_enet.h). */
-export const ENET_LIMITS = {
+const enetLimits = {
   peers: 32,
   /** half-open peers (CONNECT seen, handshake not finished) from one source address */
   halfOpenPerSource: 2,
   /** a half-open peer is reset this long after its CONNECT */
   handshakeMs: 3_000,
-} as const
+}
+export const ENET_LIMITS: Readonly<typeof enetLimits> = Object.freeze(enetLimits)
