@@ -206,7 +206,12 @@ export class PairingManager {
       sigOk = false
     }
     if (!hashOk || !sigOk) return false
-    this.onPaired(p.clientPem)
+    try {
+      this.onPaired(p.clientPem)
+    } catch (error) {
+      // the store could not be written (a full disk): the client is told, nothing was saved
+      throw new PairingError(`the PIN was right but the host could not save the pairing: ${(error as Error).message}`)
+    }
     return true
   }
 

@@ -164,7 +164,13 @@ export class GameStreamHost extends EventEmitter {
     this.log = options.logger ?? {info() {}, warn() {}}
     this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, audioGraceMs: 1500, ...options.timeouts}
     this.pairing = new PairingManager(store, options.pinSource, (pem) => {
-      const client = store.addClient(pem, `client ${store.clients().length + 1}`)
+      let client: PairedClient
+      try {
+        client = store.addClient(pem, `client ${store.clients().length + 1}`)
+      } catch (error) {
+        this.log.warn(`pairing a client failed: ${(error as Error).message}`)
+        throw error
+      }
       this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
       this.emit('paired', client)
     })
