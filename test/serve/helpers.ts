@@ -27,6 +27,8 @@ export interface ServeSessionOptions {
   decode?: boolean
   /** audio packets (by RTP sequence number) the client drops as if lost */
   audioDrop?: (sequence: number) => boolean
+  /** /resume the running app instead of /launch (what Moonlight does when the host's currentgame is set) */
+  resume?: boolean
 }
 
 export interface ServeSession {
@@ -87,7 +89,7 @@ export async function connectClient(hostAddress: string, httpPort: number, o: Se
   const encryptVideo = (announce.encryptionEnabled & 0x02) !== 0
   // like the client: with video encryption the announced packet size is 32 less (docs/protocol/media-encryption.md §2)
   const packetSize = encryptVideo ? announce.packetSize - 32 : announce.packetSize
-  const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`})
+  const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`, resume: o.resume})
   const hs = await client.rtsp(launch, {...announce, packetSize})
   const bindAddress = o.clientAddress ?? '127.0.0.1'
   const audioPing = await pingSocket(bindAddress, hostAddress, hs.audioPort, hs.pingPayload)
