@@ -20,6 +20,7 @@
 #include "lumen_pipewire.h"
 
 #define MAX_PW 16
+#define MAX_SIDE 16384 /* enum_format's largest size */
 #ifndef DRM_FORMAT_MOD_LINEAR
 #define DRM_FORMAT_MOD_LINEAR 0ULL
 #endif
@@ -67,27 +68,41 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
   if (state == PW_STREAM_STATE_STREAMING || state == PW_STREAM_STATE_PAUSED) c->node_id = (int)pw_stream_get_node_id(c->pw.stream);
 }
 
-static void on_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
-  PwCapture *c = data;
-  if (param == NULL || id != SPA_PARAM_Format) return;
+/* Takes a negotiated Format param: size, pixel format and modifier, and a frame buffer of that
+ * size. -1 (the capture unchanged) when it is no raw video format or its size lies outside what
+ * enum_format offered. */
+static int take_format(PwCapture *c, const struct spa_pod *param) {
   struct spa_video_info_raw info;
   memset(&info, 0, sizeof info);
-  if (spa_format_video_raw_parse(param, &info) < 0) return;
+  if (spa_format_video_raw_parse(param, &info) < 0) return -1;
+  if (info.size.width < 1 || info.size.width > MAX_SIDE || info.size.height < 1 || info.size.height > MAX_SIDE) return -1;
   const struct spa_pod_prop *mod = spa_pod_find_prop(param, NULL, SPA_FORMAT_VIDEO_modifier);
+  size_t need = (size_t)info.size.width * info.size.height * 4;
   pthread_mutex_lock(&c->lock);
+  if (need > c->latest_size) {
+    uint8_t *frame = calloc(1, need);
+    if (frame == NULL) {
+      pthread_mutex_unlock(&c->lock);
+      return -1;
+    }
+    free(c->latest);
+    c->latest = frame;
+    c->latest_size = need;
+  }
   c->info = info;
   c->has_modifier = mod != NULL;
   c->modifier = info.modifier;
   c->width = (int)info.size.width;
   c->height = (int)info.size.height;
   c->format = (int)info.format;
-  size_t need = (size_t)c->width * c->height * 4;
-  if (need > c->latest_size) {
-    free(c->latest);
-    c->latest = calloc(1, need);
-    c->latest_size = c->latest ? need : 0;
-  }
   pthread_mutex_unlock(&c->lock);
+  return 0;
+}
+
+static void on_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
+  PwCapture *c = data;
+  if (param == NULL || id != SPA_PARAM_Format) return;
+  if (take_format(c, param) < 0) return;
 
   uint8_t buffer[1024];
   struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buffer, sizeof buffer);
@@ -118,6 +133,22 @@ static void copy_frame(PwCapture *c, const uint8_t *src, int stride) {
   }
 }
 
+/* The source stride of a chunk (its own, or tightly packed rows when it gives none) and the bytes
+ * a frame spans at that stride: every row but the last a stride, the last its pixels. */
+static size_t frame_span(const PwCapture *c, int32_t chunk_stride, int *stride) {
+  *stride = chunk_stride > 0 ? chunk_stride : c->width * 4;
+  return (size_t)*stride * (size_t)(c->height - 1) + (size_t)c->width * 4;
+}
+
+/* Copies a shared-memory (MemFd, MemPtr) buffer's frame when the chunk's offset and the frame's
+ * span (need bytes) lie inside the mapped maxsize; 1 when copied. Called with the lock held. */
+static int read_mem_chunk(PwCapture *c, const struct spa_data *d, int stride, size_t need) {
+  if (d->data == NULL || (uint64_t)d->chunk->offset + need > d->maxsize) return 0;
+  copy_frame(c, (const uint8_t *)d->data + d->chunk->offset, stride);
+  c->buftype = d->type == SPA_DATA_MemFd ? 1 : 2;
+  return 1;
+}
+
 static void on_process(void *data) {
   PwCapture *c = data;
   struct pw_buffer *pb = NULL, *b;
@@ -131,8 +162,8 @@ static void on_process(void *data) {
   struct spa_data *d = &buf->datas[0];
   int ok = 0;
   if (d->chunk && d->chunk->size > 0 && !(d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED) && c->latest && c->width > 0) {
-    int stride = d->chunk->stride > 0 ? d->chunk->stride : c->width * 4;
-    size_t need = (size_t)stride * (c->height - 1) + (size_t)c->width * 4;
+    int stride;
+    size_t need = frame_span(c, d->chunk->stride, &stride);
     pthread_mutex_lock(&c->lock);
     if (d->type == SPA_DATA_DmaBuf) {
       if (c->has_modifier && c->modifier != DRM_FORMAT_MOD_LINEAR && c->modifier != DRM_FORMAT_MOD_INVALID) {
@@ -154,10 +185,8 @@ static void on_process(void *data) {
           snprintf(c->error, sizeof c->error, "cannot map a dma-buf of the PipeWire video node: %s", strerror(errno));
         }
       }
-    } else if (d->data != NULL && d->maxsize >= d->chunk->offset + need) {
-      copy_frame(c, (const uint8_t *)d->data + d->chunk->offset, stride);
-      c->buftype = d->type == SPA_DATA_MemFd ? 1 : 2;
-      ok = 1;
+    } else {
+      ok = read_mem_chunk(c, d, stride, need);
     }
     if (ok) {
       c->stride = stride;

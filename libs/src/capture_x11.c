@@ -23,6 +23,7 @@ typedef struct X11Capture {
   XImage *img;
   XShmSegmentInfo shm;
   int use_shm;
+  volatile int lost; /* the connection to the X server broke (the server went away) */
 } X11Capture;
 
 LUMEN_TABLE(captures, LumenBox, MAX_CAPTURES, "X11 capture");
@@ -34,12 +35,20 @@ static int on_x_error(Display *d, XErrorEvent *e) {
   return 0;
 }
 
+/* A broken connection (the X server was killed) goes to Xlib's IO error handler and then to its
+ * exit handler, whose default exits the whole process. These mark the capture lost and return:
+ * Xlib then fails the call in progress, and every later call on that display does nothing. */
+static int on_x_io_error(Display *d) { return 0; }
+static void on_x_io_exit(Display *d, void *data) { ((X11Capture *)data)->lost = 1; }
+
 
 static void cap_free(X11Capture *c) {
   if (!c) return;
   if (c->use_shm) {
-    XShmDetach(c->dpy, &c->shm);
-    XSync(c->dpy, False);
+    if (!c->lost) {
+      XShmDetach(c->dpy, &c->shm);
+      XSync(c->dpy, False);
+    }
     shmdt(c->shm.shmaddr);
     if (c->img) c->img->data = NULL; /* the segment is not Xlib's to free */
   }
@@ -51,6 +60,7 @@ static void cap_free(X11Capture *c) {
 int32_t lumen_x11_open(const char *display, int32_t x, int32_t y, int32_t width, int32_t height, char *err, int32_t err_len) {
   const char *name = display && *display ? display : NULL;
   XSetErrorHandler(on_x_error);
+  XSetIOErrorHandler(on_x_io_error);
   Display *dpy = XOpenDisplay(name);
   if (!dpy) {
     if (!name) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "X11: cannot open the default display ($DISPLAY unset or unreachable; pass --display)");
@@ -62,6 +72,7 @@ int32_t lumen_x11_open(const char *display, int32_t x, int32_t y, int32_t width,
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   }
   c->dpy = dpy;
+  XSetIOErrorExitHandler(dpy, on_x_io_exit, c);
   int screen = DefaultScreen(dpy);
   c->root = RootWindow(dpy, screen);
   int sw = DisplayWidth(dpy, screen), sh = DisplayHeight(dpy, screen);
@@ -142,13 +153,20 @@ static int32_t x11_grab(X11Capture *c, uint8_t *out, int32_t out_len, char *err,
   if (!out || out_len < need)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "X11: a %dx%d frame needs %lld bytes, the buffer has %d", c->width, c->height,
                       (long long)need, out_len);
+  if (c->lost) return lumen_fail(err, err_len, LUMEN_E_FAILED, "X11: the connection to the X server was lost (the display went away)");
   x_error = 0;
   if (c->use_shm) {
-    if (!XShmGetImage(c->dpy, c->root, c->img, c->x, c->y, AllPlanes) || x_error)
+    int ok = XShmGetImage(c->dpy, c->root, c->img, c->x, c->y, AllPlanes);
+    if (c->lost) return lumen_fail(err, err_len, LUMEN_E_FAILED, "X11: the connection to the X server was lost (the display went away)");
+    if (!ok || x_error)
       return lumen_fail(err, err_len, LUMEN_E_FAILED, "X11: XShmGetImage failed (X error %d)", x_error);
     copy_rows(out, c->img, c->width, c->height);
   } else {
     XImage *img = XGetImage(c->dpy, c->root, c->x, c->y, (unsigned)c->width, (unsigned)c->height, AllPlanes, ZPixmap);
+    if (c->lost) {
+      if (img) XDestroyImage(img);
+      return lumen_fail(err, err_len, LUMEN_E_FAILED, "X11: the connection to the X server was lost (the display went away)");
+    }
     if (!img || x_error) {
       if (img) XDestroyImage(img);
       return lumen_fail(err, err_len, LUMEN_E_FAILED, "X11: XGetImage failed (X error %d)", x_error);

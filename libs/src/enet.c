@@ -151,7 +151,7 @@ static int32_t pack_event(Slot *s, const ENetEvent *ev, uint8_t *out, int32_t ro
   memcpy(out + 12, &ev->peer->address.host, 4); /* already network order */
   put16(out + 16, ev->peer->address.port);
   put32(out + 20, len);
-  if (type == LUMEN_ENET_EVENT_RECEIVE) memcpy(out + LUMEN_ENET_EVENT_HEADER, ev->packet->data, len);
+  if (type == LUMEN_ENET_EVENT_RECEIVE && len > 0) memcpy(out + LUMEN_ENET_EVENT_HEADER, ev->packet->data, len); /* an empty packet has no data */
   return need;
 }
 

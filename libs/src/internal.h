@@ -82,6 +82,22 @@ typedef struct {
 /* Claims an entry holding obj; the handle, or LUMEN_E_NOMEM when the table is full. */
 int32_t lumen_box_put(LumenTable *t, void *obj);
 
+/* LUMEN_E_INVALID and "no <what> <h>" for a handle that is not live (closed, stale or never
+ * issued). */
+int32_t lumen_no_handle(LumenTable *t, int32_t h, char *err, int32_t err_len);
+
+/* Bounds check for a caller's buffer: 0 when buf is non-NULL and len >= need (or need is 0),
+ * else LUMEN_E_BUFFER and a sentence naming the buffer and both sizes. Every call that reads or
+ * writes a caller's buffer checks it with this before touching it. */
+int32_t lumen_need(char *err, int32_t err_len, const char *what, const void *buf, int64_t len, int64_t need);
+
+/* Starts a joinable thread named `name` (15 characters at most) running fn(arg); 0, or
+ * LUMEN_E_FAILED with the reason. */
+int32_t lumen_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name, char *err, int32_t err_len);
+/* Sets *stop under lock, wakes cond and joins the thread: the one way a module's worker thread
+ * is stopped. */
+void lumen_thread_stop(pthread_t thread, pthread_mutex_t *lock, pthread_cond_t *cond, int *stop);
+
 /* CLOCK_MONOTONIC in nanoseconds: the clock every deadline and timing in the shim uses. */
 int64_t lumen_mono_ns(void);
 

@@ -73,7 +73,7 @@ int32_t video_plan(const uint8_t *desc, int32_t desc_len, int32_t frame_len, Vid
     v->m[b] = blk[1];
     v->fwire[b] = blk[2];
     if (v->k[b] < 1 || v->k[b] > MAX_BLOCK_PACKETS) return lumen_fail(err, err_len, LUMEN_E_INVALID, "FEC block %d has %d data packets, outside 1..%d", b, v->k[b], MAX_BLOCK_PACKETS);
-    if (v->m[b] < 0 || (v->m[b] > 0 && v->k[b] + v->m[b] > 255))
+    if (v->m[b] < 0 || (v->m[b] > 0 && v->m[b] > 255 - v->k[b]))
       return lumen_fail(err, err_len, LUMEN_E_INVALID, "FEC block %d: %d data + %d parity packets, k + m must be at most 255", b, v->k[b], v->m[b]);
     if (v->fwire[b] < 0 || v->fwire[b] > 255) return lumen_fail(err, err_len, LUMEN_E_INVALID, "FEC block %d: wire percentage %d is outside 0..255", b, v->fwire[b]);
     data += v->k[b];
@@ -239,7 +239,7 @@ LUMEN_API int32_t lumen_video_packetize(const uint8_t *frame, int32_t frame_len,
 
 LUMEN_API int32_t lumen_video_seal(uint8_t *buf, int32_t buf_len, int32_t count, int32_t stride, int32_t shard_size, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
   if (!key || key_len != 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the video key must be 16 bytes, got %d", key_len);
-  if (count < 0 || shard_size < 1 || stride < shard_size + LUMEN_VIDEO_ENC_PREFIX || iv_counter < 0)
+  if (count < 0 || shard_size < 1 || (int64_t)stride < (int64_t)shard_size + LUMEN_VIDEO_ENC_PREFIX || iv_counter < 0)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad seal: %d packets, stride %d, shard %d, IV counter %lld", count, stride, shard_size, (long long)iv_counter);
   if (!buf || buf_len < 0 || (int64_t)count * stride > buf_len)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "%d packets of %d bytes need %lld bytes, the buffer has %d", count, stride, (long long)count * stride, buf_len);

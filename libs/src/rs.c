@@ -369,7 +369,7 @@ static int32_t check_code(int k, int m, int matrix, char *err, int32_t err_len) 
     return 0;
   }
   if (matrix != LUMEN_RS_CAUCHY) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown matrix %d (0 = Cauchy, 1 = audio)", matrix);
-  if (k < 1 || m < 0 || k + m > 255)
+  if (k < 1 || m < 0 || k > 255 || m > 255 - k)
     return lumen_fail(err, err_len, LUMEN_E_INVALID,
                       "a Reed-Solomon block needs k >= 1, m >= 0 and k + m <= 255 (got k=%d, m=%d)", k, m);
   return 0;

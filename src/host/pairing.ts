@@ -304,11 +304,18 @@ export class PairingManager {
     const p = this.expect(id, 'serverchallengeresp')
     this.forget(id, p)
     const ok = this.verifySecret(p, secretAndSig)
-    if (ok) {
-      this.guard.paired(address)
+    if (!ok) {
+      this.wrongPin(p)
+      return false
+    }
+    this.guard.paired(address)
+    try {
       this.onPaired(p.clientPem)
-    } else this.wrongPin(p)
-    return ok
+    } catch (error) {
+      // the store could not be written (a full disk): the client is told, nothing was saved
+      throw new PairingError(`the PIN was right but the host could not save the pairing: ${(error as Error).message}`)
+    }
+    return true
   }
 
   private verifySecret(p: Pending, secretAndSig: Buffer): boolean {

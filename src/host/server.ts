@@ -188,7 +188,13 @@ export class GameStreamHost extends EventEmitter {
       store,
       options.pinSource,
       (pem) => {
-        const client = store.addClient(pem, `client ${store.clients().length + 1}`)
+        let client: PairedClient
+        try {
+          client = store.addClient(pem, `client ${store.clients().length + 1}`)
+        } catch (error) {
+          this.log.warn(`pairing a client failed: ${(error as Error).message}`)
+          throw error
+        }
         this.log.info(`paired client ${client.fingerprint.slice(0, 16)}`)
         this.emit('paired', client)
       },
@@ -549,6 +555,11 @@ export class GameStreamHost extends EventEmitter {
         return
       }
       stream.pipeline = pipeline
+      void pipeline.failed?.then(async (reason) => {
+        if (stream.pipeline !== pipeline || stream.ended) return
+        this.log.warn(`session ${s.id}: the media pipeline failed: ${reason}; ending the stream`)
+        await this.endStream(stream.peer.peer, `pipeline failed: ${reason}`, true, TERMINATION_CONVERSION_FAILED)
+      })
       // an IDR request that came before the pipeline existed (the client's Start A) is the
       // stream's start: the pipeline's first frame answers it
       if (stream.idrPending) {

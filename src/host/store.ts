@@ -5,9 +5,9 @@
  * the folder); a store that cannot be read is reported with its path and never overwritten.
  */
 import {createHash, randomBytes, randomUUID, webcrypto, X509Certificate as NodeX509} from 'node:crypto'
-import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync} from 'node:fs'
+import {closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, existsSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API
 import 'reflect-metadata'
@@ -53,11 +53,31 @@ export function defaultConfigDir(): string {
   return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.config'), 'lumen')
 }
 
+/** A store file that could not be written; the file as it was before is kept. */
+export class StoreWriteError extends Error {
+  constructor(
+    readonly path: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const why = cause.code === 'ENOSPC' || cause.code === 'EDQUOT' ? 'no space left on its file system: free some' : cause.code === 'EROFS' ? 'its file system is read-only' : cause.message
+    super(`cannot save ${path} (${why}); the previous version is kept`, {cause})
+    this.name = 'StoreWriteError'
+  }
+}
+
+/** The temporary files atomicWrite leaves when the process dies between open and rename: `<name>.tmp-<pid>-<8 hex>`. */
+const TEMP_FILE = /^.+\.tmp-(\d+)-[0-9a-f]{8}$/
+
 /** Writes data to path atomically: temp file in the same folder, fsync, rename, fsync the folder. */
 export function atomicWrite(path: string, data: string | Buffer, mode = 0o600): void {
   const dir = join(path, '..')
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-  const fd = openSync(tmp, 'wx', mode)
+  let fd: number
+  try {
+    fd = openSync(tmp, 'wx', mode)
+  } catch (error) {
+    throw new StoreWriteError(path, error as NodeJS.ErrnoException)
+  }
   try {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
     let off = 0
@@ -68,7 +88,7 @@ export function atomicWrite(path: string, data: string | Buffer, mode = 0o600): 
     try {
       unlinkSync(tmp)
     } catch {}
-    throw error
+    throw new StoreWriteError(path, error as NodeJS.ErrnoException)
   }
   closeSync(fd)
   renameSync(tmp, path)
@@ -141,7 +161,8 @@ export class HostStore {
 
   /** Opens (creating on first use) the store in `dir`. Throws StoreCorruptError for a bad file. */
   static async open(dir: string = defaultConfigDir()): Promise<HostStore> {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
+    makeDir(dir)
+    removeLeftovers(dir)
     const p = HostStore.paths(dir)
     let cert: {certPem: string; keyPem: string}
     const hasCert = existsSync(p.cert)
@@ -261,4 +282,41 @@ function parseApps(path: string, text: string): AppEntry[] {
     ids.add(a.id)
   }
   return v as AppEntry[]
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync loops forever on a path it cannot
+ * create under some file systems (`/proc/nope`), where this throws the ENOENT or EACCES of the
+ * first level that fails.
+ */
+function makeDir(dir: string): void {
+  const missing: string[] = []
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d)
+    if (dirname(d) === d) break
+  }
+  for (const d of missing) mkdirSync(d, {mode: 0o700})
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {code: 'ENOTDIR', syscall: 'mkdir', path: dir})
+}
+
+/** Removes the temporary files of writes a killed process never finished (a live process's are left alone). */
+function removeLeftovers(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const m = TEMP_FILE.exec(name)
+    if (m === null) continue
+    const pid = Number(m[1])
+    if (pid !== process.pid && processAlive(pid)) continue
+    try {
+      unlinkSync(join(dir, name))
+    } catch {}
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }

@@ -27,6 +27,8 @@ export interface StreamPipeline {
   /** Stops capture, encode and send; resolves when every thread and socket is released. */
   stop(): Promise<void>
   stats(): StreamStats
+  /** resolves with the reason when the pipeline fails mid-stream (its capture source died): the host ends the stream */
+  readonly failed?: Promise<string>
 }
 
 /** A UDP socket the host bound and the client pinged: send media FROM it (docs/protocol/README.md §Session lifecycle 2). */

@@ -22,10 +22,12 @@
  */
 import {type ChildProcess, spawn, type SpawnOptions, spawnSync} from 'node:child_process'
 import {accessSync, constants, existsSync} from 'node:fs'
-import {delimiter, join} from 'node:path'
+import {basename, delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export const root = fileURLToPath(new URL('../..', import.meta.url))
+// from dist/test/helpers when a bench/ entry (compiled into dist/) imports it
+const above = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const root = basename(above) === 'dist' ? dirname(above) : above
 export const cliEntry = join(root, 'bin', 'run.js')
 
 export interface LumenRun {

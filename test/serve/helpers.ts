@@ -27,6 +27,10 @@ export interface ServeSessionOptions {
   decode?: boolean
   /** audio packets (by RTP sequence number) the client drops as if lost */
   audioDrop?: (sequence: number) => boolean
+  /** /resume the running app instead of /launch (what Moonlight does when the host's currentgame is set) */
+  resume?: boolean
+  /** an already paired client to launch with (default: a new identity, paired with PIN 1234) */
+  client?: MoonlightTestClient
 }
 
 export interface ServeSession {
@@ -80,14 +84,17 @@ export interface ClientSession {
 
 /** The test client against a host at hostAddress:httpPort (PIN 1234), streaming until close(). */
 export async function connectClient(hostAddress: string, httpPort: number, o: ServeSessionOptions = {}): Promise<ClientSession> {
-  const client = new MoonlightTestClient({host: hostAddress, httpPort, identity: await createClientIdentity()})
-  const paired = await client.pair('1234')
-  if (paired.outcome !== 'paired') throw new Error(`pairing failed: ${paired.outcome}`)
+  let client = o.client
+  if (client === undefined) {
+    client = new MoonlightTestClient({host: hostAddress, httpPort, identity: await createClientIdentity()})
+    const paired = await client.pair('1234')
+    if (paired.outcome !== 'paired') throw new Error(`pairing failed: ${paired.outcome}`)
+  }
   const announce = {...DEFAULT_ANNOUNCE, codec: 1 as const, encryptionEnabled: 7, ...o.announce}
   const encryptVideo = (announce.encryptionEnabled & 0x02) !== 0
   // like the client: with video encryption the announced packet size is 32 less (docs/protocol/media-encryption.md §2)
   const packetSize = encryptVideo ? announce.packetSize - 32 : announce.packetSize
-  const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`})
+  const launch = await client.launch({appId: 1, mode: `${announce.width}x${announce.height}x${announce.fps}`, resume: o.resume})
   const hs = await client.rtsp(launch, {...announce, packetSize})
   const bindAddress = o.clientAddress ?? '127.0.0.1'
   const audioPing = await pingSocket(bindAddress, hostAddress, hs.audioPort, hs.pingPayload)

@@ -64,6 +64,8 @@ export class MediaStream implements StreamPipeline {
   readonly released: Array<ShimHandle & {worker: WorkerKind}> = []
   /** resolves when the video worker queued its first frame, rejects if it failed first */
   readonly ready: Promise<void>
+  /** resolves with the reason when video fails after it started (the capture source died); never when stopped */
+  readonly failed: Promise<string>
 
   constructor(
     readonly start: StreamStartOptions,
@@ -83,11 +85,23 @@ export class MediaStream implements StreamPipeline {
     })
     this.ready.catch(() => undefined)
     const video = this.spawn({kind: 'video', config: start.config, peer: start.video.peer, socketFd: start.video.socket?.fd ?? -1, sab, options})
+    let failedResolve!: (reason: string) => void
+    this.failed = new Promise<string>((resolve) => (failedResolve = resolve))
+    let started = false
     video.on('message', (m: WorkerMessage) => {
-      if (m.type === 'started') readyResolve()
-      if (m.type === 'error') readyReject(new Error(`video pipeline: ${m.message}`))
+      if (m.type === 'started') {
+        started = true
+        readyResolve()
+      }
+      if (m.type === 'error') {
+        readyReject(new Error(`video pipeline: ${m.message}`))
+        if (started && this.stopping === undefined) failedResolve(m.message)
+      }
     })
-    video.once('exit', () => readyReject(new Error('the video worker exited before it started')))
+    video.once('exit', () => {
+      readyReject(new Error('the video worker exited before it started'))
+      if (started && this.stopping === undefined) failedResolve('the video worker exited')
+    })
     if (start.audio !== undefined && options.audio !== 'off') {
       this.spawn({kind: 'audio', config: start.config, peer: start.audio.peer, socketFd: start.audio.socket?.fd ?? -1, sab, options})
     }
