@@ -82,6 +82,16 @@ typedef struct {
 /* Claims an entry holding obj; the handle, or LUMEN_E_NOMEM when the table is full. */
 int32_t lumen_box_put(LumenTable *t, void *obj);
 
+/* The "no such handle" sentence for a lookup that failed. */
+int32_t lumen_no_handle(LumenTable *t, int32_t h, char *err, int32_t err_len);
+/* 0 when buf holds at least need bytes (len given by the caller), else LUMEN_E_BUFFER with a
+ * sentence naming `what`. */
+int32_t lumen_need(char *err, int32_t err_len, const char *what, const void *buf, int64_t len, int64_t need);
+/* Starts a named thread (0, or LUMEN_E_FAILED with a sentence). */
+int32_t lumen_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name, char *err, int32_t err_len);
+/* Sets *stop under lock, broadcasts cond (when given) and joins the thread. */
+void lumen_thread_stop(pthread_t thread, pthread_mutex_t *lock, pthread_cond_t *cond, int *stop);
+
 /* CLOCK_MONOTONIC in nanoseconds: the clock every deadline and timing in the shim uses. */
 int64_t lumen_mono_ns(void);
 
