@@ -516,21 +516,18 @@ static int32_t apply_touch(Uinput *u, const InputRecord *r) {
   if (type < TE_HOVER || type > TE_CANCEL_ALL) return LUMEN_E_INVALID;
   if (!q16_ok(v[2]) || !q16_ok(v[3]) || !q16_ok(v[4]) || !q16_ok(v[5]) || !q16_ok(v[6])) return LUMEN_E_INVALID;
   if (v[7] < -1 || v[7] > 360) return LUMEN_E_INVALID;
+  int slot = touch_find(u, pointer);
+  if (type == TE_HOVER || type == TE_HOVER_LEAVE || type == TE_BUTTON_ONLY) return 0; /* a touchscreen has no hover, no buttons */
+  if ((type == TE_UP || type == TE_CANCEL || type == TE_MOVE) && slot < 0) return LUMEN_E_INVALID; /* a contact that never went down */
   int32_t st = ensure(u, &u->touch, &touch_spec, -1);
   if (st < 0) return st;
-  int slot = touch_find(u, pointer);
   switch (type) {
-    case TE_HOVER:
-    case TE_HOVER_LEAVE:
-    case TE_BUTTON_ONLY:
-      return 0; /* a touchscreen has no hover and no buttons */
     case TE_CANCEL_ALL:
       for (int i = 0; i < TOUCH_SLOTS; i++)
         if (u->slots[i].active) touch_lift(u, i);
       return commit(&u->touch);
     case TE_UP:
     case TE_CANCEL:
-      if (slot < 0) return LUMEN_E_INVALID;
       touch_lift(u, slot);
       return commit(&u->touch);
     case TE_DOWN:
@@ -538,7 +535,6 @@ static int32_t apply_touch(Uinput *u, const InputRecord *r) {
       break;
   }
   if (slot < 0) {
-    if (type == TE_MOVE) return LUMEN_E_INVALID; /* a move of a contact that never went down */
     for (int i = 0; i < TOUCH_SLOTS && slot < 0; i++)
       if (!u->slots[i].active) slot = i;
     if (slot < 0) return LUMEN_E_INVALID; /* more contacts than slots */

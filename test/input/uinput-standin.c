@@ -451,10 +451,11 @@ static void poll_control(void) {
   for (;;) {
     char *nl = memchr(control_buf, '\n', (size_t)control_len);
     if (!nl) break;
-    *nl = 0;
     char line[512];
-    snprintf(line, sizeof line, "%s", control_buf);
-    *nl = '\n';
+    size_t len = (size_t)(nl - control_buf);
+    if (len >= sizeof line) len = sizeof line - 1;
+    memcpy(line, control_buf, len);
+    line[len] = 0;
     if (!control_line(line)) break;
     int used = (int)(nl - control_buf) + 1;
     memmove(control_buf, control_buf + used, (size_t)(control_len - used));
@@ -502,6 +503,7 @@ static ssize_t fake_write(Fake *f, const void *buf, size_t count) {
   if (f->accmode == O_RDONLY) return refuse(f, "write", EBADF, "fd not open for writing");
   if (f->state != CREATED) return refuse(f, "write", EINVAL, "write before UI_DEV_CREATE (the legacy uinput_user_dev path)");
   if (count != 0 && count < sizeof(struct input_event)) return refuse(f, "write", EINVAL, "shorter than struct input_event");
+  poll_control();
   if (f->fail_write) {
     f->fail_write = 0;
     return refuse(f, "write", ENODEV, "the test failed this write");
