@@ -526,6 +526,19 @@ describe('uinput backend (ABI level, through the stand-in)', () => {
     s.appendControl(`upload ${name} 1 1000 65535 30`)
     s.appendControl(`play ${name} 1 1`)
     await until(4, 'timed rumble and its end')
+    // erased while playing: it stops
+    s.appendControl(`upload ${name} 3 500 600 0`)
+    s.appendControl(`play ${name} 3 1`)
+    await until(5, 'rumble of effect 3')
+    s.appendControl(`erase ${name} 3`)
+    await until(6, 'erased effect stops')
+    // a pad that leaves while it rumbles stops the client's too
+    s.appendControl(`upload ${name} 4 700 800 0`)
+    s.appendControl(`play ${name} 4 1`)
+    await until(7, 'rumble of effect 4')
+    const state = {type: 'gamepad', controller: 2, activeMask: 0, buttons: 0, leftTrigger: 0, rightTrigger: 0, leftStickX: 0, leftStickY: 0, rightStickX: 0, rightStickY: 0}
+    await s.events([state])
+    await until(8, 'removed pad stops')
     await collect()
     await s.close()
     expectClean(s)
@@ -534,9 +547,14 @@ describe('uinput backend (ABI level, through the stand-in)', () => {
       {type: 'rumble', controller: 2, lowFreq: 0, highFreq: 0},
       {type: 'rumble', controller: 2, lowFreq: 1000, highFreq: 65535},
       {type: 'rumble', controller: 2, lowFreq: 0, highFreq: 0}, // its 30 ms ran out, no stop sent
+      {type: 'rumble', controller: 2, lowFreq: 500, highFreq: 600},
+      {type: 'rumble', controller: 2, lowFreq: 0, highFreq: 0}, // erased
+      {type: 'rumble', controller: 2, lowFreq: 700, highFreq: 800},
+      {type: 'rumble', controller: 2, lowFreq: 0, highFreq: 0}, // the pad left
     ])
     const uploads = s.lines().filter((l) => l.op === 'ff-upload')
-    expect(uploads.map((u) => [u.effect, u.retval, u.begun])).toEqual([[0, 0, 1], [0, 0, 1], [1, 0, 1]])
+    expect(uploads.map((u) => [u.effect, u.retval, u.begun])).toEqual([[0, 0, 1], [0, 0, 1], [1, 0, 1], [3, 0, 1], [4, 0, 1]])
+    expect(s.lines().filter((l) => l.op === 'ff-erase').map((u) => [u.effect, u.retval, u.begun])).toEqual([[3, 0, 1]])
   })
 
   it('release-all and close release every key, button, contact, pen and pad input held (no stuck keys)', async () => {
