@@ -6,6 +6,7 @@
 import {accessSync, constants, statSync} from 'node:fs'
 
 import type {InputAvailability, InputBackend, InputCapabilities, InputDevice, InputSettings} from './device.js'
+import {InputOpenError} from './errors.js'
 import {openNativeDevice} from './native-device.js'
 
 export const UINPUT_CAPABILITIES: InputCapabilities = {
@@ -40,20 +41,18 @@ export function uinputUnavailable(path: string): string | undefined {
   return undefined
 }
 
-export class UinputOpenError extends Error {}
-
 export const uinputBackend: InputBackend = {
   name: 'uinput',
   needs: 'a writable /dev/uinput (modprobe uinput; a udev rule KERNEL=="uinput", GROUP="input", MODE="0660" and membership of the input group)',
 
   available(settings: InputSettings): InputAvailability {
     const reason = uinputUnavailable(settings.uinputPath)
-    return reason === undefined ? {ok: true, detail: `${settings.uinputPath} is writable`} : {ok: false, reason}
+    return reason === undefined ? {ok: true, detail: `uinput on ${settings.uinputPath}`} : {ok: false, reason}
   },
 
   open(settings: InputSettings): InputDevice {
     const opened = openNativeDevice('uinput', settings.uinputPath, UINPUT_CAPABILITIES)
-    if (!opened.ok) throw new UinputOpenError(opened.reason)
+    if (!opened.ok) throw new InputOpenError('uinput', opened.reason)
     return opened.device
   },
 }
