@@ -8,7 +8,7 @@ import {color} from '../cli/output.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {DEFAULT_PIN_MINUTES} from '../host/limits.js'
 import {OneTimePinSource, TerminalPinSource} from '../host/pairing.js'
-import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
+import {DEFAULT_PORTS, GameStreamHost, type HostPorts, type StreamInfo} from '../host/server.js'
 import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
@@ -19,20 +19,27 @@ import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
 import {type CodecCalibration, chooseCodecs, CODECS_SETTINGS, type CodecsSetting} from '../media/stream/codecs.js'
 import {defaultEncoder} from '../media/encoder.js'
 import {SEND_AT_MODES, type SendAt} from '../media/stream/video-loop.js'
+import type {InputSettings} from '../input/device.js'
+import {INPUT_CHOICES, inputHelp, selectInput, type InputChoice} from '../input/select.js'
 
 export interface ServeResult {
   ports: HostPorts
   source: string
   pacing: string
   sendAt: string
+  /** the input backend streams get (none: view-only) */
+  input: {backend: string; line: string}
   codecs: {offered: string[]; reason: string; calibration: CodecCalibration[]}
   /** the last MAX_SUMMARIES streams, oldest first */
-  streams: Array<StreamStats & {sessionId?: number}>
+  streams: StreamSummary[]
   streamsTotal: number
   maxSessions: number
   /** what the host refused or dropped, per "port:kind" */
   drops: Record<string, number>
 }
+
+/** What an ended stream leaves behind: its figures, its session and that session's input. */
+type StreamSummary = StreamStats & {sessionId?: number; input?: StreamInfo['input']}
 
 /** Ended streams keep one summary record each, the newest this many. */
 const MAX_SUMMARIES = 100
@@ -54,6 +61,8 @@ const share = Flags.custom<number>({
 const ENV_HELP = `ENVIRONMENT
   LUMEN_PERF=FILE          write one binary record per video frame to FILE (capture, convert, encode, packetize+FEC, send µs; packets, bytes, burst; IDR / re-encoded; deadline slack; client-reported loss) — read it with \`lumen perf-report FILE\`
   LUMEN_SOURCE             --source
+  LUMEN_INPUT              --input
+  LUMEN_UINPUT_PATH        --uinput-path (default /dev/uinput)
   LUMEN_DISPLAY            --display (the x11 source; default $DISPLAY)
   LUMEN_PIPEWIRE_NODE      --pipewire-node
   LUMEN_PORTAL_TIMEOUT     --portal-timeout
@@ -92,6 +101,10 @@ Video: the capture source (--source) is encoded (libx265 for HEVC, libx264 for H
 
 Audio: Opus 48 kHz CBR, stereo, 5.1 or 7.1 as the client asks (the layouts its DESCRIBE advertises), from the desktop's PipeWire monitor when PipeWire answers, else a tone per channel; AES-CBC and 4+2 FEC as the client expects.
 
+Input: the keyboard, mouse, touch, pen and gamepads of the client that launched the stream reach the desktop through one backend (--input); every event is bounded before it is injected and the malformed ones are counted and dropped. What each backend needs:
+${inputHelp()}
+auto picks uinput when its node is writable, else wlroots, else XTEST, else none (view-only, with one line saying why).
+
 On a terminal, one status line (stderr) shows per stream: fps, Mbit/s, p99 encode time, and the frames the client reported lost.
 
 ${ENV_HELP}`
@@ -112,7 +125,14 @@ ${ENV_HELP}`
       default: 'auto',
       env: 'LUMEN_SOURCE',
     }),
-    display: Flags.string({description: 'X display for --source x11 (default $DISPLAY)', env: 'LUMEN_DISPLAY'}),
+    display: Flags.string({description: 'X display for --source x11 and --input xtest (default $DISPLAY)', env: 'LUMEN_DISPLAY'}),
+    input: Flags.string({
+      description: 'input backend: uinput (virtual kernel devices: keyboard, mice, touch, pen, gamepads with rumble), xtest (the X display\'s keyboard and pointer), wlroots (virtual pointer and keyboard of a wlroots compositor), none (view-only); auto = the first of those that works here',
+      options: [...INPUT_CHOICES],
+      default: 'auto',
+      env: 'LUMEN_INPUT',
+    }),
+    'uinput-path': Flags.string({description: 'uinput device node for --input uinput', default: '/dev/uinput', env: 'LUMEN_UINPUT_PATH'}),
     'pipewire-node': Flags.string({description: 'PipeWire video node id or name for --source pipewire (default: the first Video/Source node)', env: 'LUMEN_PIPEWIRE_NODE'}),
     encoder: Flags.string({description: 'video encoder (default libx265 for HEVC, libx264 for H.264)', options: [...ENCODER_NAMES], env: 'LUMEN_ENCODER'}),
     pacing: Flags.string({description: 'line: a frame leaves at its deadline at line rate; burst: in bursts of --burst-packets over --burst-spread of the frame interval', options: ['line', 'burst'], default: 'line', env: 'LUMEN_PACING'}),
@@ -186,15 +206,22 @@ ${ENV_HELP}`
       ...encoderTuning(flags),
       portalTimeoutMs: Math.round(flags['portal-timeout'] * 1000),
     }
+    const inputSettings: InputSettings = {uinputPath: flags['uinput-path'], display: flags.display ?? process.env.DISPLAY, waylandSocket: waylandSocket(process.env)}
+    const input = selectInput(flags.input as InputChoice, inputSettings)
+    if (!input.ok) this.fail('unavailable', input.reason)
+    const inputBackend = input.backend
     const base = flags['port-base']
     const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}
     const streams = new Map<MediaStream, number | undefined>()
     // ended streams leave only this record: the MediaStream and its workers are let go
-    const summaries: Array<StreamStats & {sessionId?: number}> = []
+    const summaries: StreamSummary[] = []
+    // a session's input figures, from its stream-end until its streams are retired
+    const inputBySession = new Map<number, StreamInfo['input']>()
     let streamsTotal = 0
     const retire = (s: MediaStream): void => {
       if (!streams.has(s)) return
-      summaries.push({sessionId: streams.get(s), ...s.stats()})
+      const sessionId = streams.get(s)
+      summaries.push({sessionId, ...s.stats(), input: sessionId === undefined ? undefined : inputBySession.get(sessionId)})
       if (summaries.length > MAX_SUMMARIES) summaries.shift()
       streams.delete(s)
     }
@@ -229,6 +256,7 @@ ${ENV_HELP}`
         }),
         maxSessions,
         mdns: flags.mdns,
+        openInput: inputBackend === undefined ? undefined : () => inputBackend.open(inputSettings),
         codecModeSupport: codecs.modeSupport,
         // control V2 and audio always; video only when asked for (media-encryption.md §2)
         encryptionSupported: EncryptionFlags.controlV2 | EncryptionFlags.audio | (flags['video-encryption'] ? EncryptionFlags.video : 0),
@@ -237,6 +265,16 @@ ${ENV_HELP}`
     } catch (error) {
       this.fail(error instanceof StoreCorruptError ? 'malformed_input' : causeCode(error, 'unavailable'), `cannot open the host identity: ${(error as Error).message}`, {cause: error})
     }
+    host.on('stream-end', (info: StreamInfo) => {
+      const i = info.input
+      inputBySession.set(info.sessionId, i)
+      if (inputBySession.size > MAX_SUMMARIES) inputBySession.delete(inputBySession.keys().next().value!)
+      if (i === undefined) return
+      const dropped = Object.entries(i.dropped).filter(([, n]) => n > 0)
+      say(
+        `session ${info.sessionId}: input (${i.backend}) accepted ${i.accepted}, applied ${i.applied}, refused ${i.refused}, dropped ${dropped.length === 0 ? 0 : dropped.map(([r, n]) => `${n} ${r}`).join(', ')}`,
+      )
+    })
     let bound: HostPorts
     try {
       bound = await host.start()
@@ -248,6 +286,7 @@ ${ENV_HELP}`
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
+    say(input.line)
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin} (good for one pairing attempt within ${flags['pin-minutes']} min)`)
     else say('pairing: enter the PIN the client shows here when it pairs')
 
@@ -292,6 +331,15 @@ ${ENV_HELP}`
     await host.stop()
     await Promise.all(remaining.map((s) => s.stop()))
     say('lumen serve: stopped')
-    return {ports: bound, source, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summaries, streamsTotal, maxSessions, drops}
+    return {ports: bound, source, input: {backend: inputBackend?.name ?? 'none', line: input.line}, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summaries, streamsTotal, maxSessions, drops}
   }
+}
+
+/** The Wayland display socket the session names: $WAYLAND_DISPLAY, relative to $XDG_RUNTIME_DIR. */
+function waylandSocket(env: NodeJS.ProcessEnv): string | undefined {
+  const name = env.WAYLAND_DISPLAY
+  if (name === undefined || name === '') return undefined
+  if (name.startsWith('/')) return name
+  const dir = env.XDG_RUNTIME_DIR
+  return dir === undefined || dir === '' ? undefined : `${dir}/${name}`
 }

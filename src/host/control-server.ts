@@ -36,6 +36,9 @@ export interface ControlHandlers {
   /** the peer is gone (client disconnect, idle timeout, refused); reason for the log */
   disconnected(peer: ControlPeer, reason: string): void
   malformed(what: string, detail: string): void
+  /** the end of one service round (every tick, after its messages): batched work such as a
+   * round's input events goes out here, in one call per stream */
+  roundEnd?(): void
 }
 
 export interface ControlServerOptions {
@@ -141,6 +144,7 @@ export class ControlServer {
       return
     }
     for (const e of events) this.onEvent(host, e)
+    this.handlers.roundEnd?.()
     const now = Date.now()
     for (const p of [...this.peers.values()]) {
       if (now - p.lastActivity > this.idleTimeoutMs) {

@@ -18,6 +18,8 @@ import {NvHttpServers} from './http-server.js'
 import type {InputEvent, InputSink} from './input.js'
 import type {ConnectionLimits} from './connection-guard.js'
 import {DropCounters, type DropPort} from './drops.js'
+import type {InputDevice, InputStats} from '../input/device.js'
+import {encodeFeedback, FeedbackFilter} from './input-feedback.js'
 import {MdnsAdvertiser} from './mdns.js'
 import {PairingManager, type PairingOptions, type PairingStats, type PinSource} from './pairing.js'
 import {MediaPingReceiver} from './pings.js'
@@ -66,6 +68,9 @@ export interface GameStreamHostOptions {
   /** creates the media pipeline when a stream starts; absent = control plane only */
   startStream?: StartStream
   inputSink?: InputSink
+  /** opens the input device for a stream's session (the one that launched it); undefined or a
+   * throw: the stream is view-only. Closed when the stream ends. */
+  openInput?: (sessionId: number) => InputDevice | undefined
   /** advertise _nvstream._tcp; default true */
   mdns?: boolean
   logger?: HostLogger
@@ -114,6 +119,8 @@ export interface StreamInfo {
   startedAt: number
   control: ControlStats
   hasPipeline: boolean
+  /** the stream's input device: accepted, applied, dropped by reason */
+  input?: InputStats & {backend: string; feedbackSent: number}
   /** libenet's view of the control peer: round trip, loss */
   enet?: {roundTripMs: number; packetLoss: number; packetsSent: number; packetsLost: number}
 }
@@ -140,6 +147,16 @@ interface ActiveStream {
   audio?: PeerAddress
   startedAt: number
   control: ControlStats
+  input?: StreamInput
+}
+
+interface StreamInput {
+  device: InputDevice
+  /** this service round's events, submitted together at its end */
+  pending: InputEvent[]
+  filter: FeedbackFilter
+  feedbackSent: number
+  final?: InputStats
 }
 
 /**
@@ -233,6 +250,7 @@ export class GameStreamHost extends EventEmitter {
         message: (peer, m) => this.onControlMessage(peer, m),
         disconnected: (peer, reason) => void this.endStream(peer.peer, reason, false),
         malformed: (what, detail) => this.malformed(what, detail),
+        roundEnd: () => this.flushInput(),
       },
     )
   }
@@ -522,6 +540,7 @@ export class GameStreamHost extends EventEmitter {
     }
     this.streams.set(peer.peer, stream)
     this.log.info(`session ${session.id}: control stream connected from ${peer.address}:${peer.port}`)
+    stream.input = this.openInput(session.id)
     void this.startMedia(stream)
   }
 
@@ -610,6 +629,8 @@ export class GameStreamHost extends EventEmitter {
           this.drops.count('control', 'input-not-owner')
           return
         }
+        // only the stream's own (authenticated, decrypted) control peer reaches its device
+        stream?.input?.pending.push(m.event)
         this.deliverInput(m.event, peer.sessionId)
         return
       case 'unknown':
@@ -627,12 +648,63 @@ export class GameStreamHost extends EventEmitter {
     }
   }
 
+  private openInput(sessionId: number): StreamInput | undefined {
+    const open = this.options.openInput
+    if (open === undefined) return undefined
+    try {
+      const device = open(sessionId)
+      return device === undefined ? undefined : {device, pending: [], filter: new FeedbackFilter(), feedbackSent: 0}
+    } catch (error) {
+      this.log.warn(`session ${sessionId}: no input, the stream is view-only: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+
+  /** The end of a control service round: each stream's events go to its device in one submit
+   * (the device queues them for its writer thread and returns at once), and what the device
+   * asks of the client (rumble, LED, motion) goes back as control messages. */
+  private flushInput(): void {
+    for (const stream of this.streams.values()) {
+      const input = stream.input
+      if (input === undefined || stream.ended) continue
+      try {
+        if (input.pending.length > 0) {
+          const events = input.pending
+          input.pending = []
+          input.device.submit(events)
+        }
+        for (const f of input.device.feedback()) {
+          if (!input.filter.pass(f)) continue
+          const m = encodeFeedback(f)
+          if (this.control.send(stream.peer.peer, m.type, m.payload)) input.feedbackSent++
+        }
+      } catch (error) {
+        this.log.warn(`session ${stream.session.id}: input device failed: ${(error as Error).message}`)
+      }
+    }
+  }
+
+  /** Stream end or client gone: every key, button and pad input is released, then the device closes. */
+  private closeInput(stream: ActiveStream): void {
+    const input = stream.input
+    if (input === undefined || input.final !== undefined) return
+    try {
+      input.device.releaseAll()
+      input.device.close()
+      input.final = input.device.stats()
+    } catch (error) {
+      this.log.warn(`session ${stream.session.id}: closing the input device failed: ${(error as Error).message}`)
+      input.final = input.device.stats()
+    }
+  }
+
   /** Ends one stream: termination (when the host ends it), pipeline stop, bookkeeping. */
   private async endStream(peerId: number, reason: string, sendTermination: boolean, code?: number): Promise<void> {
     const stream = this.streams.get(peerId)
     if (stream === undefined || stream.ended) return
     stream.ended = true
     this.streams.delete(peerId)
+    this.closeInput(stream)
     if (sendTermination) this.control.terminate(peerId, code)
     this.pings.forget(stream.session.pingPayload)
     const pipeline = stream.pipeline
@@ -660,6 +732,10 @@ export class GameStreamHost extends EventEmitter {
       startedAt: s.startedAt,
       control: {...s.control},
       hasPipeline: s.pipeline !== undefined,
+      input:
+        s.input !== undefined
+          ? {...(s.input.final ?? s.input.device.stats()), backend: s.input.device.backend, feedbackSent: s.input.feedbackSent}
+          : undefined,
       enet: s.ended ? undefined : this.control.peerStats(s.peer.peer),
     }
   }

@@ -9,6 +9,7 @@ import {coreBindings} from './bindings/core.js'
 import {enetBindings} from './bindings/enet.js'
 import {fecBindings} from './bindings/fec.js'
 import {gpuBindings} from './bindings/gpu.js'
+import {inputBindings} from './bindings/input.js'
 import {netBindings} from './bindings/net.js'
 import {packetizeBindings} from './bindings/packetize.js'
 import {audioBindings} from './bindings/audio.js'
@@ -22,6 +23,7 @@ export const bindings = {
   ...enetBindings,
   ...fecBindings,
   ...gpuBindings,
+  ...inputBindings,
   ...netBindings,
   ...packetizeBindings,
   ...audioBindings,

@@ -69,3 +69,9 @@ export function gamepad(controller: number, buttons: number, lt: number, rt: num
   b.writeUInt16LE(0x55, 24)
   return packet(0x0c, b)
 }
+
+export function hscroll(amount: number): Buffer {
+  const b = Buffer.alloc(2)
+  b.writeInt16BE(amount, 0)
+  return packet(0x55000001, b)
+}

@@ -12,6 +12,7 @@ import {bindings} from '../../src/native/bindings.js'
 import {EnetDisconnect, EnetSend} from '../../src/native/enet.js'
 import {ShimStatus} from '../../src/native/errors.js'
 import {RsMatrix} from '../../src/native/fec.js'
+import {FeedbackKind, InputBackendId, InputStat, RecordKind} from '../../src/native/input.js'
 
 const includeDir = join(import.meta.dirname, '..', '..', 'libs', 'include')
 
@@ -133,6 +134,10 @@ describe('constants TypeScript mirrors from libs/include', () => {
     ['LUMEN_PW_INFO_LEN', 'pipewire.ts', 'INFO_LEN'],
     ['LUMEN_PW_GRAB_INFO_LEN', 'pipewire.ts', 'GRAB_INFO_LEN'],
     ['LUMEN_PORTAL_INFO_LEN', 'portal.ts', 'INFO_LEN'],
+    ['LUMEN_INPUT_RECORD_LEN', 'input.ts', 'RECORD_LEN'],
+    ['LUMEN_INPUT_RECORD_VALUES', 'input.ts', 'RECORD_VALUES'],
+    ['LUMEN_INPUT_QUEUE', 'input.ts', 'INPUT_QUEUE'],
+    ['LUMEN_INPUT_STATS', 'input.ts', 'INPUT_STATS'],
   ]
   for (const [define, file, name] of lengths) {
     it(`${define} = ${name} in src/native/${file}`, () => {
@@ -153,5 +158,16 @@ describe('constants TypeScript mirrors from libs/include', () => {
 
   it('Reed-Solomon matrices', () => {
     expect(RsMatrix).toEqual({cauchy: defines.get('LUMEN_RS_CAUCHY'), audio: defines.get('LUMEN_RS_AUDIO')})
+  })
+
+  it('input backends, record kinds, feedback kinds and counters', () => {
+    const prefixed = (prefix: string): Record<string, number> =>
+      Object.fromEntries([...defines].filter(([n]) => n.startsWith(prefix)).map(([n, v]) => [n.slice(prefix.length), v]))
+    const upper = (o: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(), v]))
+    expect(upper(RecordKind)).toEqual(prefixed('LUMEN_IN_'))
+    expect(upper(FeedbackKind)).toEqual(prefixed('LUMEN_FB_'))
+    expect(upper(InputStat)).toEqual(prefixed('LUMEN_INPUT_STAT_'))
+    expect(upper(InputBackendId)).toEqual({UINPUT: defines.get('LUMEN_INPUT_UINPUT'), XTEST: defines.get('LUMEN_INPUT_XTEST'), WLROOTS: defines.get('LUMEN_INPUT_WLROOTS')})
   })
 })

@@ -79,7 +79,8 @@ export interface ClientSession {
   /** the Opus layout the client decodes with, read from the host's DESCRIBE as Moonlight does */
   audioLayout: OpusStreamLayout | undefined
   idrRequestsSent: number
-  close(): Promise<void>
+  /** graceful false: the client vanishes (no ENet disconnect; the host notices by timeout) */
+  close(graceful?: boolean): Promise<void>
 }
 
 /** The test client against a host at hostAddress:httpPort (PIN 1234), streaming until close(). */
@@ -123,10 +124,10 @@ export async function connectClient(hostAddress: string, httpPort: number, o: Se
         control.requestIdr()
       },
     }),
-    close: async () => {
+    close: async (graceful = true) => {
       session.video.close()
       audio.close()
-      await control.close()
+      await control.close(graceful)
       videoPing.stop()
       audioPing.stop()
     },
