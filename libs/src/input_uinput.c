@@ -40,7 +40,6 @@
 #define PB_DOWN 0x0002
 #define PB_LEFT 0x0004
 #define PB_RIGHT 0x0008
-#define PB_DPAD (PB_UP | PB_DOWN | PB_LEFT | PB_RIGHT)
 #define PB_PADDLES 0x0F0000
 /* Arrival capabilities (LI_CCAP_*). */
 #define PCAP_RUMBLE 0x02

@@ -19,6 +19,9 @@ import {installed, root, waitUntil} from '../helpers/index.js'
 import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {startServeCli, type ServeCli} from '../serve/processes.js'
 
+/** The stand-in after whatever is preloaded already (scripts/asan.sh preloads libasan, which must come first). */
+const preload = (so: string): string => [process.env.LD_PRELOAD, so].filter((x) => x).join(':')
+
 const RUMBLE = 0x010b // control-stream.md §4
 const GAMEPAD_CHANNEL = 0x10 // §1.4: 0x10 + controller
 
@@ -49,7 +52,7 @@ describe.skipIf(skip !== undefined)(`serve --input uinput${skip ? ` (skipped: ${
     writeFileSync(control, '')
     serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--input', 'uinput', '--uinput-path', node, '--config-dir', join(dir, 'config')], {
       ...process.env,
-      LD_PRELOAD: so,
+      LD_PRELOAD: preload(so),
       UINPUT_STANDIN_PATH: node,
       UINPUT_STANDIN_LOG: log,
       UINPUT_STANDIN_CONTROL: control,

@@ -19,6 +19,9 @@ import {KEYMAP} from '../../src/input/keymap.js'
 import {uinputBackend} from '../../src/input/uinput.js'
 import {root, sleep, waitUntil} from '../helpers/index.js'
 
+/** The stand-in after whatever is preloaded already (scripts/asan.sh preloads libasan, which must come first). */
+const preload = (so: string): string => [process.env.LD_PRELOAD, so].filter((x) => x).join(':')
+
 // ---- <linux/input-event-codes.h>, <linux/input.h> -----------------------------------------------------------
 
 function parseCodes(): Record<string, number> {
@@ -103,7 +106,7 @@ class Session {
     this.proc = spawn(process.execPath, [child], {
       env: {
         ...process.env,
-        LD_PRELOAD: standin,
+        LD_PRELOAD: preload(standin),
         UINPUT_STANDIN_PATH: this.node,
         UINPUT_STANDIN_LOG: this.log,
         UINPUT_STANDIN_CONTROL: this.control,
