@@ -13,6 +13,7 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {selectInput} from '../../src/input/select.js'
 import {Channel} from '../client/control.js'
 import * as pkt from '../client/input.js'
 import {installed, root, waitUntil} from '../helpers/index.js'
@@ -62,6 +63,14 @@ describe.skipIf(skip !== undefined)(`serve --input uinput${skip ? ` (skipped: ${
     await client?.close()
     await serve?.stop()
     if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('--input auto picks uinput when the node is a writable character device', () => {
+    const picked = selectInput('auto', {uinputPath: node})
+    expect(picked).toMatchObject({ok: true, line: `input: uinput on ${node}`})
+    expect(picked.ok && picked.backend?.name).toBe('uinput')
+    const missing = selectInput('uinput', {uinputPath: join(dir, 'absent')})
+    expect(missing).toEqual({ok: false, reason: expect.stringContaining(`no ${join(dir, 'absent')}: load the uinput module (modprobe uinput)`)})
   })
 
   it('input reaches the devices, rumble reaches the client, a vanished client leaves nothing held', async () => {
