@@ -32,7 +32,12 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
     xvfb = await startXvfb(DISPLAY, '640x360')
     rec = await XRecorder.start(DISPLAY)
     dir = mkdtempSync(join(tmpdir(), 'lumen-input-'))
-    serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--input', 'xtest', '--display', DISPLAY, '--config-dir', join(dir, 'config')])
+    // a random port base can meet a port another test holds: try another
+    for (let attempt = 0; attempt < 3; attempt++) {
+      serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--codecs', 'h264', '--input', 'xtest', '--display', DISPLAY, '--config-dir', join(dir, 'config')])
+      if (!serve.stderr().includes('EADDRINUSE')) break
+      await serve.stop()
+    }
   }, 30_000)
   afterAll(async () => {
     await client?.close()
