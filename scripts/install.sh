@@ -19,7 +19,7 @@ APT_PACKAGES=(
   libx264-dev libx265-dev libopus-dev
   libenet-dev libegl-dev libgl-dev libgles-dev libgbm-dev libdrm-dev
   libx11-dev libxext-dev libxtst-dev libpipewire-0.3-dev
-  xvfb x11-utils xinput pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
+  xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
   nftables iproute2 librsvg2-bin libssl-dev
   libdbus-1-dev sway xdg-desktop-portal weston meson ninja-build libinih-dev libwayland-dev wayland-protocols libsystemd-dev
 )

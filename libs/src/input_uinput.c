@@ -40,7 +40,6 @@
 #define PB_DOWN 0x0002
 #define PB_LEFT 0x0004
 #define PB_RIGHT 0x0008
-#define PB_DPAD (PB_UP | PB_DOWN | PB_LEFT | PB_RIGHT)
 #define PB_PADDLES 0x0F0000
 /* Arrival capabilities (LI_CCAP_*). */
 #define PCAP_RUMBLE 0x02
@@ -287,6 +286,15 @@ static int32_t xioctl(int fd, unsigned long req, long arg) {
   return ioctl(fd, req, arg) < 0 ? -1 : 0;
 }
 
+/* A device made anew (first use, or after a failed write lost the old one) holds nothing. */
+static void owner_reset(Uinput *u, Dev *d) {
+  if (d == &u->kbd) memset(u->keys_down, 0, sizeof u->keys_down);
+  if (d == &u->rel) u->rel_buttons = 0, u->wheel_rest[0][0] = u->wheel_rest[0][1] = 0;
+  if (d == &u->abs) u->abs_buttons = 0, u->wheel_rest[1][0] = u->wheel_rest[1][1] = 0;
+  if (d == &u->touch) memset(u->slots, 0, sizeof u->slots), u->touch_slot = 0;
+  if (d == &u->pen) u->pen_tool = u->pen_touch = u->pen_buttons = 0;
+}
+
 /* Creates the device behind d from spec (idempotent; a failure is retried after a second). */
 static int32_t ensure(Uinput *u, Dev *d, const Spec *s, int index) {
   if (d->fd >= 0) return 0;
@@ -335,6 +343,7 @@ static int32_t ensure(Uinput *u, Dev *d, const Spec *s, int index) {
   }
   d->fd = fd;
   d->retry_ns = 0;
+  owner_reset(u, d);
   return 0;
 fail:
   d->retry_ns = now + 1000000000LL;

@@ -75,3 +75,12 @@ export function hscroll(amount: number): Buffer {
   b.writeInt16BE(amount, 0)
   return packet(0x55000001, b)
 }
+
+export function gamepadArrival(controller: number, type: number, capabilities: number, supportedButtons: number): Buffer {
+  const b = Buffer.alloc(8)
+  b[0] = controller
+  b[1] = type
+  b.writeUInt16LE(capabilities, 2)
+  b.writeUInt32LE(supportedButtons >>> 0, 4)
+  return packet(0x55000004, b)
+}

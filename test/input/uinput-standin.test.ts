@@ -28,7 +28,7 @@ describe('uinput stand-in', () => {
     const node = join(dir, 'node')
     const log = join(dir, 'log')
     const out = execFileSync(join(dir, 'check'), [node], {
-      env: {...process.env, LD_PRELOAD: join(dir, 'standin.so'), UINPUT_STANDIN_PATH: node, UINPUT_STANDIN_LOG: log},
+      env: {...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, join(dir, 'standin.so')].filter((x) => x).join(':'), UINPUT_STANDIN_PATH: node, UINPUT_STANDIN_LOG: log},
       encoding: 'utf8',
     })
     const got = Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]))
