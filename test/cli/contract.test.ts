@@ -6,7 +6,7 @@
  * {"error": {"code", "message", "exit"}}; stderr carries the failure's sentence, never a stack.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -109,12 +109,7 @@ const TABLE: Record<string, Row[]> = {
 
 let blocker: Server
 beforeAll(async () => {
-  // the built CLI: build when dist/ is older than the contract's sources
-  const built = join(root, 'dist/src/cli/command.js')
-  const sources = ['src/cli/command.ts', 'src/cli/errors.ts', 'src/cli/files.ts', 'src/cli/command-not-found.ts', ...readdirSync(join(root, 'src/commands')).map((f) => `src/commands/${f}`)]
-  const newest = Math.max(...sources.map((p) => statSync(join(root, p)).mtimeMs))
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'ignore'})
-  expect(existsSync(built) && statSync(built).mtimeMs >= newest, 'dist/ is not built from these sources (npm run build)').toBe(true)
+  // the built CLI is current: test/global-setup.ts builds it before any test runs
 
   await writeLog(file('a.perf'), 200)
   writeFileSync(file('foreign.perf'), 'x'.repeat(100))
