@@ -870,6 +870,12 @@ static int32_t u_open(void **state, const char *params, InputFeedbackFn feedback
   dev_init(&u->touch);
   dev_init(&u->pen);
   for (int i = 0; i < PADS; i++) dev_init(&u->pads[i].dev);
+  /* The keyboard and both mice exist from the start of the stream, so the desktop has opened
+   * them before the first key press arrives (a device made on that press would lose it). One
+   * that fails here is made again on first use. */
+  (void)ensure(u, &u->kbd, &kbd_spec, -1);
+  (void)ensure_mouse(u, 0);
+  (void)ensure_mouse(u, 1);
   *state = u;
   return 0;
 }
