@@ -9,6 +9,8 @@
 #   bash scripts/fuzz.sh --replay        # no libFuzzer: each harness built with gcc and
 #                                        # libs/fuzz/driver.c under ASan/UBSan, run once over its
 #                                        # regressions and seed corpus (what the suite runs)
+#   bash scripts/fuzz.sh --coverage rs   # line and branch coverage of the shim sources over the
+#                                        # corpus a fuzz run grew (clang source-based coverage)
 #
 # The corpus of each target grows in libs/build-fuzz/corpus/<target>/ (seeded from
 # libs/fuzz/corpus/<target>/); a crash is written to libs/build-fuzz/crash-<target>-*, reported,
@@ -21,6 +23,11 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-1000000}
 out=libs/build-fuzz
 replay=0
+coverage=0
+if [ "${1:-}" = --coverage ]; then
+  coverage=1
+  shift
+fi
 if [ "${1:-}" = --replay ]; then
   replay=1
   shift
@@ -74,6 +81,23 @@ for t in "${targets[@]}"; do
       head -40 "$out/replay_$t.log" >&2
       status=1
     fi
+    continue
+  fi
+  if [ $coverage = 1 ]; then
+    # shellcheck disable=SC2086
+    clang $flags -fprofile-instr-generate -fcoverage-mapping libs/fuzz/driver.c $srcs -o "$out/cov_$t" $libs_ -lpthread -lm
+    rm -f "$out/cov_$t".profraw
+    dirs=("$out/corpus/$t")
+    [ -d "libs/fuzz/regressions/$t" ] && dirs+=("libs/fuzz/regressions/$t")
+    find "${dirs[@]}" -type f | xargs -r env LLVM_PROFILE_FILE="$out/cov_$t.%p.profraw" "$out/cov_$t" >/dev/null
+    llvm-profdata merge -sparse "$out/cov_$t".*.profraw -o "$out/cov_$t.profdata"
+    rm -f "$out/cov_$t".*.profraw
+    declare -A reported=([rs]="rs.c" [packetize]="packetize.c rs.c" [enet]="enet.c" [portal]="portal.c" [pipewire]="capture_pipewire.c")
+    covered=""
+    for s in ${reported[$t]}; do covered="$covered libs/src/$s"; done
+    echo "fuzz.sh: coverage of $t over $(find "$out/corpus/$t" -type f | wc -l) corpus inputs:"
+    # shellcheck disable=SC2086
+    llvm-cov report "$out/cov_$t" -instr-profile="$out/cov_$t.profdata" $covered | sed 's/^/  /'
     continue
   fi
   echo "fuzz.sh: building $t" >&2

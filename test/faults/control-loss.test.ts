@@ -3,7 +3,8 @@
  * 20 % of the control port's datagrams at random in both directions (numgen random mod 100; the
  * kernel here has no netem). ENet retransmits: the session survives (no termination, no
  * disconnect, video keeps coming), and every IDR request the client sends reaches the host — the
- * host's own count of them (serve --json's idrRequests) equals the number sent.
+ * host's own count of them (serve --json's idrRequests) is the number sent (plus Start A's, when
+ * loss delayed it past the first frame).
  */
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -64,7 +65,10 @@ describe.skipIf(why !== undefined)(`control-stream loss${why !== undefined ? ` (
       const idrRequests = json?.streams[0]?.idrRequests
       process.stderr.write(`control loss ${percent} %: nftables dropped ${dropped} control datagrams; ${REQUESTS} IDR requests sent, the host counted ${idrRequests}; ${c.video.frames.length} frames\n`)
       expect(dropped, 'the loss really happened').toBeGreaterThan(0)
-      expect(idrRequests).toBe(REQUESTS)
+      // every request arrived; the client's Start A (an IDR request too) counts once more when loss
+      // held it back until after the stream's first frame (before that, the first frame answers it)
+      expect(idrRequests).toBeGreaterThanOrEqual(REQUESTS)
+      expect(idrRequests).toBeLessThanOrEqual(REQUESTS + 1)
     }, 120_000)
   }
 })
