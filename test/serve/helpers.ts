@@ -27,6 +27,8 @@ export interface ServeSessionOptions {
   decode?: boolean
   /** audio packets (by RTP sequence number) the client drops as if lost */
   audioDrop?: (sequence: number) => boolean
+  /** the host's ServerCodecModeSupport (default H.264 + HEVC Main, 0x101) */
+  codecModeSupport?: number
 }
 
 export interface ServeSession {
@@ -139,7 +141,7 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
     pinSource: new FixedPinSource('1234'),
     startStream: createStartStream({...DEFAULT_MEDIA, ...o.media}, {onStream: (s) => streams.push(s)}),
     mdns: false,
-    codecModeSupport: 0x101,
+    codecModeSupport: o.codecModeSupport ?? 0x101,
     encryptionSupported: 0x07,
   })
   await host.start()
