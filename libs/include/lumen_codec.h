@@ -126,7 +126,10 @@ LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
 
 /* The info buffer a decode call fills: LUMEN_DEC_INFO_LEN bytes, int32 little-endian fields:
  * width, height, key frame (1/0), picture type (AVPictureType: 1 = I, 2 = P, 3 = B),
- * frames decoded so far, bit depth of the picture, chroma format (420, 422 or 444). */
+ * frames decoded so far, bit depth of the picture, chroma format (420, 422 or 444), and the
+ * colour description the bitstream signals: bits 0-7 colour primaries, 8-15 transfer, 16-23
+ * matrix (ISO/IEC 23091-4 codes: 1 = BT.709, 2 = unspecified, 9 = BT.2020, transfer 16 = PQ),
+ * 24-31 range (1 = limited, 2 = full, 0 = unspecified). */
 #define LUMEN_DEC_INFO_LEN 32
 
 /* Opens a decoder: "h264" or "hevc"; low delay, one picture out per access unit in. */

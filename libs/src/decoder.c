@@ -198,8 +198,9 @@ static int32_t decode(Decoder *d, const uint8_t *data, int32_t len, int32_t form
   if (info) {
     PlanarShape s = {0};
     planar_shape(d->frame->format, d->frame->width, d->frame->height, &s);
-    int32_t v[7] = {d->frame->width, d->frame->height, (d->frame->flags & AV_FRAME_FLAG_KEY) ? 1 : 0, (int32_t)d->frame->pict_type,
-                    d->frames, s.depth, s.chroma};
+    AVFrame *f = d->frame;
+    int32_t colour = (int32_t)((f->color_primaries & 0xff) | ((f->color_trc & 0xff) << 8) | ((f->colorspace & 0xff) << 16) | ((uint32_t)(f->color_range & 0xff) << 24));
+    int32_t v[8] = {f->width, f->height, (f->flags & AV_FRAME_FLAG_KEY) ? 1 : 0, (int32_t)f->pict_type, d->frames, s.depth, s.chroma, colour};
     memset(info, 0, LUMEN_DEC_INFO_LEN);
     memcpy(info, v, sizeof v);
   }

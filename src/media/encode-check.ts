@@ -160,6 +160,7 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
     const psnrs: number[] = []
     const planes = {y: [] as number[], u: [] as number[], v: [] as number[]}
     const decodedFormats = new Set<string>()
+    const colours = new Set<string>()
     const bitrateActions: EncodeCheckResult['bitrateActions'] = []
     let decoded = 0
     let frameIndexOfDecoded = 0
@@ -210,6 +211,8 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
           // low delay: the picture is the frame just encoded, whose source is still in `cpu`
           if (picture.keyFrame) decodedIdr.push(frameIndexOfDecoded)
           decodedFormats.add(formatText(picture.bitDepth, picture.chromaFormat))
+          const c = picture.colour
+          colours.add(`primaries ${c.primaries}, transfer ${c.transfer}, matrix ${c.matrix}, range ${c.range}`)
           const p = psnrBgrxPlanar(cpu.data, cpu.stride, picture.data, o.width, o.height, chroma, bitDepth)
           psnrs.push(p.all)
           planes.y.push(p.y)
@@ -256,6 +259,9 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
         ok: decodedFormats.size === 1 && decodedFormats.has(expectedFormat),
         detail: `${[...decodedFormats].join(', ') || 'none'}; expected ${expectedFormat}`,
       })
+      // an SDR source (every source here): BT.709 primaries, transfer and matrix, limited range, at 8 and 10 bits alike
+      const bt709 = 'primaries 1, transfer 1, matrix 1, range 1'
+      checks.push({name: 'colour description', ok: colours.size === 1 && colours.has(bt709), detail: `${[...colours].join('; ') || 'none'}; expected BT.709 limited (${bt709})`})
       checks.push({name: 'PSNR mean', ok: psnrMean >= o.minMeanPsnr, detail: `${psnrMean.toFixed(2)} dB (needs ≥ ${o.minMeanPsnr})`})
       const planeMeans = [mean(planes.y), mean(planes.u), mean(planes.v)]
       checks.push({

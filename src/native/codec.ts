@@ -254,6 +254,8 @@ export interface DecodedPicture {
   bitDepth: number
   /** 420, 422 or 444 (0 when not planar YUV) */
   chromaFormat: number
+  /** the colour description the bitstream signals (ISO/IEC 23091-4 codes; 1 = BT.709, 2 = unspecified) and range (1 limited, 2 full) */
+  colour: {primaries: number; transfer: number; matrix: number; range: number}
 }
 
 /** The bytes a decoded picture of this size takes in `format`. */
@@ -315,6 +317,7 @@ export class NativeDecoder {
       pictureType: i.readInt32LE(12),
       bitDepth: i.readInt32LE(20),
       chromaFormat: i.readInt32LE(24),
+      colour: {primaries: i[28], transfer: i[29], matrix: i[30], range: i[31]},
     }
   }
 }

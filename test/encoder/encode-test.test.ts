@@ -183,6 +183,8 @@ describe('lumen encode-test --chroma 444 / --bit-depth 10 (synthetic 320x240)', 
       expect(res.idrFrames).toEqual([0, 20])
       for (const plane of ['y', 'u', 'v'] as const) expect(res.psnr.planes[plane], plane).toBeGreaterThanOrEqual(35)
       expect(res.checks.find((c) => c.name === 'format (decoder)')?.ok).toBe(true)
+      // an SDR source at 10 bits too: BT.709 primaries, transfer and matrix, limited range, as the decoder reads the VUI
+      expect(res.checks.find((c) => c.name === 'colour description')?.detail).toMatch(/^primaries 1, transfer 1, matrix 1, range 1;/)
       expect(res.encodeFps).toBeGreaterThan(0)
       // the profile the written bitstream's SPS declares, read here (H.264 profile_idc, HEVC general_profile_idc)
       const bytes = readFileSync(out)
