@@ -11,6 +11,7 @@ import {describe, expect, it} from 'vitest'
 
 import {chooseCodecs, parseCodecsSetting} from '../../src/media/stream/codecs.js'
 import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
+import {lumen} from '../helpers/index.js'
 import {startServeCli} from './processes.js'
 
 describe('codec choice', () => {
@@ -19,7 +20,13 @@ describe('codec choice', () => {
     expect(parseCodecsSetting('h264')).toEqual(['h264'])
     expect(parseCodecsSetting('hevc-main10')).toEqual(['h264', 'hevc', 'hevc-main10'])
     expect(parseCodecsSetting('h264-444, hevc')).toEqual(['h264', 'h264-444', 'hevc'])
-    expect(() => parseCodecsSetting('h264,av2')).toThrow(/auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10/)
+    expect(() => parseCodecsSetting('h264,av2')).toThrow(/expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10/)
+  })
+
+  it('serve --codecs with an unknown format: exit 2 and the list of formats, before anything listens', () => {
+    const r = lumen(['serve', '--codecs', 'h264,av2'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/--codecs: 'h264,av2': expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10/)
   })
 
   it('a list decides without calibrating; every listed format that opens here is offered, with its ServerCodecModeSupport bit', () => {
@@ -80,4 +87,31 @@ describe('codec choice', () => {
       rmSync(dir, {recursive: true, force: true})
     }
   }, 60_000)
+
+  it('serve --codecs h264-444,hevc-main10: serverinfo carries exactly those bits; with --encoder hevc_nvenc where no NVENC opens, every HEVC bit is gone and the start line says why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lumen-codecs-'))
+    const mask = async (args: string[]): Promise<{bits: number; line: string}> => {
+      const serve = await startServeCli(['--source', 'synthetic', '--audio', 'off', '--config-dir', join(dir, 'config'), ...args])
+      try {
+        const client = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: await createClientIdentity()})
+        const info = await client.serverInfo()
+        return {bits: Number(info.get('ServerCodecModeSupport')), line: serve.stderr()}
+      } finally {
+        expect(await serve.stop()).toBe(0)
+      }
+    }
+    try {
+      // http-and-pairing.md §5.2: H.264 0x1, HEVC Main 0x100, Main10 0x200, H.264 High 4:4:4 0x40000
+      const sw = await mask(['--codecs', 'h264-444,hevc-main10'])
+      expect(sw.bits).toBe(0x1 | 0x100 | 0x200 | 0x40000)
+      expect(sw.line).toMatch(/codecs: H\.264, H\.264 4:4:4, HEVC, HEVC Main10 \(--codecs h264,h264-444,hevc,hevc-main10\)/)
+      const nv = await mask(['--codecs', 'h264-444,hevc-main10', '--encoder', 'hevc_nvenc'])
+      if ((nv.bits & 0x100) === 0) {
+        expect(nv.bits).toBe(0x1 | 0x40000)
+        expect(nv.line).toMatch(/not offered: HEVC \(hevc_nvenc: .+\); HEVC Main10 \(no HEVC\)/)
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, 90_000)
 })

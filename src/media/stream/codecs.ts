@@ -56,7 +56,7 @@ export function parseCodecsSetting(text: string): CodecsSetting {
   const names = t.split(',').map((s) => s.trim()).filter((s) => s !== '')
   const known = VIDEO_FORMATS.map((f) => f.name) as string[]
   const bad = names.find((n) => !known.includes(n))
-  if (bad !== undefined || names.length === 0) throw new Error(`--codecs '${text}': auto, or a comma list of ${known.join(', ')}`)
+  if (bad !== undefined || names.length === 0) throw new Error(`'${text}': expected auto, or a comma list of ${known.join(', ')}`)
   const wanted = new Set<FormatName>(['h264', ...(names as FormatName[])])
   if ([...wanted].some((n) => n.startsWith('hevc'))) wanted.add('hevc')
   return VIDEO_FORMATS.map((f) => f.name).filter((n) => wanted.has(n))
