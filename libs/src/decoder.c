@@ -17,6 +17,8 @@
 /* encoder.c: the BGRx → I420 conversion every software encoder uses */
 void lumen_bgrx_to_i420(const uint8_t *bgrx, int stride, int width, int height, uint8_t *y_plane, int y_stride, uint8_t *u_plane,
                         int u_stride, uint8_t *v_plane, int v_stride);
+void lumen_bgrx_to_yuv444(const uint8_t *bgrx, int stride, int width, int height, uint8_t *y_plane, int y_stride, uint8_t *u_plane,
+                          int u_stride, uint8_t *v_plane, int v_stride);
 /* encoder.c: the input format of a LUMEN_FMT_* combination and its BGRx conversion */
 enum AVPixelFormat lumen_fmt_pix(int32_t format);
 struct SwsContext *lumen_bgrx_sws(int src_w, int src_h, int dst_w, int dst_h, enum AVPixelFormat dst);
@@ -310,7 +312,10 @@ int32_t lumen_psnr_bgrx_planar(const uint8_t *bgrx, int32_t bgrx_len, int32_t st
     av_frame_free(&ref);
     return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   }
-  if (fmt == AV_PIX_FMT_YUV420P) {
+  if (fmt == AV_PIX_FMT_YUV444P) {
+    lumen_bgrx_to_yuv444(bgrx, stride, width, height, ref->data[0], ref->linesize[0], ref->data[1], ref->linesize[1], ref->data[2],
+                         ref->linesize[2]);
+  } else if (fmt == AV_PIX_FMT_YUV420P) {
     lumen_bgrx_to_i420(bgrx, stride, width, height, ref->data[0], ref->linesize[0], ref->data[1], ref->linesize[1], ref->data[2],
                        ref->linesize[2]);
   } else {

@@ -93,6 +93,25 @@ __attribute__((target_clones("avx2", "default"))) void lumen_bgrx_to_i420(const 
   }
 }
 
+/* BGRx (full range) → planar 8-bit 4:4:4, the same BT.709 limited-range coefficients as
+ * lumen_bgrx_to_i420 with chroma per pixel: several times faster than swscale's path. */
+__attribute__((target_clones("avx2", "default"))) void lumen_bgrx_to_yuv444(const uint8_t *bgrx, int stride, int width, int height, uint8_t *y_plane, int y_stride,
+                                                                             uint8_t *u_plane, int u_stride, uint8_t *v_plane, int v_stride) {
+  for (int y = 0; y < height; y++) {
+    const uint32_t *restrict row = (const uint32_t *)(bgrx + (size_t)y * stride);
+    uint8_t *restrict yy = y_plane + (size_t)y * y_stride;
+    uint8_t *restrict u = u_plane + (size_t)y * u_stride;
+    uint8_t *restrict v = v_plane + (size_t)y * v_stride;
+    for (int x = 0; x < width; x++) {
+      uint32_t a = row[x];
+      int32_t r = (int32_t)((a >> 16) & 255), g = (int32_t)((a >> 8) & 255), b = (int32_t)(a & 255);
+      yy[x] = (uint8_t)(((47 * r + 157 * g + 16 * b + 128) >> 8) + 16);
+      u[x] = (uint8_t)(128 + ((-26 * r - 86 * g + 112 * b + 128) >> 8));
+      v[x] = (uint8_t)(128 + ((112 * r - 102 * g - 10 * b + 128) >> 8));
+    }
+  }
+}
+
 /* The encoder input format of a LUMEN_FMT_* combination (software encoders). */
 enum AVPixelFormat lumen_fmt_pix(int32_t format) {
   switch (format & (LUMEN_FMT_444 | LUMEN_FMT_10BIT)) {
@@ -785,8 +804,8 @@ int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t bgrx_
   if (bad) return bad;
   /* the encoder's size, or one more in an odd dimension (the last column/row is left out): no scaling */
   int same = (width & ~1) == e->width && (height & ~1) == e->height;
-  /* 4:4:4 and 10-bit go through swscale at every size (the hand-written path is I420 only) */
-  if (same && e->in_fmt != AV_PIX_FMT_YUV420P && e->in_fmt != AV_PIX_FMT_BGR0) {
+  /* 10-bit goes through swscale at every size (the hand-written paths are 8-bit) */
+  if (same && e->in_fmt != AV_PIX_FMT_YUV420P && e->in_fmt != AV_PIX_FMT_YUV444P && e->in_fmt != AV_PIX_FMT_BGR0) {
     same = 0;
     height = e->height; /* an odd last row is left out, as on the I420 path */
     width = e->width;
@@ -809,6 +828,9 @@ int32_t lumen_encoder_encode(int32_t encoder, const uint8_t *bgrx, int32_t bgrx_
     }
   } else if (e->in_fmt == AV_PIX_FMT_YUV420P) {
     convert_frame(e->converter, bgrx, stride, e->width, e->height, e->frame);
+  } else if (e->in_fmt == AV_PIX_FMT_YUV444P) {
+    AVFrame *f = e->frame;
+    lumen_bgrx_to_yuv444(bgrx, stride, e->width, e->height, f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2], f->linesize[2]);
   } else {
     av_image_copy_plane(e->frame->data[0], e->frame->linesize[0], bgrx, stride, e->width * 4, e->height);
   }
@@ -847,6 +869,10 @@ int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags,
   if ((r = av_frame_make_writable(e->frame)) < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   if (e->in_fmt == AV_PIX_FMT_YUV420P) {
     convert_frame(e->converter, e->download->data[0], e->download->linesize[0], e->width, e->height, e->frame);
+  } else if (e->in_fmt == AV_PIX_FMT_YUV444P) {
+    AVFrame *o = e->frame;
+    lumen_bgrx_to_yuv444(e->download->data[0], e->download->linesize[0], e->width, e->height, o->data[0], o->linesize[0], o->data[1], o->linesize[1],
+                         o->data[2], o->linesize[2]);
   } else {
     int32_t st = scaler_for(e, e->width, e->height, err, err_len);
     if (st < 0) return st;
