@@ -33,6 +33,14 @@
 
 #include "lumen_core.h"
 
+/* the picture format an encoder is opened for (lumen_encoder_open's `format`), bits:
+ * 0 = 8-bit 4:2:0 (I420); LUMEN_FMT_444: full-resolution chroma (H.264 High 4:4:4 Predictive,
+ * HEVC Main 4:4:4); LUMEN_FMT_10BIT: 10-bit samples (HEVC Main10 / Main 4:4:4 10). Both are
+ * software-encoder formats (libx264: 4:4:4 only; libx265: either); BT.709 limited range in every
+ * format. */
+#define LUMEN_FMT_444 1
+#define LUMEN_FMT_10BIT 2
+
 /* flags for lumen_encoder_encode / lumen_encoder_encode_cuda */
 #define LUMEN_ENC_FORCE_IDR 1 /* this frame is encoded as an IDR (pict_type I; NVENC forced-idr) */
 
@@ -59,8 +67,10 @@
  * will take (NVENC: required for lumen_encoder_encode_cuda; the pool must have the same size).
  * preset: the libx264/libx265 preset ("" = superfast for libx264, ultrafast for libx265; NVENC
  * ignores it). convert_threads: 1, or 2 to split the BGRx → I420 conversion of frames of
- * 640x480 and more over a second thread. Returns the encoder handle. */
-LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, const char *preset, int32_t convert_threads, char *err, int32_t err_len);
+ * 640x480 and more over a second thread. format: LUMEN_FMT_* bits (0 = 8-bit 4:2:0); a format
+ * the encoder (or this build of its library) cannot encode fails with LUMEN_E_UNAVAILABLE, which
+ * is how the host learns what to offer. Returns the encoder handle. */
+LUMEN_API int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, int32_t fps, int32_t bitrate_kbps, int32_t slices, int32_t cuda_pool, const char *preset, int32_t convert_threads, int32_t format, char *err, int32_t err_len);
 /* Encodes one BGRx frame of width x height (stride bytes per row; bgrx_len >= stride*(height-1) +
  * width*4) and writes the access unit into out; info (NULL, or at least LUMEN_ENC_INFO_LEN bytes)
  * gets LUMEN_ENC_INFO_LEN bytes (flags, timings). A frame of the encoder's size
@@ -110,10 +120,16 @@ LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
 
 #define LUMEN_DEC_BGRX 0 /* decoded picture as BGRx, width*4 bytes per row */
 #define LUMEN_DEC_I420 1 /* decoded picture as I420: Y (w*h), U, V ((w/2)*(h/2) each) */
+#define LUMEN_DEC_PLANAR 2 /* the decoder's own planar YUV, planes packed without padding: Y, U, V at
+                            * their sizes (4:2:0: chroma (w/2)*(h/2); 4:4:4: w*h), one byte a sample
+                            * at 8 bits, two (little-endian) above */
 
 /* The info buffer a decode call fills: LUMEN_DEC_INFO_LEN bytes, int32 little-endian fields:
  * width, height, key frame (1/0), picture type (AVPictureType: 1 = I, 2 = P, 3 = B),
- * frames decoded so far. */
+ * frames decoded so far, bit depth of the picture, chroma format (420, 422 or 444), and the
+ * colour description the bitstream signals: bits 0-7 colour primaries, 8-15 transfer, 16-23
+ * matrix (ISO/IEC 23091-4 codes: 1 = BT.709, 2 = unspecified, 9 = BT.2020, transfer 16 = PQ),
+ * 24-31 range (1 = limited, 2 = full, 0 = unspecified). */
 #define LUMEN_DEC_INFO_LEN 32
 
 /* Opens a decoder: "h264" or "hevc"; low delay, one picture out per access unit in. */
@@ -129,5 +145,10 @@ LUMEN_API int32_t lumen_decoder_close(int32_t decoder);
  * when shorter than the geometry needs). Writes four doubles into out: Y, U, V and all planes
  * (sample-weighted), in dB (100 when identical). */
 LUMEN_API int32_t lumen_psnr_bgrx_i420(const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, const uint8_t *i420, int32_t i420_len, int32_t width, int32_t height, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
+
+/* PSNR of a LUMEN_DEC_PLANAR picture in encoder format `format` (LUMEN_FMT_* bits) against a
+ * BGRx source converted the way an encoder opened with that format converts it; peak 255 at
+ * 8 bits, 1023 at 10. The same lengths and result as lumen_psnr_bgrx_i420. */
+LUMEN_API int32_t lumen_psnr_bgrx_planar(const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, const uint8_t *planar, int32_t planar_len, int32_t width, int32_t height, int32_t format, uint8_t *out, int32_t out_len, char *err, int32_t err_len);
 
 #endif

@@ -9,6 +9,7 @@ import {encoderTuning, encoderTuningFlags} from '../cli/tuning-flags.js'
 import {type EncodeCheckResult, runEncodeCheck} from '../media/encode-check.js'
 import {defaultBitrateKbps, defaultEncoder, ENCODER_CODEC, ENCODER_NAMES, isEncoderName} from '../media/encoder.js'
 import {ShimError, ShimLoadError} from '../native/errors.js'
+import type {BitDepth, Chroma} from '../native/codec.js'
 
 /** Whole kbit/s from the one bitrate syntax (../cli/bitrate.ts). */
 function parseBitrate(text: string): number | undefined {
@@ -57,6 +58,8 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
     'force-idr': Flags.string({description: 'frame indices to encode as IDR, comma-separated ("100,200")'}),
     'bitrate-change': Flags.string({description: 'change the bitrate before frame N: "N:RATE[,N:RATE…]" ("150:2M", "150:2000")'}),
     out: Flags.string({description: 'write the raw bitstream (Annex B for H.264/HEVC) to this file'}),
+    chroma: Flags.string({description: 'chroma sampling: 420, or 444 (H.264 High 4:4:4 Predictive, HEVC Main 4:4:4; libx264/libx265)', options: ['420', '444'], default: '420'}),
+    'bit-depth': Flags.string({description: 'bits a sample: 8, or 10 (HEVC Main10 with libx265)', options: ['8', '10'], default: '8'}),
     'min-psnr': Flags.string({description: 'mean PSNR the stream must reach, dB', default: '35'}),
     'min-frame-psnr': Flags.string({description: 'PSNR every frame must reach, dB', default: '12'}),
     ...encoderTuningFlags,
@@ -126,6 +129,8 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
         bitrateKbps,
         slices: flags.slices,
         ...encoderTuning(flags),
+        chroma: flags.chroma as Chroma,
+        bitDepth: Number(flags['bit-depth']) as BitDepth,
         path: flags.path as 'cpu' | 'cuda',
         source: flags.source as 'synthetic' | 'x11' | 'dmabuf',
         display: flags.display,
@@ -169,7 +174,8 @@ function render(r: EncodeCheckResult): string {
         ['P', r.framesEncoded - r.expectedIdrFrames.length, r.bytes.pMean],
       ],
     ),
-    `PSNR: mean ${r.psnr.mean.toFixed(2)} dB, min ${r.psnr.min.toFixed(2)} dB (frame ${r.psnr.minFrame})`,
+    `PSNR: mean ${r.psnr.mean.toFixed(2)} dB (Y ${r.psnr.planes.y.toFixed(2)}, U ${r.psnr.planes.u.toFixed(2)}, V ${r.psnr.planes.v.toFixed(2)}), min ${r.psnr.min.toFixed(2)} dB (frame ${r.psnr.minFrame}); decoded as ${r.decodedFormats.join(', ') || 'nothing'}`,
+    `encode rate: ${r.encodeFps} fps (convert + encode on the calling thread, 1e6 / mean total µs)`,
     ...r.bitrateActions.map((a) => `bitrate → ${a.kbps} kbit/s before frame ${a.frame}: ${a.how === 'reopened' ? 'encoder reopened (IDR)' : 'in place'}`),
     renderTable(['check', '', 'detail'], r.checks.map((c) => [c.name, verdict(c.ok ? 'ok' : 'failed'), c.detail])),
     r.ok ? color.green('stream ok') : color.red('stream check FAILED'),

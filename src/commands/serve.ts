@@ -16,7 +16,7 @@ import {detectSource} from '../media/stream/sources.js'
 import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
 import type {StreamStats} from '../protocol/pipeline.js'
 import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
-import {type CodecCalibration, chooseCodecs, CODECS_SETTINGS, type CodecsSetting} from '../media/stream/codecs.js'
+import {type CodecCalibration, chooseCodecs, parseCodecsSetting, VIDEO_FORMATS} from '../media/stream/codecs.js'
 import {defaultEncoder} from '../media/encoder.js'
 import {SEND_AT_MODES, type SendAt} from '../media/stream/video-loop.js'
 import type {InputSettings} from '../input/device.js'
@@ -138,8 +138,8 @@ ${ENV_HELP}`
     pacing: Flags.string({description: 'line: a frame leaves at its deadline at line rate; burst: in bursts of --burst-packets over --burst-spread of the frame interval', options: ['line', 'burst'], default: 'line', env: 'LUMEN_PACING'}),
     codecs: Flags.string({
       description:
-        'video codecs to offer: auto (H.264, and HEVC when its encoder keeps up: a hardware encoder, or libx265 passing a 1-2 s calibration at 1280x720@60 and 1920x1080@60 at start), h264, or h264,hevc (no calibration)',
-      options: [...CODECS_SETTINGS],
+        `video formats to offer: auto (H.264, and every other format whose encoder opens in it and keeps up: a hardware encoder, or a software one passing a 1-2 s calibration at 1280x720@60 and 1920x1080@60 at start), or a comma list of ${VIDEO_FORMATS.map((f) => f.name).join(', ')} (offered when they open, no calibration)`,
+      parse: async (input) => (parseCodecsSetting(input), input),
       default: 'auto',
       env: 'LUMEN_CODECS',
     }),
@@ -235,7 +235,7 @@ ${ENV_HELP}`
     const encoder = flags.encoder as EncoderName | undefined
     const maxSessions = flags['max-sessions'] ?? defaultMaxSessions(encoder)
     const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
-    const codecs = chooseCodecs(flags.codecs as CodecsSetting, hevcEncoder, say)
+    const codecs = chooseCodecs(parseCodecsSetting(flags.codecs), hevcEncoder, say)
     let host: GameStreamHost
     try {
       host = await GameStreamHost.create({

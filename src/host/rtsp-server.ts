@@ -23,6 +23,7 @@ import {
 } from './rtsp-codec.js'
 import {describeBody, parseAnnounce, SdpError, type DescribeOptions} from './sdp.js'
 import type {LaunchSession} from './session.js'
+import {announcedModeBit} from '../protocol/flags.js'
 import type {StreamConfig} from '../protocol/stream-config.js'
 
 export interface RtspContext {
@@ -164,10 +165,14 @@ export class RtspServer {
         const host = req.headers.get('host') ?? ''
         try {
           const config = parseAnnounce(req.body, {riKey: s.riKey, riKeyId: s.riKeyId, highQualityAudioAllowed: !host.includes('0.0.0.0')})
+          const offered = this.ctx.describe().codecModeSupport
+          const v = config.video
+          if (offered !== undefined && (announcedModeBit(v) & offered) === 0)
+            throw new SdpError(`the client asked for ${v.codec} ${v.chromaSamplingType === 1 ? '4:4:4' : '4:2:0'} ${v.dynamicRangeMode === 1 ? '10-bit' : '8-bit'}, which this host does not offer (ServerCodecModeSupport ${offered})`)
           s.config = config
           this.ctx.announced(s, config)
           this.ctx.log(
-            `session ${s.id}: ${config.video.width}x${config.video.height}@${config.video.fps} ${config.video.codec} ${config.video.bitrateKbps} kbit/s, packet ${config.video.packetSize}`,
+            `session ${s.id}: ${config.video.width}x${config.video.height}@${config.video.fps} ${config.video.codec}${config.video.chromaSamplingType === 1 ? ' 4:4:4' : ''}${config.video.dynamicRangeMode === 1 ? ' 10-bit' : ''} ${config.video.bitrateKbps} kbit/s, packet ${config.video.packetSize}`,
           )
           return ok()
         } catch (error) {

@@ -132,6 +132,8 @@ export interface DescribeOptions {
   hevc: boolean
   av1: boolean
   refPicInvalidation: boolean
+  /** ServerCodecModeSupport: an ANNOUNCE asking for a format outside it is refused (400, as Sunshine) */
+  codecModeSupport?: number
 }
 
 /** The DESCRIBE body (rtsp.md §3.2), with Sunshine's six Opus layouts (7.1's line corrected, layouts.ts). */

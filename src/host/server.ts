@@ -228,6 +228,7 @@ export class GameStreamHost extends EventEmitter {
           encryptionRequested: 0,
           featureFlags: 0,
           ...offeredCodecs(options.codecModeSupport ?? CodecModeSupport.h264),
+          codecModeSupport: options.codecModeSupport ?? CodecModeSupport.h264,
           refPicInvalidation: options.refPicInvalidation ?? false,
         }
       },

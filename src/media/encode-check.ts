@@ -8,7 +8,7 @@
 import {closeSync, openSync, writeSync} from 'node:fs'
 
 import type {VideoCodec} from '../protocol/stream-config.js'
-import {CudaFramePool, psnrBgrxI420} from '../native/codec.js'
+import {type BitDepth, type Chroma, CudaFramePool, psnrBgrxPlanar} from '../native/codec.js'
 import {SyntheticSource} from './capture/synthetic.js'
 import {X11Source} from './capture/x11.js'
 import {ChainFrames} from './zerocopy/encode-source.js'
@@ -28,6 +28,9 @@ export interface EncodeCheckOptions {
   x264Preset?: string
   x265Preset?: string
   convertThreads?: 1 | 2
+  /** chroma sampling and bits a sample of the stream (default 4:2:0, 8) */
+  chroma?: Chroma
+  bitDepth?: BitDepth
   path: 'cpu' | 'cuda'
   /** dmabuf: synthetic frames through the zero-copy chain (src/media/zerocopy), with --path cuda */
   source: 'synthetic' | 'x11' | 'dmabuf'
@@ -79,7 +82,13 @@ export interface EncodeCheckResult {
   encoderIdrFrames: number[]
   /** frames the Moonlight client would take as key frames (Annex B parse; empty for AV1) */
   clientKeyFrames: number[]
-  psnr: {min: number; mean: number; minFrame: number}
+  chroma: Chroma
+  bitDepth: BitDepth
+  /** what the decoder reported for the pictures: bit depths and chroma formats seen (one each when right) */
+  decodedFormats: string[]
+  psnr: {min: number; mean: number; minFrame: number; planes: {y: number; u: number; v: number}}
+  /** frames a second the calling thread converts and encodes (1e6 / mean total µs) */
+  encodeFps: number
   timingsUs: {convert: Percentiles; encode: Percentiles; total: Percentiles; upload?: Percentiles}
   bytes: {idrMean: number; pMean: number; total: number}
   /** sizes of every access unit, in order */
@@ -109,6 +118,9 @@ function openSource(o: EncodeCheckOptions): CaptureSource {
 
 export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
   const codec = ENCODER_CODEC[o.encoder]
+  const chroma = o.chroma ?? '420'
+  const bitDepth = o.bitDepth ?? 8
+  const formatText = (depth: number, format: number) => `${depth}-bit ${format === 444 ? '4:4:4' : format === 422 ? '4:2:2' : format === 420 ? '4:2:0' : `format ${format}`}`
   const source = openSource(o)
   let pool: CudaFramePool | undefined
   let chain: ChainFrames | undefined
@@ -128,8 +140,10 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       cudaPool: pool,
       preset: encoderPreset(o.encoder, o),
       convertThreads: o.convertThreads,
+      chroma,
+      bitDepth,
     })
-    if (codec !== 'av1') decoder = new VideoDecoder(codec, 'i420', {width: o.width, height: o.height})
+    if (codec !== 'av1') decoder = new VideoDecoder(codec, 'planar', {width: o.width, height: o.height})
     if (o.out !== undefined) fd = openSync(o.out, 'w')
 
     const forced = new Set(o.forceIdr)
@@ -144,6 +158,9 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
     const decodedIdr: number[] = []
     const clientKey: number[] = []
     const psnrs: number[] = []
+    const planes = {y: [] as number[], u: [] as number[], v: [] as number[]}
+    const decodedFormats = new Set<string>()
+    const colours = new Set<string>()
     const bitrateActions: EncodeCheckResult['bitrateActions'] = []
     let decoded = 0
     let frameIndexOfDecoded = 0
@@ -193,7 +210,14 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
         if (picture !== undefined) {
           // low delay: the picture is the frame just encoded, whose source is still in `cpu`
           if (picture.keyFrame) decodedIdr.push(frameIndexOfDecoded)
-          psnrs.push(psnrBgrxI420(cpu.data, cpu.stride, picture.data, o.width, o.height).all)
+          decodedFormats.add(formatText(picture.bitDepth, picture.chromaFormat))
+          const c = picture.colour
+          colours.add(`primaries ${c.primaries}, transfer ${c.transfer}, matrix ${c.matrix}, range ${c.range}`)
+          const p = psnrBgrxPlanar(cpu.data, cpu.stride, picture.data, o.width, o.height, chroma, bitDepth)
+          psnrs.push(p.all)
+          planes.y.push(p.y)
+          planes.u.push(p.u)
+          planes.v.push(p.v)
           decoded++
           frameIndexOfDecoded++
         }
@@ -229,7 +253,22 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
         ok: sameList(clientKey, expectedIdr),
         detail: `${listText(clientKey)} start with ${codec === 'h264' ? 'SPS, PPS, IDR slice' : 'VPS, SPS, PPS, IRAP slice'}`,
       })
+      const expectedFormat = formatText(bitDepth, chroma === '444' ? 444 : 420)
+      checks.push({
+        name: 'format (decoder)',
+        ok: decodedFormats.size === 1 && decodedFormats.has(expectedFormat),
+        detail: `${[...decodedFormats].join(', ') || 'none'}; expected ${expectedFormat}`,
+      })
+      // an SDR source (every source here): BT.709 primaries, transfer and matrix, limited range, at 8 and 10 bits alike
+      const bt709 = 'primaries 1, transfer 1, matrix 1, range 1'
+      checks.push({name: 'colour description', ok: colours.size === 1 && colours.has(bt709), detail: `${[...colours].join('; ') || 'none'}; expected BT.709 limited (${bt709})`})
       checks.push({name: 'PSNR mean', ok: psnrMean >= o.minMeanPsnr, detail: `${psnrMean.toFixed(2)} dB (needs ≥ ${o.minMeanPsnr})`})
+      const planeMeans = [mean(planes.y), mean(planes.u), mean(planes.v)]
+      checks.push({
+        name: 'PSNR mean, every plane',
+        ok: planes.y.length > 0 && planeMeans.every((v) => v >= o.minMeanPsnr),
+        detail: `Y ${planeMeans[0].toFixed(2)}, U ${planeMeans[1].toFixed(2)}, V ${planeMeans[2].toFixed(2)} dB (each needs ≥ ${o.minMeanPsnr})`,
+      })
       checks.push({
         name: 'PSNR every frame',
         ok: psnrMin >= o.minFramePsnr,
@@ -258,7 +297,11 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       expectedIdrFrames: expectedIdr,
       encoderIdrFrames: encoderIdr,
       clientKeyFrames: clientKey,
-      psnr: {min: round2(psnrMin), mean: round2(psnrMean), minFrame: psnrs.indexOf(psnrMin)},
+      chroma,
+      bitDepth,
+      decodedFormats: [...decodedFormats],
+      psnr: {min: round2(psnrMin), mean: round2(psnrMean), minFrame: psnrs.indexOf(psnrMin), planes: {y: round2(mean(planes.y)), u: round2(mean(planes.u)), v: round2(mean(planes.v))}},
+      encodeFps: total.length === 0 ? 0 : Math.round((10 * 1e6) / mean(total)) / 10,
       timingsUs: {
         convert: percentiles(convert),
         encode: percentiles(encode),

@@ -96,6 +96,8 @@ export class VideoEncoder {
       cudaPool: options.cudaPool,
       preset: options.preset,
       convertThreads: options.convertThreads,
+      chroma: options.chroma,
+      bitDepth: options.bitDepth,
     })
     this.bitrate = options.bitrateKbps
     this.output = Buffer.alloc(this.native.maxFrameBytes)

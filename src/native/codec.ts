@@ -11,6 +11,21 @@ export const ENCODER_NAMES: readonly EncoderName[] = ['libx264', 'libx265', 'h26
 
 /** LUMEN_ENC_FORCE_IDR */
 const FORCE_IDR = 1
+/** LUMEN_FMT_444, LUMEN_FMT_10BIT: the picture format bits of lumen_encoder_open */
+const FMT_444 = 1
+const FMT_10BIT = 2
+/** LUMEN_DEC_PLANAR */
+const DEC_PLANAR = 2
+
+/** Chroma sampling of an encoded stream (x-ss-video[0].chromaSamplingType 0 / 1, rtsp.md §3.4). */
+export type Chroma = '420' | '444'
+/** Bits a sample (x-nv-video[0].dynamicRangeMode 0 / 1). */
+export type BitDepth = 8 | 10
+
+/** The shim's LUMEN_FMT_* bits of a chroma and bit depth. */
+export function pictureFormatBits(chroma: Chroma = '420', bitDepth: BitDepth = 8): number {
+  return (chroma === '444' ? FMT_444 : 0) | (bitDepth === 10 ? FMT_10BIT : 0)
+}
 const ENC_INFO_LEN = 64
 const DEC_INFO_LEN = 32
 const CUDA_FRAME_INFO_LEN = 32
@@ -29,6 +44,10 @@ export interface NativeEncoderOptions {
   preset?: string
   /** 2 splits the BGRx → I420 conversion over a second thread (serve --convert-threads); default 1 */
   convertThreads?: 1 | 2
+  /** chroma sampling (default 4:2:0); 4:4:4 with libx264/libx265 only */
+  chroma?: Chroma
+  /** bits a sample (default 8); 10 with libx265 only (HEVC Main10) */
+  bitDepth?: BitDepth
 }
 
 /** What one encode call produced; `length` bytes of the output buffer hold the access unit. */
@@ -66,6 +85,7 @@ export class NativeEncoder {
       options.cudaPool?.handle ?? -1,
       options.preset ?? '',
       options.convertThreads ?? 1,
+      pictureFormatBits(options.chroma, options.bitDepth),
       ...err.args(),
     ])
     return new NativeEncoder(check('lumen_encoder_open', status, err), {...options})
@@ -219,7 +239,8 @@ export class CudaFramePool {
   }
 }
 
-export type PictureFormat = 'bgrx' | 'i420'
+/** bgrx, i420, or planar: the decoder's own planes (4:2:0 or 4:4:4; 2 bytes a sample above 8 bits), packed */
+export type PictureFormat = 'bgrx' | 'i420' | 'planar'
 
 export interface DecodedPicture {
   /** bytes of the output buffer the picture fills */
@@ -229,10 +250,17 @@ export interface DecodedPicture {
   keyFrame: boolean
   /** AVPictureType: 1 = I, 2 = P, 3 = B */
   pictureType: number
+  /** as the decoder reports the picture: bits a sample (0 when not planar YUV) and chroma format */
+  bitDepth: number
+  /** 420, 422 or 444 (0 when not planar YUV) */
+  chromaFormat: number
+  /** the colour description the bitstream signals (ISO/IEC 23091-4 codes; 1 = BT.709, 2 = unspecified) and range (1 limited, 2 full) */
+  colour: {primaries: number; transfer: number; matrix: number; range: number}
 }
 
 /** The bytes a decoded picture of this size takes in `format`. */
 export function pictureBytes(width: number, height: number, format: PictureFormat): number {
+  if (format === 'planar') return width * height * 3 * 2 // the largest: 4:4:4 at 2 bytes a sample
   return format === 'bgrx' ? width * height * 4 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
 }
 
@@ -271,7 +299,7 @@ export class NativeDecoder {
       this.handle,
       data,
       drain ? 0 : data.length,
-      format === 'bgrx' ? 0 : 1,
+      format === 'bgrx' ? 0 : format === 'i420' ? 1 : DEC_PLANAR,
       out,
       out.length,
       this.info,
@@ -281,7 +309,16 @@ export class NativeDecoder {
     if (status === ShimStatus.again || status === ShimStatus.eof) return undefined
     const length = check('lumen_decoder_decode', status, this.err)
     const i = this.info
-    return {length, width: i.readInt32LE(0), height: i.readInt32LE(4), keyFrame: i.readInt32LE(8) === 1, pictureType: i.readInt32LE(12)}
+    return {
+      length,
+      width: i.readInt32LE(0),
+      height: i.readInt32LE(4),
+      keyFrame: i.readInt32LE(8) === 1,
+      pictureType: i.readInt32LE(12),
+      bitDepth: i.readInt32LE(20),
+      chromaFormat: i.readInt32LE(24),
+      colour: {primaries: i[28], transfer: i[29], matrix: i[30], range: i[31]},
+    }
   }
 }
 
@@ -298,5 +335,15 @@ export function psnrBgrxI420(bgrx: Buffer, stride: number, i420: Buffer, width: 
   const out = Buffer.alloc(32)
   const err = new ErrorBuffer()
   check('lumen_psnr_bgrx_i420', shim().lumen_psnr_bgrx_i420([bgrx, bgrx.length, stride, i420, i420.length, width, height, out, out.length, ...err.args()]), err)
+  return {y: out.readDoubleLE(0), u: out.readDoubleLE(8), v: out.readDoubleLE(16), all: out.readDoubleLE(24)}
+}
+
+/** PSNR (dB; peak 255 at 8 bits, 1023 at 10) of a 'planar' picture of an encoder opened with this
+ * chroma and bit depth against the BGRx source, converted the way that encoder converts it. */
+export function psnrBgrxPlanar(bgrx: Buffer, stride: number, planar: Buffer, width: number, height: number, chroma: Chroma, bitDepth: BitDepth): Psnr {
+  const out = Buffer.alloc(32)
+  const err = new ErrorBuffer()
+  const fmt = pictureFormatBits(chroma, bitDepth)
+  check('lumen_psnr_bgrx_planar', shim().lumen_psnr_bgrx_planar([bgrx, bgrx.length, stride, planar, planar.length, width, height, fmt, out, out.length, ...err.args()]), err)
   return {y: out.readDoubleLE(0), u: out.readDoubleLE(8), v: out.readDoubleLE(16), all: out.readDoubleLE(24)}
 }

@@ -29,6 +29,9 @@ export interface ReceivedFrame {
   stamp?: number
   width?: number
   height?: number
+  /** as the decoder reports the picture: bits a sample and chroma format (420, 444) */
+  bitDepth?: number
+  chromaFormat?: number
 }
 
 export interface VideoReceiverOptions {
@@ -107,6 +110,8 @@ export class VideoReceiver {
           f.keyFrame = pic.keyFrame
           f.width = pic.width
           f.height = pic.height
+          f.bitDepth = pic.bitDepth
+          f.chromaFormat = pic.chromaFormat
           f.stamp = readStampI420(this.picture, pic.width, pic.height)
         }
       } catch (error) {

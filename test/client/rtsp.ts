@@ -71,6 +71,10 @@ export interface AnnounceParams {
   packetSize: number
   configuredBitrateKbps: number
   codec: 0 | 1 | 2
+  /** x-ss-video[0].chromaSamplingType: 1 asks for 4:4:4 (default 0, 4:2:0) */
+  chromaSamplingType?: 0 | 1
+  /** x-nv-video[0].dynamicRangeMode: 1 asks for a 10-bit format (default 0) */
+  dynamicRangeMode?: 0 | 1
   encryptionEnabled: number
   audioChannels: number
   /** x-nv-audio.surround.AudioQuality: 1 asks for the high-quality layout (default 0) */
@@ -89,7 +93,7 @@ export function announceBody(p: AnnounceParams): string {
   const attrs: Array<[string, string | number]> = [
     ['x-ml-general.featureFlags', 3],
     ['x-ss-general.encryptionEnabled', p.encryptionEnabled],
-    ['x-ss-video[0].chromaSamplingType', 0],
+    ['x-ss-video[0].chromaSamplingType', p.chromaSamplingType ?? 0],
     ['x-nv-video[0].clientViewportWd', p.width],
     ['x-nv-video[0].clientViewportHt', p.height],
     ['x-nv-video[0].maxFPS', p.fps],
@@ -115,7 +119,7 @@ export function announceBody(p: AnnounceParams): string {
     ['x-nv-video[0].videoEncoderSlicesPerFrame', p.slices],
     ['x-nv-clientSupportHevc', p.codec === 1 ? 1 : 0],
     ['x-nv-vqos[0].bitStreamFormat', p.codec],
-    ['x-nv-video[0].dynamicRangeMode', 0],
+    ['x-nv-video[0].dynamicRangeMode', p.dynamicRangeMode ?? 0],
     ['x-nv-video[0].maxNumReferenceFrames', 1],
     ['x-nv-video[0].clientRefreshRateX100', p.refreshRateX100 ?? 0],
     ['x-nv-audio.surround.numChannels', p.audioChannels],

@@ -158,3 +158,46 @@ describe('lumen encode-test: paths this box may lack fail with one reason', () =
     expect(r.stderrRaw.trim().split('\n').filter((l) => l.trim() !== '').length).toBeLessThanOrEqual(2)
   })
 })
+
+describe('lumen encode-test --chroma 444 / --bit-depth 10 (synthetic 320x240)', () => {
+  interface FormatResult extends Result {
+    chroma: string
+    bitDepth: number
+    decodedFormats: string[]
+    psnr: {min: number; mean: number; planes: {y: number; u: number; v: number}}
+    checks: Array<{name: string; ok: boolean; detail: string}>
+    encodeFps: number
+  }
+  const formats = [
+    {args: ['--codec', 'h264', '--chroma', '444'], decoded: '8-bit 4:4:4', file: 'h444.h264', profile: 244},
+    {args: ['--codec', 'hevc', '--bit-depth', '10'], decoded: '10-bit 4:2:0', file: 'main10.hevc', profile: 2},
+    {args: ['--codec', 'hevc', '--chroma', '444', '--bit-depth', '10'], decoded: '10-bit 4:4:4', file: 'rext10.hevc', profile: 4},
+  ]
+  for (const f of formats) {
+    it(`${f.args.join(' ')}: decodes back as ${f.decoded}, IDRs exactly at 0 and 20, every plane's mean PSNR ≥ 35 dB`, () => {
+      const out = join(tmp, f.file)
+      const r = json([...f.args, '--frames', '40', '--force-idr', '20', '--bitrate', '6M', '--out', out])
+      const res = r.result as FormatResult
+      expect(r.status, r.stderr).toBe(0)
+      expect(res.decodedFormats).toEqual([f.decoded])
+      expect(res.idrFrames).toEqual([0, 20])
+      for (const plane of ['y', 'u', 'v'] as const) expect(res.psnr.planes[plane], plane).toBeGreaterThanOrEqual(35)
+      expect(res.checks.find((c) => c.name === 'format (decoder)')?.ok).toBe(true)
+      // an SDR source at 10 bits too: BT.709 primaries, transfer and matrix, limited range, as the decoder reads the VUI
+      expect(res.checks.find((c) => c.name === 'colour description')?.detail).toMatch(/^primaries 1, transfer 1, matrix 1, range 1;/)
+      expect(res.encodeFps).toBeGreaterThan(0)
+      // the profile the written bitstream's SPS declares, read here (H.264 profile_idc, HEVC general_profile_idc)
+      const bytes = readFileSync(out)
+      const codec = f.args[1] as 'h264' | 'hevc'
+      const sps = bytes.indexOf(Buffer.from(codec === 'h264' ? [0, 0, 1, 0x67] : [0, 0, 1, 0x42, 0x01]))
+      expect(sps).toBeGreaterThanOrEqual(0)
+      expect(codec === 'h264' ? bytes[sps + 4] : bytes[sps + 6] & 0x1f).toBe(f.profile)
+    }, 120_000)
+  }
+
+  it('--bit-depth 10 with H.264 is refused with the reason (Moonlight has no 10-bit H.264)', () => {
+    const r = lumen(['encode-test', '--size', '320x240', '--codec', 'h264', '--bit-depth', '10', '--frames', '2'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderrRaw).toMatch(/no 10-bit H\.264/)
+  })
+})

@@ -120,6 +120,9 @@ describe('constants TypeScript mirrors from libs/include', () => {
 
   const lengths: Array<[string, string, string]> = [
     ['LUMEN_ENC_FORCE_IDR', 'codec.ts', 'FORCE_IDR'],
+    ['LUMEN_FMT_444', 'codec.ts', 'FMT_444'],
+    ['LUMEN_FMT_10BIT', 'codec.ts', 'FMT_10BIT'],
+    ['LUMEN_DEC_PLANAR', 'codec.ts', 'DEC_PLANAR'],
     ['LUMEN_ENC_INFO_LEN', 'codec.ts', 'ENC_INFO_LEN'],
     ['LUMEN_DEC_INFO_LEN', 'codec.ts', 'DEC_INFO_LEN'],
     ['LUMEN_CUDA_FRAME_INFO_LEN', 'codec.ts', 'CUDA_FRAME_INFO_LEN'],

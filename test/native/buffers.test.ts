@@ -12,6 +12,7 @@ import {shim} from '../../src/native/library.js'
 
 const E_INVALID = -1
 const E_BUFFER = -7
+const E_UNAVAILABLE = -2
 const GUARD = 0xa5
 const GUARD_BYTES = 64
 
@@ -164,7 +165,7 @@ describe('video', () => {
   })
 
   it('lumen_encoder_encode: a BGRx frame shorter than its geometry, an info buffer shorter than its record', () => {
-    const enc = call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1]).status
+    const enc = call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1, 0]).status
     expect(enc).toBeGreaterThan(0)
     closers.push(() => lib().lumen_encoder_close([enc]))
     const out = Buffer.alloc(W * H * 4)
@@ -181,8 +182,8 @@ describe('video', () => {
   })
 
   it('lumen_encoder_open: a preset longer than the encoder keeps, conversion threads other than 1 or 2', () => {
-    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, 'x'.repeat(40), 1]), E_INVALID, /preset .* too long/)
-    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 3]), E_INVALID, /conversion threads 3/)
+    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, 'x'.repeat(40), 1, 0]), E_INVALID, /preset .* too long/)
+    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 3, 0]), E_INVALID, /conversion threads 3/)
   })
 
   it('lumen_decoder_decode: an info buffer shorter than its record', () => {
@@ -205,6 +206,22 @@ describe('video', () => {
     const shortOut = guarded(24)
     expectRefused(call('lumen_psnr_bgrx_i420', [bgrx, bgrx.length, W * 4, i420, i420.length, W, H, shortOut.view, shortOut.view.length]), E_BUFFER, /PSNR result buffer has 24 bytes, 32/)
     expect(shortBgrx.intact() && shortI420.intact() && shortOut.intact()).toBe(true)
+  })
+
+  it('lumen_psnr_bgrx_planar: a 4:4:4 10-bit picture shorter than its three full planes of two bytes a sample; unknown format bits', () => {
+    const bgrx = Buffer.alloc(W * H * 4)
+    const out = Buffer.alloc(32)
+    // LUMEN_FMT_444 | LUMEN_FMT_10BIT: three W x H planes, 2 bytes a sample
+    const short = guarded(W * H * 3 * 2 - 2)
+    expectRefused(call('lumen_psnr_bgrx_planar', [bgrx, bgrx.length, W * 4, short.view, short.view.length, W, H, 3, out, 32]), E_BUFFER, /PSNR planar picture buffer has 18430 bytes, 18432/)
+    expectRefused(call('lumen_psnr_bgrx_planar', [bgrx, bgrx.length, W * 4, Buffer.alloc(W * H * 6), W * H * 6, W, H, 4, out, 32]), E_INVALID, /unknown format bits 0x4/)
+    expect(short.intact()).toBe(true)
+  })
+
+  it('lumen_encoder_open: unknown picture format bits, 10-bit H.264, 4:4:4 on NVENC', () => {
+    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1, 8]), E_INVALID, /unknown picture format bits 0x8/)
+    expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1, 2]), E_INVALID, /no 10-bit H.264/)
+    expectRefused(call('lumen_encoder_open', ['hevc_nvenc', W, H, 30, 1000, 1, -1, '', 1, 1]), E_UNAVAILABLE, /libx264\/libx265 only/)
   })
 })
 

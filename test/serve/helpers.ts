@@ -31,6 +31,8 @@ export interface ServeSessionOptions {
   resume?: boolean
   /** an already paired client to launch with (default: a new identity, paired with PIN 1234) */
   client?: MoonlightTestClient
+  /** the host's ServerCodecModeSupport (default H.264 + HEVC Main, 0x101) */
+  codecModeSupport?: number
 }
 
 export interface ServeSession {
@@ -147,7 +149,7 @@ export async function startServeSession(o: ServeSessionOptions = {}): Promise<Se
     pinSource: new FixedPinSource('1234'),
     startStream: createStartStream({...DEFAULT_MEDIA, ...o.media}, {onStream: (s) => streams.push(s)}),
     mdns: false,
-    codecModeSupport: 0x101,
+    codecModeSupport: o.codecModeSupport ?? 0x101,
     encryptionSupported: 0x07,
   })
   await host.start()

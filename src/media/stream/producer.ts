@@ -1,5 +1,6 @@
 /** A FrameProducer over a capture source and the pipeline's encoder (../encoder.ts). */
 import {type EncoderName, VideoEncoder} from '../encoder.js'
+import type {BitDepth, Chroma} from '../../native/codec.js'
 import type {CaptureSource} from '../types.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
@@ -11,7 +12,7 @@ export class CaptureEncodeProducer implements FrameProducer {
 
   constructor(
     private readonly source: CaptureSource,
-    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number; preset?: string; convertThreads?: 1 | 2},
+    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number; preset?: string; convertThreads?: 1 | 2; chroma?: Chroma; bitDepth?: BitDepth},
   ) {
     // the encoder runs at the size the client asked for (default: the source's), even
     // dimensions; the shim scales captured frames of another size to it
@@ -26,6 +27,8 @@ export class CaptureEncodeProducer implements FrameProducer {
       slices: options.slices,
       preset: options.preset,
       convertThreads: options.convertThreads,
+      chroma: options.chroma,
+      bitDepth: options.bitDepth,
     })
     this.produced = {data: this.encoder.output, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
   }

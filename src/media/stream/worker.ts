@@ -9,6 +9,7 @@ import {PerfLogWriter} from '../../perf/writer.js'
 import {streamRate, videoEncrypted} from '../../protocol/stream-config.js'
 import {defaultEncoder, encoderPreset, type EncoderName} from '../encoder.js'
 import {NativeVideoPacketizer} from '../packetizer/index.js'
+import {streamFormat} from './codecs.js'
 import {CaptureEncodeProducer} from './producer.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
@@ -47,6 +48,7 @@ try {
     height: cfg.height,
     preset: encoderPreset(encoderName, opts),
     convertThreads: opts.convertThreads,
+    ...streamFormat(cfg),
   })
   const encoder = producer.encoder
   held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])

@@ -4,7 +4,7 @@ import {DataType, ERR, fn} from './types.js'
 const {I32, String: Str, U8Array: Buf} = DataType
 
 export const codecBindings = {
-  lumen_encoder_open: fn(I32, Str, I32, I32, I32, I32, I32, I32, Str, I32, ...ERR),
+  lumen_encoder_open: fn(I32, Str, I32, I32, I32, I32, I32, I32, Str, I32, I32, ...ERR),
   lumen_encoder_encode: fn(I32, I32, Buf, I32, I32, I32, I32, I32, Buf, I32, Buf, I32, ...ERR),
   lumen_encoder_encode_cuda: fn(I32, I32, I32, I32, Buf, I32, Buf, I32, ...ERR),
   lumen_encoder_set_bitrate: fn(I32, I32, I32, ...ERR),
@@ -22,4 +22,5 @@ export const codecBindings = {
   lumen_decoder_decode: fn(I32, I32, Buf, I32, I32, Buf, I32, Buf, I32, ...ERR),
   lumen_decoder_close: fn(I32, I32),
   lumen_psnr_bgrx_i420: fn(I32, Buf, I32, I32, Buf, I32, I32, I32, Buf, I32, ...ERR),
+  lumen_psnr_bgrx_planar: fn(I32, Buf, I32, I32, Buf, I32, I32, I32, I32, Buf, I32, ...ERR),
 }

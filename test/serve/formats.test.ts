@@ -1,0 +1,65 @@
+/**
+ * Each 4:4:4 and 10-bit format through a whole `lumen serve` stream on loopback: the test client
+ * announces it the way Moonlight does (x-ss-video[0].chromaSamplingType, x-nv-video[0].dynamicRangeMode
+ * with bitStreamFormat; docs/protocol/rtsp.md §3.4), the host encodes it, and the client
+ * depacketizes and decodes every frame, reading the bit depth and chroma format back from its
+ * decoder and the stamped frame counter from the picture. A format the host does not offer is
+ * refused at ANNOUNCE (400, as Sunshine does).
+ */
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {CodecModeSupport} from '../../src/protocol/flags.js'
+import {sleep, waitUntil} from '../helpers/index.js'
+import {startServeSession, type ServeSession} from './helpers.js'
+
+let session: ServeSession | undefined
+afterEach(async () => {
+  await session?.close()
+  session = undefined
+})
+
+const ALL =
+  CodecModeSupport.h264 | CodecModeSupport.h264High8_444 | CodecModeSupport.hevcMain | CodecModeSupport.hevcMain10 | CodecModeSupport.hevcRext8_444 | CodecModeSupport.hevcRext10_444
+
+const cases = [
+  {name: 'H.264 4:4:4', codec: 0, chroma: 1, range: 0, depth: 8, format: 444},
+  {name: 'HEVC Main10', codec: 1, chroma: 0, range: 1, depth: 10, format: 420},
+  {name: 'HEVC 4:4:4', codec: 1, chroma: 1, range: 0, depth: 8, format: 444},
+  {name: 'HEVC 4:4:4 10-bit', codec: 1, chroma: 1, range: 1, depth: 10, format: 444},
+] as const
+
+describe('4:4:4 and 10-bit serve streams', () => {
+  for (const c of cases) {
+    it(`${c.name}: 3 s of 320x240 at 30 fps, every frame decodes as ${c.depth}-bit ${c.format}, the counter has no gaps, one IDR`, async () => {
+      session = await startServeSession({
+        codecModeSupport: ALL,
+        announce: {width: 320, height: 240, fps: 30, codec: c.codec, chromaSamplingType: c.chroma, dynamicRangeMode: c.range, encryptionEnabled: 1},
+      })
+      const s = session
+      await sleep(3000)
+      await waitUntil(() => s.video.frames.length >= 30, 20_000, '30 frames')
+      const frames = s.video.frames
+      expect(s.video.lost).toEqual([])
+      expect(s.video.decodeErrors).toEqual([])
+      expect(frames.every((f) => f.decoded)).toBe(true)
+      expect(new Set(frames.map((f) => f.bitDepth))).toEqual(new Set([c.depth]))
+      expect(new Set(frames.map((f) => f.chromaFormat))).toEqual(new Set([c.format]))
+      expect(frames.map((f) => f.frameIndex)).toEqual(frames.map((_, i) => i + 1))
+      const readable = frames.filter((f) => f.stamp !== undefined)
+      expect(readable.length).toBeGreaterThan(frames.length * 0.9)
+      const offset = (readable[0].stamp as number) - readable[0].frameIndex
+      expect(readable.filter((f) => (f.stamp as number) - f.frameIndex !== offset)).toEqual([])
+      expect(frames.filter((f) => f.frameType === 2).map((f) => f.frameIndex)).toEqual([1])
+      expect(s.streams[0].stats()).toBeDefined()
+    }, 60_000)
+  }
+
+  it('a host that offers H.264 and HEVC Main only refuses an ANNOUNCE for HEVC Main10 (400)', async () => {
+    await expect(
+      startServeSession({
+        codecModeSupport: CodecModeSupport.h264 | CodecModeSupport.hevcMain,
+        announce: {width: 320, height: 240, fps: 30, codec: 1, dynamicRangeMode: 1, encryptionEnabled: 1},
+      }),
+    ).rejects.toThrow(/RTSP ANNOUNCE answered 400/)
+  }, 30_000)
+})
