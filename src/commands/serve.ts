@@ -10,6 +10,7 @@ import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
+import {CAPTURE_PATHS, type CapturePathSetting, planCapturePath} from '../media/stream/capture-path.js'
 import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
 import type {StreamStats} from '../protocol/pipeline.js'
 import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
@@ -88,11 +89,19 @@ ${ENV_HELP}`
 
   static override flags = {
     source: Flags.string({
-      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node), portal (a monitor shared through the xdg-desktop-portal ScreenCast request); auto = portal when a Wayland/desktop session (WAYLAND_DISPLAY or XDG_CURRENT_DESKTOP) has a ScreenCast portal answering within 1 s, else x11 when $DISPLAY is live, else synthetic',
-      options: ['auto', 'synthetic', 'x11', 'pipewire', 'portal'],
+      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node), portal (a monitor shared through the xdg-desktop-portal ScreenCast request), gltest (the synthetic pattern in a GL texture standing in for a dma-buf: the test source of the GPU capture path); auto = portal when a Wayland/desktop session (WAYLAND_DISPLAY or XDG_CURRENT_DESKTOP) has a ScreenCast portal answering within 1 s, else x11 when $DISPLAY is live, else synthetic',
+      options: ['auto', 'synthetic', 'x11', 'pipewire', 'portal', 'gltest'],
       default: 'auto',
       env: 'LUMEN_SOURCE',
     }),
+    'capture-path': Flags.string({
+      description:
+        'how frames reach the encoder: cpu (host memory, converted on the CPU), gpu (the zero-copy chain: pooled CUDA frames into NVENC, or converted to I420 on the GPU for libx264/libx265), auto (gpu when the encoder takes CUDA frames and the source has a GPU image, else cpu); a GPU step that fails moves the stream to the CPU path with one log line',
+      options: [...CAPTURE_PATHS],
+      default: 'auto',
+      env: 'LUMEN_CAPTURE_PATH',
+    }),
+    'debug-gpu-fail-at': Flags.integer({description: 'test hook: the GPU path\'s import fails on this frame of each stream', min: 0, hidden: true, env: 'LUMEN_DEBUG_GPU_FAIL_AT'}),
     display: Flags.string({description: 'X display for --source x11 (default $DISPLAY)', env: 'LUMEN_DISPLAY'}),
     'pipewire-node': Flags.string({description: 'PipeWire video node id or name for --source pipewire (default: the first Video/Source node)', env: 'LUMEN_PIPEWIRE_NODE'}),
     encoder: Flags.string({description: 'video encoder (default libx265 for HEVC, libx264 for H.264)', options: [...ENCODER_NAMES], env: 'LUMEN_ENCODER'}),
@@ -155,6 +164,8 @@ ${ENV_HELP}`
       udpGso: flags['udp-gso'],
       ...encoderTuning(flags),
       portalTimeoutMs: Math.round(flags['portal-timeout'] * 1000),
+      capturePath: flags['capture-path'] as CapturePathSetting,
+      gpuFailAtFrame: flags['debug-gpu-fail-at'],
     }
     const base = flags['port-base']
     const ports: Partial<HostPorts> = base === undefined ? {} : {http: base, https: base - 5, video: base + 9, control: base + 10, audio: base + 11, rtsp: base + 21}
@@ -196,7 +207,7 @@ ${ENV_HELP}`
       this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
     say(
-      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
+      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, capture path ${capturePathLine(media.capturePath ?? 'auto', (flags.encoder as EncoderName | undefined) ?? defaultEncoder('h264'), source)}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
     else say('pairing: enter the PIN the client shows here when it pairs')
@@ -237,4 +248,10 @@ ${ENV_HELP}`
     say('lumen serve: stopped')
     return {ports: bound, source, pacing: media.pacing, sendAt: media.sendAt ?? 'ready', codecs: {offered: codecs.offered, reason: codecs.reason, calibration: codecs.calibration}, streams: summary}
   }
+}
+
+/** The start line's capture path: what runs and why (a stream's own start line says whether the GPU path opened). */
+function capturePathLine(setting: CapturePathSetting, encoder: EncoderName, source: MediaOptions['source']): string {
+  const plan = planCapturePath(setting, encoder, source)
+  return plan.tryGpu ? `gpu when the chain opens (${plan.reason}; each stream's start line says)` : `cpu (${plan.reason})`
 }

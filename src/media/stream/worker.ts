@@ -7,9 +7,11 @@
 import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {streamRate, videoEncrypted} from '../../protocol/stream-config.js'
-import {defaultEncoder, encoderPreset, type EncoderName} from '../encoder.js'
+import {defaultEncoder, encoderPreset, type EncoderName, type VideoEncoder} from '../encoder.js'
 import {NativeVideoPacketizer} from '../packetizer/index.js'
-import {CaptureEncodeProducer} from './producer.js'
+import {CaptureEncodeProducer, type ProducerOptions} from './producer.js'
+import {GpuCaptureProducer} from './gpu-producer.js'
+import {planCapturePath} from './capture-path.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
 import {runVideoLoop} from './video-loop.js'
@@ -38,7 +40,7 @@ try {
   held.add(source, () => source.close(), source.shimHandles?.() ?? [])
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
   // the encoder runs at the client's size; captured frames of another size are scaled to it
-  const producer = new CaptureEncodeProducer(source, {
+  const producerOptions: ProducerOptions = {
     encoder: encoderName,
     fps: Math.round(fps),
     bitrateKbps: cfg.bitrateKbps,
@@ -47,9 +49,26 @@ try {
     height: cfg.height,
     preset: encoderPreset(encoderName, opts),
     convertThreads: opts.convertThreads,
-  })
+  }
+  const adopt = (e: VideoEncoder) => held.add(e, () => e.close(), [{kind: 'encoder', handle: e.handle}])
+  const plan = planCapturePath(opts.capturePath ?? 'auto', encoderName, opts.source)
+  let producer: GpuCaptureProducer | CaptureEncodeProducer | undefined
+  let capturePath = `cpu (${plan.reason})`
+  if (plan.tryGpu) {
+    try {
+      producer = GpuCaptureProducer.open(source, {...producerOptions, failAtFrame: opts.gpuFailAtFrame, adopt, log: (line) => post({type: 'log', kind: 'video', line})})
+      capturePath = `gpu (${plan.reason}; ${producer.describe()})`
+    } catch (error) {
+      capturePath = `cpu (the GPU path did not open: ${(error as Error).message})`
+    }
+  }
+  producer ??= new CaptureEncodeProducer(source, producerOptions, {ownsSource: false})
+  if (producer instanceof CaptureEncodeProducer) adopt(producer.encoder)
+  else {
+    const gpu = producer
+    held.add(gpu, () => gpu.close(), [])
+  }
   const encoder = producer.encoder
-  held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])
   const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
   // the shim packetizes, FEC-protects and (when negotiated) encrypts each frame in one call,
   // straight into the send thread's ring; the key lives in the send thread
@@ -90,6 +109,7 @@ try {
     fps,
     source: source.name,
     realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
+    capturePath,
   })
   await runVideoLoop({fps, sendAt: opts.sendAt, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
