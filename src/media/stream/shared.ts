@@ -9,6 +9,7 @@ import type {PerfLogWriterStats} from '../../perf/writer.js'
 import type {PeerAddress} from '../../protocol/pipeline.js'
 import type {StreamConfig} from '../../protocol/stream-config.js'
 import type {CapturePathSetting} from './capture-path.js'
+import type {VideoFrameStats} from './frame-stats.js'
 import type {SendAt} from './video-loop.js'
 
 /** Int32 flags at the start of the shared buffer. */
@@ -142,6 +143,6 @@ export type WorkerMessage =
     }
   | {type: 'log'; kind: WorkerKind; line: string}
   | {type: 'started'; kind: 'audio'; source: string; bitrate: number; durationMs: number; channels: number; streams: number; coupled: number}
-  | {type: 'stopped'; kind: 'video'; udp: UdpStats; perf?: PerfLogWriterStats}
+  | {type: 'stopped'; kind: 'video'; udp: UdpStats; perf?: PerfLogWriterStats; frames: VideoFrameStats}
   | {type: 'stopped'; kind: 'audio'; udp: UdpStats; capture: ReturnType<AudioCapture['stats']>}
   | {type: 'error'; kind: WorkerKind; message: string}

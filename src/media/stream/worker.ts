@@ -14,6 +14,7 @@ import {GpuCaptureProducer} from './gpu-producer.js'
 import {planCapturePath} from './capture-path.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
+import {RecordingProducer} from './frame-stats.js'
 import {runVideoLoop} from './video-loop.js'
 import {openStreamSocket, workerSide} from './worker-side.js'
 
@@ -111,9 +112,10 @@ try {
     realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
     capturePath,
   })
-  await runVideoLoop({fps, sendAt: opts.sendAt, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
+  const recording = new RecordingProducer(producer, producer instanceof GpuCaptureProducer ? producer : undefined)
+  await runVideoLoop({fps, sendAt: opts.sendAt, producer: recording, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
-  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats()})
+  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats(), frames: recording.stats()})
 } catch (error) {
   post({type: 'error', kind: 'video', message: (error as Error).message})
 } finally {
