@@ -66,8 +66,11 @@ int32_t gpu_yuv_open(gpu_yuv **out, void *cuda_ctx, int width, int height, char 
   if ((r = cu->cuModuleLoadData(&y->module, gpu_yuv_ptx)) != CUDA_SUCCESS) goto fail;
   what = "finding the conversion kernel";
   if ((r = cu->cuModuleGetFunction(&y->kernel, y->module, "bgrx_to_i420")) != CUDA_SUCCESS) goto fail;
+  /* a blocking stream: ordered after work on the legacy default stream, where libavcodec's CUDA
+   * hwcontext queues its uploads into pooled frames (av_hwframe_transfer_data does not wait for
+   * an upload to finish) */
   what = "creating a stream";
-  if ((r = cu->cuStreamCreate(&y->stream, CU_STREAM_NON_BLOCKING)) != CUDA_SUCCESS) goto fail;
+  if ((r = cu->cuStreamCreate(&y->stream, CU_STREAM_DEFAULT)) != CUDA_SUCCESS) goto fail;
   what = "creating events";
   if ((r = cu->cuEventCreate(&y->start, CU_EVENT_DEFAULT)) != CUDA_SUCCESS) goto fail;
   if ((r = cu->cuEventCreate(&y->converted, CU_EVENT_DEFAULT)) != CUDA_SUCCESS) goto fail;
