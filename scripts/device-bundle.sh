@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=.device
-mkdir -p "$out" .git/info
-grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >>.git/info/exclude
+exclude=$(git rev-parse --git-path info/exclude) # a worktree's .git is a file
+mkdir -p "$out" "$(dirname "$exclude")"
+grep -qx '/.device/' "$exclude" 2>/dev/null || echo '/.device/' >>"$exclude"
 
 ffmpeg_prefix=$(sed -n 's/^FFMPEG_PKG_CONFIG_PATH := \([^:]*\)\/lib\/pkgconfig.*/\1/p' libs/build/config.mk)
 [ -d "$ffmpeg_prefix/lib" ] || { echo "device-bundle: no FFmpeg prefix in libs/build/config.mk (run scripts/install.sh)" >&2; exit 1; }

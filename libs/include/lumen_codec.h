@@ -16,7 +16,9 @@
  *    taken with lumen_cuda_frame_get() (av_hwframe_get_buffer). Fill one on the device (see
  *    lumen_cuda_frame_info for its device pointer and pitch) or from the host
  *    (lumen_cuda_frame_upload), then hand it to lumen_encoder_encode_cuda(). An NVENC encoder
- *    opened with that pool encodes the frame on the GPU; a software encoder downloads it
+ *    opened with that pool encodes the frame on the GPU; a software encoder converts it to
+ *    I420 on the GPU (a CUDA kernel the driver compiles from PTX when the encoder opens) and
+ *    downloads only the I420 planes, or, where that kernel cannot load, downloads the BGRx frame
  *    (av_hwframe_transfer_data) and encodes it like a CPU frame (the check used on GPU
  *    machines without NVENC).
  *
@@ -52,6 +54,8 @@
 #define LUMEN_ENC_INFO_PTS 3        /* int64 at byte 24: the input frame number the packet came from */
 #define LUMEN_ENC_INFO_PACKETS 4    /* int64 at byte 32: packets joined into this access unit (normally 1) */
 #define LUMEN_ENC_INFO_NEEDED 5     /* int64 at byte 40: on LUMEN_E_BUFFER, the size the output needed */
+#define LUMEN_ENC_INFO_GPU_KERNEL_NS 6   /* int64 at byte 48: a software encoder fed CUDA frames: the BGRx → I420 kernel's GPU time */
+#define LUMEN_ENC_INFO_GPU_DOWNLOAD_NS 7 /* int64 at byte 56: ... and the I420 planes' download (GPU time); both 0 otherwise */
 
 /* The info buffer lumen_cuda_frame_info fills: LUMEN_CUDA_FRAME_INFO_LEN bytes, little-endian.
  *   uint64 at 0: CUdeviceptr of the BGR0 plane      int32 at 8: pitch in bytes

@@ -29,6 +29,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "gpu_yuv.h"
 #include "internal.h"
 #include "lumen_codec.h"
 
@@ -505,7 +506,9 @@ typedef struct Encoder {
   const AVCodec *codec;
   AVCodecContext *ctx;
   AVFrame *frame;        /* the encoder's input frame (CPU path) */
-  AVFrame *download;     /* BGR0 host frame a pooled frame is downloaded into (software encoders) */
+  AVFrame *download;     /* BGR0 host frame a pooled frame is downloaded into (software encoders without yuv) */
+  gpu_yuv *yuv;          /* software encoders with a pool: the pooled frame converted to I420 on the GPU */
+  char yuv_why[200];     /* why the GPU conversion did not open (the BGRx download and CPU conversion serve) */
   AVPacket *pkt;
   AVBufferRef *hw_frames; /* the pool's frames context (NVENC with a pool) */
   enum AVPixelFormat in_fmt;
@@ -600,6 +603,7 @@ static void encoder_free(Encoder *e) {
   avcodec_free_context(&e->ctx);
   av_frame_free(&e->frame);
   av_frame_free(&e->download);
+  gpu_yuv_close(e->yuv);
   av_packet_free(&e->pkt);
   av_buffer_unref(&e->hw_frames);
   converter_stop(e->converter);
@@ -698,7 +702,15 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   if (e->in_fmt == AV_PIX_FMT_YUV420P && convert_threads == 2 && (int64_t)width * height >= 640 * 480 &&
       sysconf(_SC_NPROCESSORS_ONLN) >= 2)
     e->converter = converter_start(); /* NULL: convert on the calling thread */
-  if (pool && kind != ENC_NVENC) {
+  /* the GPU kernel writes I420 only; 4:4:4 and 10-bit are converted on the CPU */
+  if (pool && kind != ENC_NVENC && e->in_fmt != AV_PIX_FMT_YUV420P)
+    snprintf(e->yuv_why, sizeof e->yuv_why, "the GPU kernel writes I420, this stream is %s", av_get_pix_fmt_name(e->in_fmt));
+  else if (pool && kind != ENC_NVENC) {
+    AVHWFramesContext *fc = (AVHWFramesContext *)pool->frames->data;
+    AVCUDADeviceContext *dc = fc->device_ctx->hwctx;
+    if (gpu_yuv_open(&e->yuv, dc->cuda_ctx, width, height, e->yuv_why, sizeof e->yuv_why) < 0) e->yuv = NULL;
+  }
+  if (pool && kind != ENC_NVENC && !e->yuv) {
     e->download = av_frame_alloc();
     if (!e->download) goto nomem;
     e->download->format = AV_PIX_FMT_BGR0;
@@ -860,9 +872,23 @@ int32_t lumen_encoder_encode_cuda(int32_t encoder, int32_t frame, int32_t flags,
     av_frame_free(&ref);
     return st;
   }
-  /* software encoder: download the pooled frame, then convert like a CPU frame */
   int64_t t0 = now_ns();
-  int r = av_frame_make_writable(e->download);
+  int r;
+  if (e->yuv) {
+    /* software encoder: I420 made on the GPU, only its planes downloaded */
+    if ((r = av_frame_make_writable(e->frame)) < 0) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
+    int64_t kernel_ns = 0, download_ns = 0;
+    int32_t st = gpu_yuv_convert(e->yuv, (uint64_t)(uintptr_t)f->frame->data[0], (size_t)f->frame->linesize[0], e->frame->data,
+                                 e->frame->linesize, &kernel_ns, &download_ns, err, err_len);
+    if (st < 0) return st;
+    int64_t convert = now_ns() - t0;
+    st = encode_frame(e, e->frame, flags, convert, out, out_len, info, info_len, err, err_len);
+    put_i64(info, info_len, LUMEN_ENC_INFO_GPU_KERNEL_NS, kernel_ns);
+    put_i64(info, info_len, LUMEN_ENC_INFO_GPU_DOWNLOAD_NS, download_ns);
+    return st;
+  }
+  /* software encoder without the GPU conversion: download the pooled frame, then convert like a CPU frame */
+  r = av_frame_make_writable(e->download);
   if (r >= 0) r = av_hwframe_transfer_data(e->download, f->frame, 0);
   if (r < 0)
     return lumen_fail(err, err_len, LUMEN_E_FAILED, "CUDA: download of frame %d failed (%s)", frame, lumen_av_error(r, msg, sizeof msg));
@@ -921,10 +947,12 @@ int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
                  e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->slices, e->pool >= 0 ? "CUDA" : "BGRx host");
   else
     n = snprintf((char *)out, (size_t)out_len,
-                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → %s BT.709 limited%s",
+                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → %s BT.709 limited%s%s%s",
                  e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->preset, e->slices,
-                 e->pool >= 0 ? "CUDA (downloaded)" : "BGRx host", e->in_fmt == AV_PIX_FMT_YUV420P ? "I420" : av_get_pix_fmt_name(e->in_fmt),
-                 e->converter ? " on 2 threads" : "");
+                 e->yuv ? "CUDA (converted to I420 on the GPU, 1.5 B/px downloaded)" : e->pool >= 0 ? "CUDA (BGRx downloaded, converted on the CPU)" : "BGRx host",
+                 e->in_fmt == AV_PIX_FMT_YUV420P ? "I420" : av_get_pix_fmt_name(e->in_fmt),
+                 e->converter && !e->yuv ? " on 2 threads" : "", e->download && e->yuv_why[0] ? "; no GPU conversion: " : "",
+                 e->download ? e->yuv_why : "");
   return n >= out_len ? out_len - 1 : n;
 }
 

@@ -13,6 +13,7 @@ import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
+import {CAPTURE_PATHS, type CapturePathSetting, planCapturePath} from '../media/stream/capture-path.js'
 import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
 import type {StreamStats} from '../protocol/pipeline.js'
 import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
@@ -120,11 +121,19 @@ ${ENV_HELP}`
 
   static override flags = {
     source: Flags.string({
-      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node), portal (a monitor shared through the xdg-desktop-portal ScreenCast request); auto = portal when a Wayland/desktop session (WAYLAND_DISPLAY or XDG_CURRENT_DESKTOP) has a ScreenCast portal answering within 1 s, else x11 when $DISPLAY is live, else synthetic',
-      options: ['auto', 'synthetic', 'x11', 'pipewire', 'portal'],
+      description: 'capture source: synthetic (moving test pattern with frame counter and clock), x11 (XShm grab of --display), pipewire (a PipeWire video node, --pipewire-node), portal (a monitor shared through the xdg-desktop-portal ScreenCast request), gltest (the synthetic pattern in a GL texture standing in for a dma-buf: the test source of the GPU capture path); auto = portal when a Wayland/desktop session (WAYLAND_DISPLAY or XDG_CURRENT_DESKTOP) has a ScreenCast portal answering within 1 s, else x11 when $DISPLAY is live, else synthetic',
+      options: ['auto', 'synthetic', 'x11', 'pipewire', 'portal', 'gltest'],
       default: 'auto',
       env: 'LUMEN_SOURCE',
     }),
+    'capture-path': Flags.string({
+      description:
+        'how frames reach the encoder: cpu (host memory, converted on the CPU), gpu (the zero-copy chain: pooled CUDA frames into NVENC, or converted to I420 on the GPU for libx264/libx265), auto (gpu when the encoder takes CUDA frames and the source has a GPU image, else cpu); a GPU step that fails moves the stream to the CPU path with one log line',
+      options: [...CAPTURE_PATHS],
+      default: 'auto',
+      env: 'LUMEN_CAPTURE_PATH',
+    }),
+    'debug-gpu-fail-at': Flags.integer({description: 'test hook: the GPU path\'s import fails on this frame of each stream', min: 0, hidden: true, env: 'LUMEN_DEBUG_GPU_FAIL_AT'}),
     display: Flags.string({description: 'X display for --source x11 and --input xtest (default $DISPLAY)', env: 'LUMEN_DISPLAY'}),
     input: Flags.string({
       description: 'input backend: uinput (virtual kernel devices: keyboard, mice, touch, pen, gamepads with rumble), xtest (the X display\'s keyboard and pointer), wlroots (virtual pointer and keyboard of a wlroots compositor), none (view-only); auto = the first of those that works here',
@@ -205,6 +214,8 @@ ${ENV_HELP}`
       udpGso: flags['udp-gso'],
       ...encoderTuning(flags),
       portalTimeoutMs: Math.round(flags['portal-timeout'] * 1000),
+      capturePath: flags['capture-path'] as CapturePathSetting,
+      gpuFailAtFrame: flags['debug-gpu-fail-at'],
     }
     const inputSettings: InputSettings = {uinputPath: flags['uinput-path'], display: flags.display ?? process.env.DISPLAY, waylandSocket: waylandSocket(process.env)}
     const input = selectInput(flags.input as InputChoice, inputSettings)
@@ -284,7 +295,7 @@ ${ENV_HELP}`
       this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
     say(
-      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
+      `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, capture path ${capturePathLine(media.capturePath ?? 'auto', (flags.encoder as EncoderName | undefined) ?? defaultEncoder('h264'), source)}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
     say(input.line)
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin} (good for one pairing attempt within ${flags['pin-minutes']} min)`)
@@ -342,4 +353,10 @@ function waylandSocket(env: NodeJS.ProcessEnv): string | undefined {
   if (name.startsWith('/')) return name
   const dir = env.XDG_RUNTIME_DIR
   return dir === undefined || dir === '' ? undefined : `${dir}/${name}`
+}
+
+/** The start line's capture path: what runs and why (a stream's own start line says whether the GPU path opened). */
+function capturePathLine(setting: CapturePathSetting, encoder: EncoderName, source: MediaOptions['source']): string {
+  const plan = planCapturePath(setting, encoder, source)
+  return plan.tryGpu ? `gpu when the chain opens (${plan.reason}; each stream's start line says)` : `cpu (${plan.reason})`
 }

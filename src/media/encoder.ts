@@ -58,6 +58,9 @@ export interface EncodeTimings {
   encodeUs: number
   /** the whole encode() call as JavaScript sees it (convert + encode + the seam) */
   totalUs: number
+  /** a software encoder fed CUDA frames: GPU time of the BGRx → I420 kernel and of the I420 download (0 otherwise) */
+  gpuKernelUs?: number
+  gpuDownloadUs?: number
 }
 
 export interface EncodedVideoFrame extends EncodedFrame {
@@ -164,6 +167,8 @@ export class VideoEncoder {
     last.timings.convertUs = r.convertNs / 1000
     last.timings.encodeUs = r.encodeNs / 1000
     last.timings.totalUs = totalUs
+    last.timings.gpuKernelUs = r.gpuKernelNs / 1000
+    last.timings.gpuDownloadUs = r.gpuDownloadNs / 1000
     return last
   }
 

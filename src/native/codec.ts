@@ -27,6 +27,9 @@ export function pictureFormatBits(chroma: Chroma = '420', bitDepth: BitDepth = 8
   return (chroma === '444' ? FMT_444 : 0) | (bitDepth === 10 ? FMT_10BIT : 0)
 }
 const ENC_INFO_LEN = 64
+/** LUMEN_ENC_INFO_GPU_KERNEL_NS, LUMEN_ENC_INFO_GPU_DOWNLOAD_NS: int64 field indexes of the info buffer */
+const ENC_INFO_GPU_KERNEL_NS = 6
+const ENC_INFO_GPU_DOWNLOAD_NS = 7
 const DEC_INFO_LEN = 32
 const CUDA_FRAME_INFO_LEN = 32
 
@@ -60,6 +63,9 @@ export interface EncodeResult {
   encodeNs: number
   /** the input frame number the access unit came from (-1 when none came out) */
   pts: number
+  /** a software encoder fed CUDA frames: GPU time of the BGRx → I420 kernel and of the I420 download, ns (0 otherwise) */
+  gpuKernelNs: number
+  gpuDownloadNs: number
 }
 
 /** One libavcodec encoder in the shim. Use from one thread at a time. */
@@ -162,6 +168,8 @@ export class NativeEncoder {
       convertNs: Number(i.readBigInt64LE(8)),
       encodeNs: Number(i.readBigInt64LE(16)),
       pts: Number(i.readBigInt64LE(24)),
+      gpuKernelNs: Number(i.readBigInt64LE(ENC_INFO_GPU_KERNEL_NS * 8)),
+      gpuDownloadNs: Number(i.readBigInt64LE(ENC_INFO_GPU_DOWNLOAD_NS * 8)),
     }
   }
 }

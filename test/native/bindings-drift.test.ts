@@ -124,6 +124,8 @@ describe('constants TypeScript mirrors from libs/include', () => {
     ['LUMEN_FMT_10BIT', 'codec.ts', 'FMT_10BIT'],
     ['LUMEN_DEC_PLANAR', 'codec.ts', 'DEC_PLANAR'],
     ['LUMEN_ENC_INFO_LEN', 'codec.ts', 'ENC_INFO_LEN'],
+    ['LUMEN_ENC_INFO_GPU_KERNEL_NS', 'codec.ts', 'ENC_INFO_GPU_KERNEL_NS'],
+    ['LUMEN_ENC_INFO_GPU_DOWNLOAD_NS', 'codec.ts', 'ENC_INFO_GPU_DOWNLOAD_NS'],
     ['LUMEN_DEC_INFO_LEN', 'codec.ts', 'DEC_INFO_LEN'],
     ['LUMEN_CUDA_FRAME_INFO_LEN', 'codec.ts', 'CUDA_FRAME_INFO_LEN'],
     ['LUMEN_ENET_EVENT_HEADER', 'enet.ts', 'HEADER'],

@@ -116,6 +116,7 @@ export class MediaStream implements StreamPipeline {
     w.on('message', (m: WorkerMessage) => {
       this.reports.push(m)
       if (m.type === 'error') this.events.onLog?.(`${name}: ${m.message}`)
+      else if (m.type === 'log') this.events.onLog?.(`${name}: ${m.line}`)
       else if (m.type === 'started') this.events.onLog?.(`${name}: started ${describe(m)}`)
     })
     w.on('error', (e) => this.events.onLog?.(`${name} worker crashed: ${e.message}`))

@@ -1,23 +1,39 @@
-/** A FrameProducer over a capture source and the pipeline's encoder (../encoder.ts). */
+/** A FrameProducer over a capture source and the pipeline's encoder (../encoder.ts): the CPU capture path. */
 import {type EncoderName, VideoEncoder} from '../encoder.js'
 import type {BitDepth, Chroma} from '../../native/codec.js'
-import type {CaptureSource} from '../types.js'
+import type {CaptureSource, CpuFrame} from '../types.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
 const now = (): number => Number(process.hrtime.bigint())
 
+export interface ProducerOptions {
+  encoder: EncoderName
+  fps: number
+  bitrateKbps: number
+  slices: number
+  width?: number
+  height?: number
+  preset?: string
+  convertThreads?: 1 | 2
+  chroma?: Chroma
+  bitDepth?: BitDepth
+}
+
 export class CaptureEncodeProducer implements FrameProducer {
   readonly encoder: VideoEncoder
   private readonly produced: ProducedFrame
+  private readonly ownsSource: boolean
 
   constructor(
     private readonly source: CaptureSource,
-    options: {encoder: EncoderName; fps: number; bitrateKbps: number; slices: number; width?: number; height?: number; preset?: string; convertThreads?: 1 | 2; chroma?: Chroma; bitDepth?: BitDepth},
+    options: ProducerOptions,
+    own: {ownsSource?: boolean} = {},
   ) {
     // the encoder runs at the size the client asked for (default: the source's), even
     // dimensions; the shim scales captured frames of another size to it
     const width = (options.width ?? source.width) & ~1
     const height = (options.height ?? source.height) & ~1
+    this.ownsSource = own.ownsSource ?? true
     this.encoder = new VideoEncoder({
       encoder: options.encoder,
       width,
@@ -34,8 +50,13 @@ export class CaptureEncodeProducer implements FrameProducer {
   }
 
   next(forceIdr: boolean): ProducedFrame | undefined {
+    return this.encodePicture(undefined, forceIdr)
+  }
+
+  /** Encodes `picture` (a frame already grabbed from the source), or grabs the next one when undefined. */
+  encodePicture(picture: CpuFrame | undefined, forceIdr: boolean): ProducedFrame | undefined {
     const c0 = now()
-    const frame = this.source.grab()
+    const frame = picture === undefined ? this.source.grab() : {payload: picture, fresh: true}
     const c1 = now()
     const r = this.encoder.encodeInPlace(frame.payload, {forceIdr})
     const p = this.produced
@@ -51,6 +72,6 @@ export class CaptureEncodeProducer implements FrameProducer {
 
   close(): void {
     this.encoder.close()
-    this.source.close()
+    if (this.ownsSource) this.source.close()
   }
 }

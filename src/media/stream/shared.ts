@@ -8,6 +8,8 @@ import type {UdpStats} from '../../native/net.js'
 import type {PerfLogWriterStats} from '../../perf/writer.js'
 import type {PeerAddress} from '../../protocol/pipeline.js'
 import type {StreamConfig} from '../../protocol/stream-config.js'
+import type {CapturePathSetting} from './capture-path.js'
+import type {VideoFrameStats} from './frame-stats.js'
 import type {SendAt} from './video-loop.js'
 
 /** Int32 flags at the start of the shared buffer. */
@@ -55,7 +57,7 @@ export function sharedViews(sab: SharedArrayBuffer): {flags: Int32Array; counter
   return {flags: new Int32Array(sab, 0, FLAG_INTS), counters: new Float64Array(sab, FLAG_INTS * 4, COUNTERS)}
 }
 
-export type SourceName = 'synthetic' | 'x11' | 'pipewire' | 'portal'
+export type SourceName = 'synthetic' | 'x11' | 'pipewire' | 'portal' | 'gltest'
 export type PacingName = 'line' | 'burst'
 
 /** The media options `lumen serve` turns its flags into. */
@@ -98,6 +100,10 @@ export interface MediaOptions {
   portalTimeoutMs?: number
   /** what the frame grid drives: capture, sending when ready (default), or the send itself (serve --send-at) */
   sendAt?: SendAt
+  /** the path frames take to the encoder (serve --capture-path; default auto): ./capture-path.ts */
+  capturePath?: CapturePathSetting
+  /** test hook (serve --debug-gpu-fail-at): the GPU path's import fails on this frame */
+  gpuFailAtFrame?: number
 }
 
 /** What a stream's worker thread (video: ./worker.ts, audio: ../audio/worker.ts) starts with. */
@@ -132,8 +138,11 @@ export type WorkerMessage =
       fps: number
       source: string
       realtime: string
+      /** 'gpu' or 'cpu', and why */
+      capturePath: string
     }
+  | {type: 'log'; kind: WorkerKind; line: string}
   | {type: 'started'; kind: 'audio'; source: string; bitrate: number; durationMs: number; channels: number; streams: number; coupled: number}
-  | {type: 'stopped'; kind: 'video'; udp: UdpStats; perf?: PerfLogWriterStats}
+  | {type: 'stopped'; kind: 'video'; udp: UdpStats; perf?: PerfLogWriterStats; frames: VideoFrameStats}
   | {type: 'stopped'; kind: 'audio'; udp: UdpStats; capture: ReturnType<AudioCapture['stats']>}
   | {type: 'error'; kind: WorkerKind; message: string}

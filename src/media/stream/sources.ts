@@ -2,7 +2,8 @@
  * The capture sources a stream can use, behind CaptureSource (../types.ts): `synthetic` (the
  * shim's test pattern, ../capture/synthetic.ts, with the frame counter stamped), `x11` (XShm grab,
  * ../capture/x11.ts), `pipewire` (a PipeWire video node, ../capture/pipewire.ts) and `portal` (the
- * ScreenCast portal's monitor, ../capture/portal.ts).
+ * ScreenCast portal's monitor, ../capture/portal.ts), and `gltest` (the synthetic pattern put into
+ * a GL texture standing in for a dma-buf, the GPU capture path's test source: ./gpu-producer.ts).
  */
 import {existsSync} from 'node:fs'
 
@@ -34,6 +35,8 @@ export async function openSource(
 ): Promise<CaptureSource> {
   switch (name) {
     case 'synthetic':
+    case 'gltest':
+      // gltest: the same stamped pattern, drawn into the chain's GPU-side source image on the GPU path (./gpu-producer.ts)
       return new SyntheticSource({width: want.width, height: want.height, stamp: options.stamp ?? true})
     case 'x11':
       return new X11Source({display: options.display})

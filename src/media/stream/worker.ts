@@ -7,12 +7,15 @@
 import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {streamRate, videoEncrypted} from '../../protocol/stream-config.js'
-import {defaultEncoder, encoderPreset, type EncoderName} from '../encoder.js'
+import {defaultEncoder, encoderPreset, type EncoderName, type VideoEncoder} from '../encoder.js'
 import {NativeVideoPacketizer} from '../packetizer/index.js'
 import {streamFormat} from './codecs.js'
-import {CaptureEncodeProducer} from './producer.js'
+import {CaptureEncodeProducer, type ProducerOptions} from './producer.js'
+import {GpuCaptureProducer} from './gpu-producer.js'
+import {planCapturePath} from './capture-path.js'
 import {applyRealtime, DEFAULT_REALTIME_PRIORITY} from './realtime.js'
 import {openSource} from './sources.js'
+import {RecordingProducer} from './frame-stats.js'
 import {runVideoLoop} from './video-loop.js'
 import {openStreamSocket, workerSide} from './worker-side.js'
 
@@ -39,7 +42,7 @@ try {
   held.add(source, () => source.close(), source.shimHandles?.() ?? [])
   const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
   // the encoder runs at the client's size; captured frames of another size are scaled to it
-  const producer = new CaptureEncodeProducer(source, {
+  const producerOptions: ProducerOptions = {
     encoder: encoderName,
     fps: Math.round(fps),
     bitrateKbps: cfg.bitrateKbps,
@@ -49,9 +52,26 @@ try {
     preset: encoderPreset(encoderName, opts),
     convertThreads: opts.convertThreads,
     ...streamFormat(cfg),
-  })
+  }
+  const adopt = (e: VideoEncoder) => held.add(e, () => e.close(), [{kind: 'encoder', handle: e.handle}])
+  const plan = planCapturePath(opts.capturePath ?? 'auto', encoderName, opts.source)
+  let producer: GpuCaptureProducer | CaptureEncodeProducer | undefined
+  let capturePath = `cpu (${plan.reason})`
+  if (plan.tryGpu) {
+    try {
+      producer = GpuCaptureProducer.open(source, {...producerOptions, failAtFrame: opts.gpuFailAtFrame, adopt, log: (line) => post({type: 'log', kind: 'video', line})})
+      capturePath = `gpu (${plan.reason}; ${producer.describe()})`
+    } catch (error) {
+      capturePath = `cpu (the GPU path did not open: ${(error as Error).message})`
+    }
+  }
+  producer ??= new CaptureEncodeProducer(source, producerOptions, {ownsSource: false})
+  if (producer instanceof CaptureEncodeProducer) adopt(producer.encoder)
+  else {
+    const gpu = producer
+    held.add(gpu, () => gpu.close(), [])
+  }
   const encoder = producer.encoder
-  held.add(encoder, () => encoder.close(), [{kind: 'encoder', handle: encoder.handle}])
   const key = videoEncrypted(data.config) ? Buffer.from(data.config.riKey) : undefined
   // the shim packetizes, FEC-protects and (when negotiated) encrypts each frame in one call,
   // straight into the send thread's ring; the key lives in the send thread
@@ -92,10 +112,12 @@ try {
     fps,
     source: source.name,
     realtime: realtime.granted ? realtime.detail : `refused: ${realtime.detail}`,
+    capturePath,
   })
-  await runVideoLoop({fps, sendAt: opts.sendAt, producer, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
+  const recording = new RecordingProducer(producer, producer instanceof GpuCaptureProducer ? producer : undefined)
+  await runVideoLoop({fps, sendAt: opts.sendAt, producer: recording, packetizer, pacer, flags, counters, perf, yieldEvery: () => new Promise((r) => setImmediate(r))})
   if (perf !== undefined) await perf.close()
-  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats()})
+  post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats(), frames: recording.stats()})
 } catch (error) {
   post({type: 'error', kind: 'video', message: (error as Error).message})
 } finally {

@@ -1,0 +1,198 @@
+/**
+ * The GPU capture path of a stream (./capture-path.ts): each frame's picture goes into the
+ * chain's GPU-side source image, the chain turns the image into a pooled CUDA frame, and the
+ * encoder takes that frame (NVENC on the GPU; a software encoder after the shim's BGRx → I420
+ * kernel). Any failure — opening, import, registration, pool, encode — moves the stream to the
+ * CPU path at once with one log line: the picture already drawn is encoded on the CPU as an IDR,
+ * so the client sees no gap.
+ *
+ * The source image is the GL-texture stand-in the chain tests use (`--source gltest`): a texture
+ * holding the BGRx bytes as an XRGB8888 dma-buf does, filled from the synthetic pattern with the
+ * frame stamp, so the whole GPU path runs on GPU machines without a DRM device.
+ */
+import {CudaFramePool} from '../../native/codec.js'
+import {ZeroCopyChain} from '../../native/gpu.js'
+import type {ShimHandle} from '../../native/handles.js'
+import {type EncoderName, VideoEncoder} from '../encoder.js'
+import type {CaptureSource, CpuFrame} from '../types.js'
+import {CaptureEncodeProducer, type ProducerOptions} from './producer.js'
+import type {FrameProducer, ProducedFrame} from './video-loop.js'
+
+const now = (): number => Number(process.hrtime.bigint())
+
+/** Per-frame stage times of the GPU path, µs (the last frame). */
+export interface GpuStageTimes {
+  /** filling the source image (the compositor's part in a real capture) */
+  sourceUs: number
+  /** the chain inside the shim: the image → the pooled CUDA frame */
+  chainUs: number
+  /** software encoders: GPU time of the BGRx → I420 kernel and of the I420 download */
+  kernelUs: number
+  downloadUs: number
+}
+
+export interface GpuProducerOptions extends ProducerOptions {
+  /** a test hook decided by the command: the import fails on this frame (counted from 0) */
+  failAtFrame?: number
+  log: (line: string) => void
+  /** called with each encoder the producer opens (the worker's handle ledger) */
+  adopt?: (encoder: VideoEncoder) => void
+}
+
+interface GpuParts {
+  chain: ZeroCopyChain
+  pool: CudaFramePool
+  encoder: VideoEncoder
+  image: number
+}
+
+export class GpuCaptureProducer implements FrameProducer {
+  private gpu: GpuParts | undefined
+  private cpu: CaptureEncodeProducer | undefined
+  private readonly produced: ProducedFrame
+  private frames = 0
+  readonly stages: GpuStageTimes = {sourceUs: 0, chainUs: 0, kernelUs: 0, downloadUs: 0}
+  /** why the stream is on the CPU path (undefined while the GPU path runs) */
+  fallbackReason: string | undefined
+  /** the frame the CPU path took over at */
+  fallbackFrame: number | undefined
+
+  private constructor(
+    private readonly source: CaptureSource,
+    private readonly options: GpuProducerOptions,
+    gpu: GpuParts,
+  ) {
+    this.gpu = gpu
+    this.produced = {data: gpu.encoder.output, length: 0, idr: false, captureStartNs: 0, captureUs: 0, convertUs: 0, encodeUs: 0, fresh: true}
+  }
+
+  /** Opens the GPU path for `source` (its grab() draws the picture); throws with the reason when a step fails. */
+  static open(source: CaptureSource, options: GpuProducerOptions): GpuCaptureProducer {
+    const width = (options.width ?? source.width) & ~1
+    const height = (options.height ?? source.height) & ~1
+    if (source.width !== width || source.height !== height)
+      throw new Error(`the GPU path does not scale: the source is ${source.width}x${source.height}, the stream ${width}x${height}`)
+    const opened: Array<{close(): void}> = []
+    try {
+      const pool = CudaFramePool.open(width, height, {size: 4})
+      opened.push(pool)
+      const encoder = new VideoEncoder({...encoderOptions(options, width, height), cudaPool: pool})
+      opened.push(encoder)
+      const chain = ZeroCopyChain.open(width, height)
+      opened.push(chain)
+      const image = chain.rawTextureSource(Buffer.alloc(width * height * 4))
+      options.adopt?.(encoder)
+      return new GpuCaptureProducer(source, options, {chain, pool, encoder, image})
+    } catch (error) {
+      for (const p of opened.reverse()) p.close()
+      throw error
+    }
+  }
+
+  /** The encoder frames go to now. */
+  get encoder(): VideoEncoder {
+    return this.gpu?.encoder ?? this.cpu!.encoder
+  }
+
+  get path(): 'gpu' | 'cpu' {
+    return this.gpu === undefined ? 'cpu' : 'gpu'
+  }
+
+  /** What runs: the chain's GPU and its copy path. */
+  describe(): string {
+    const gpu = this.gpu
+    if (gpu === undefined) return `CPU path (${this.fallbackReason ?? ''})`
+    const refused = gpu.chain.cudaCopyReason()
+    return `${gpu.chain.describe()} | ${refused === undefined ? 'CUDA copy of the source image' : `GL pass (${refused})`} | GL-texture source standing in for an XRGB8888 dma-buf`
+  }
+
+  /** GPU memory free now (bytes; undefined on the CPU path). */
+  gpuFreeBytes(): number | undefined {
+    return this.gpu?.chain.stats().gpuFreeBytes
+  }
+
+  shimHandles(): ShimHandle[] {
+    return [{kind: 'encoder', handle: this.encoder.handle}]
+  }
+
+  next(forceIdr: boolean): ProducedFrame | undefined {
+    const gpu = this.gpu
+    if (gpu === undefined) return this.cpu!.next(forceIdr)
+    const index = this.frames++
+    let picture: CpuFrame | undefined
+    let handle = -1
+    try {
+      const c0 = now()
+      const frame = this.source.grab()
+      if (frame.payload.kind !== 'cpu') throw new Error('the GPU path draws its source image from a host picture')
+      picture = frame.payload
+      gpu.chain.updateTextureSource(gpu.image, picture.data, picture.stride)
+      const s1 = now()
+      if (index === this.options.failAtFrame) throw new Error(`import failed: forced by the test hook at frame ${index}`)
+      handle = gpu.chain.capture(gpu.image, gpu.pool.handle)
+      const c1 = now()
+      const r = gpu.encoder.encodeInPlace({kind: 'cuda', width: picture.width, height: picture.height, handle}, {forceIdr})
+      gpu.pool.release(handle)
+      handle = -1
+      const p = this.produced
+      p.length = r?.length ?? 0
+      p.idr = r?.idr ?? false
+      p.captureStartNs = c0
+      p.captureUs = (c1 - c0) / 1e3
+      p.convertUs = r?.timings.convertUs ?? 0
+      p.encodeUs = r?.timings.encodeUs ?? 0
+      p.fresh = frame.fresh
+      const s = this.stages
+      s.sourceUs = (s1 - c0) / 1e3
+      s.chainUs = gpu.chain.lastTimings().totalNs / 1e3
+      s.kernelUs = r?.timings.gpuKernelUs ?? 0
+      s.downloadUs = r?.timings.gpuDownloadUs ?? 0
+      return p
+    } catch (error) {
+      if (handle >= 0) gpu.pool.release(handle)
+      this.fallBack(error, index)
+      return this.cpu!.encodePicture(picture, true)
+    }
+  }
+
+  /** Closes what the producer opened (the source stays its owner's). */
+  close(): void {
+    this.closeGpu()
+    this.cpu?.encoder.close()
+  }
+
+  private fallBack(error: unknown, index: number): void {
+    this.fallbackReason = error instanceof Error ? error.message : String(error)
+    this.fallbackFrame = index
+    this.options.log(`GPU capture path failed at frame ${index}, continuing on the CPU path (next frame an IDR): ${this.fallbackReason}`)
+    this.closeGpu()
+    this.cpu = new CaptureEncodeProducer(this.source, this.options, {ownsSource: false})
+    this.options.adopt?.(this.cpu.encoder)
+  }
+
+  private closeGpu(): void {
+    const gpu = this.gpu
+    if (gpu === undefined) return
+    this.gpu = undefined
+    for (const close of [() => gpu.chain.close(), () => gpu.encoder.close(), () => gpu.pool.close()]) {
+      try {
+        close()
+      } catch {
+        // release the rest
+      }
+    }
+  }
+}
+
+export function encoderOptions(options: ProducerOptions, width: number, height: number) {
+  return {
+    encoder: options.encoder as EncoderName,
+    width,
+    height,
+    fps: options.fps,
+    bitrateKbps: options.bitrateKbps,
+    slices: options.slices,
+    preset: options.preset,
+    convertThreads: options.convertThreads,
+  }
+}
