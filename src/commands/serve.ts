@@ -3,8 +3,11 @@ import {Flags} from '@oclif/core'
 import {LumenCommand} from '../cli/command.js'
 import {causeCode} from '../cli/errors.js'
 import {color} from '../cli/output.js'
+import {configFileOf, readConfigFile, resolveSettings, type EffectiveSetting} from '../cli/config.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
+import {defaultSocketPath, LocalControlServer, type StreamFigures} from '../host/local-control.js'
+import {FirstPinSource, SocketPinSource} from '../host/pin-sources.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
@@ -51,6 +54,8 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_BIND               --bind
   LUMEN_PORT_BASE          --port-base
   LUMEN_MAX_FPS            --max-fps
+  LUMEN_CONFIG             --config (default $XDG_CONFIG_HOME/lumen/config.json)
+  LUMEN_SOCKET             --socket
   LUMEN_CONFIG_DIR         --config-dir (default $XDG_CONFIG_HOME/lumen)
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
@@ -130,11 +135,22 @@ ${ENV_HELP}`
     'config-dir': Flags.string({description: 'where the host identity and paired clients live', env: 'LUMEN_CONFIG_DIR'}),
     perf: Flags.string({description: 'per-frame timing log (see LUMEN_PERF below)', env: 'LUMEN_PERF'}),
     duration: Flags.integer({description: 'stop after this many seconds (default: until Ctrl-C)', min: 1}),
+    config: Flags.string({description: 'settings file (JSON, keys as the flags; README "Config file"); default $XDG_CONFIG_HOME/lumen/config.json when it exists', env: 'LUMEN_CONFIG'}),
+    socket: Flags.string({description: 'the control socket `lumen pair`, `lumen clients` and `lumen status` talk to (default $XDG_RUNTIME_DIR/lumen/control.sock, else $XDG_CONFIG_HOME/lumen/control.sock)', env: 'LUMEN_SOCKET'}),
+    'print-config': Flags.boolean({description: 'print the effective settings and where each came from (flag, env, file, default), then exit', default: false}),
     ...streamTuningFlags,
   }
 
-  async run(): Promise<ServeResult> {
-    const {flags} = await this.parse(Serve)
+  async run(): Promise<ServeResult | {settings: EffectiveSetting[]}> {
+    const parsed = await this.parse(Serve)
+    const argvFlags = new Set(parsed.raw.flatMap((r) => (r.type === 'flag' ? [r.flag] : [])))
+    const configFile = configFileOf(argvFlags.has('config') ? parsed.flags.config : undefined)
+    const resolved = await resolveSettings(Serve.flags as never, parsed.flags, argvFlags, {path: configFile.path, values: readConfigFile(configFile.path, configFile.required)})
+    const flags = resolved.flags as typeof parsed.flags
+    if (flags['print-config']) {
+      if (!this.jsonEnabled()) for (const s of resolved.settings) this.log(`${s.key} = ${s.value === undefined ? '-' : JSON.stringify(s.value)}  (${s.source}${s.from === undefined ? '' : ` ${s.from}`})`)
+      return {settings: resolved.settings}
+    }
     if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.fail('invalid_flag_value', `--pin must be 4 digits, got '${flags.pin}'`)
     const source = flags.source === 'auto' ? detectSource() : (flags.source as MediaOptions['source'])
     const media: MediaOptions = {
@@ -169,6 +185,7 @@ ${ENV_HELP}`
     const encoder = flags.encoder as EncoderName | undefined
     const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
     const codecs = chooseCodecs(flags.codecs as CodecsSetting, hevcEncoder, say)
+    const socketPins = new SocketPinSource()
     let host: GameStreamHost
     try {
       host = await GameStreamHost.create({
@@ -176,7 +193,7 @@ ${ENV_HELP}`
         bindAddress: flags.bind,
         ports,
         hostname: flags.name,
-        pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new TerminalPinSource(),
+        pinSource: flags.pin !== undefined ? new FixedPinSource(flags.pin) : new FirstPinSource([socketPins, new TerminalPinSource()]),
         startStream: createStartStream(media, {onStream: (s) => streams.set(s, s.start.sessionId), onLog: (m) => say(m)}),
         mdns: flags.mdns,
         codecModeSupport: codecs.modeSupport,
@@ -195,29 +212,39 @@ ${ENV_HELP}`
       const code = (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' ? 'invalid_flag_value' : 'unavailable'
       this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
+    const figures = (): StreamFigures[] => {
+      const hostStreams = host.stats().streams
+      return [...streams.keys()]
+        .filter((s) => s.active && s.stats().framesSent > 0)
+        .map((s) => {
+          const l = s.live()
+          const info = hostStreams.find((h) => h.sessionId === s.start.sessionId)
+          return {sessionId: s.start.sessionId, client: info?.client, fps: l.fps, mbps: l.mbps, encodeP99Ms: l.encodeP99Us / 1000, roundTripMs: info?.enet?.roundTripMs, lostFrames: l.clientLost, missingPackets: info?.control.packetsReportedMissing ?? 0}
+        })
+    }
+    const socketPath = flags.socket ?? defaultSocketPath()
+    let control: LocalControlServer
+    try {
+      control = await LocalControlServer.start({path: socketPath, host, pins: socketPins, streams: figures, log: say})
+    } catch (error) {
+      await host.stop()
+      this.fail(causeCode(error, 'unavailable'), `cannot open the control socket: ${(error as Error).message}`, {cause: error})
+    }
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin}`)
-    else say('pairing: enter the PIN the client shows here when it pairs')
+    else say(`pairing: enter the PIN the client shows here when it pairs, or run \`lumen pair PIN\` (control socket ${socketPath})`)
 
     const status = setInterval(() => {
-      const live = [...streams.keys()].filter((s) => s.active && s.stats().framesSent > 0)
       if (!tty) return
+      const live = figures()
       if (live.length === 0) {
         if (statusShown) process.stderr.write('\r\x1b[2K')
         statusShown = false
         return
       }
-      const hostStreams = host.stats().streams
-      const line = live
-        .map((s) => {
-          const l = s.live()
-          const info = hostStreams.find((h) => h.sessionId === s.start.sessionId)
-          const missing = info?.control.packetsReportedMissing ?? 0
-          return `${l.fps.toFixed(0)} fps ${l.mbps.toFixed(1)} Mbit/s encode p99 ${(l.encodeP99Us / 1000).toFixed(1)} ms loss ${l.clientLost} frames/${missing} pkts`
-        })
-        .join(' | ')
+      const line = live.map((f) => `${f.fps.toFixed(0)} fps ${f.mbps.toFixed(1)} Mbit/s encode p99 ${f.encodeP99Ms.toFixed(1)} ms loss ${f.lostFrames} frames/${f.missingPackets} pkts`).join(' | ')
       process.stderr.write(`\r\x1b[2K${line}`)
       statusShown = true
     }, 1000)
@@ -232,6 +259,7 @@ ${ENV_HELP}`
     if (statusShown) process.stderr.write('\r\x1b[2K')
     statusShown = false
     const summary = [...streams.entries()].map(([s, sessionId]) => ({sessionId, ...s.stats()}))
+    await control.close()
     await host.stop()
     await Promise.all([...streams.keys()].map((s) => s.stop()))
     say('lumen serve: stopped')
