@@ -112,6 +112,13 @@ const TABLE: Record<string, Row[]> = {
     {name: 'an argument it does not take', args: ['extra'], exit: 2, code: 'unexpected_argument', sentence: /Unexpected argument: extra/},
     {name: 'no serve running', args: ['--socket', missing], exit: 1, code: 'unavailable', sentence: /no lumen serve is running/},
   ],
+  service: [
+    {name: 'install, written only', args: ['install', '--no-enable'], env: {XDG_CONFIG_HOME: file('service-xdg')}, exit: 0},
+    {name: 'an action it does not have', args: ['restart'], exit: 2, code: 'invalid_argument', sentence: /restart/},
+    {name: 'no action', args: [], exit: 2, code: 'missing_argument', sentence: /missing argument: action/},
+    {name: "serve's arguments after status", args: ['status', 'extra'], exit: 2, code: 'unexpected_argument', sentence: /Unexpected argument: extra \(only install takes serve's arguments\)/},
+    {name: 'a unit folder that is a file', args: ['install', '--no-enable'], env: {XDG_CONFIG_HOME: file('a.perf')}, exit: 2, code: 'file_not_found', sentence: /cannot mkdir .*a\.perf\/systemd\/user: a folder on its path is not a folder/},
+  ],
   serve: [
     // the good run (start → SIGINT → exit 0) is its own test below: it needs a signal
     {name: '--pin that is not 4 digits', args: ['--pin', '12', '--no-mdns'], exit: 2, code: 'invalid_flag_value', sentence: /--pin must be 4 digits, got '12'/},
