@@ -6,7 +6,7 @@ import {color} from '../cli/output.js'
 import {configFileOf, readConfigFile, resolveSettings, type EffectiveSetting} from '../cli/config.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {FixedPinSource, TerminalPinSource} from '../host/pairing.js'
-import {defaultSocketPath, LocalControlServer, type StreamFigures} from '../host/local-control.js'
+import {ControlSocketBusy, defaultSocketPath, LocalControlServer, type StreamFigures} from '../host/local-control.js'
 import {FirstPinSource, SocketPinSource} from '../host/pin-sources.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts} from '../host/server.js'
 import {StoreCorruptError} from '../host/store.js'
@@ -223,12 +223,16 @@ ${ENV_HELP}`
         })
     }
     const socketPath = flags.socket ?? defaultSocketPath()
-    let control: LocalControlServer
+    let control: LocalControlServer | undefined
     try {
       control = await LocalControlServer.start({path: socketPath, host, pins: socketPins, streams: figures, log: say})
     } catch (error) {
-      await host.stop()
-      this.fail(causeCode(error, 'unavailable'), `cannot open the control socket: ${(error as Error).message}`, {cause: error})
+      // a second serve (another --port-base) still streams; only the first answers lumen pair/clients/status
+      if (error instanceof ControlSocketBusy) say(color.yellow(`control socket: ${error.message}; this serve has none (give it --socket PATH)`))
+      else {
+        await host.stop()
+        this.fail(causeCode(error, 'unavailable'), `cannot open the control socket: ${(error as Error).message}`, {cause: error})
+      }
     }
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
@@ -259,7 +263,7 @@ ${ENV_HELP}`
     if (statusShown) process.stderr.write('\r\x1b[2K')
     statusShown = false
     const summary = [...streams.entries()].map(([s, sessionId]) => ({sessionId, ...s.stats()}))
-    await control.close()
+    await control?.close()
     await host.stop()
     await Promise.all([...streams.keys()].map((s) => s.stop()))
     say('lumen serve: stopped')

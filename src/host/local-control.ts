@@ -60,6 +60,9 @@ export interface LocalControlOptions {
 
 type Reply = {ok: true; result: unknown} | {ok: false; error: {code: 'failed' | 'invalid_argument' | 'usage'; message: string}}
 
+/** The socket path already answers: another serve holds it. */
+export class ControlSocketBusy extends Error {}
+
 class RequestError extends Error {
   constructor(
     readonly code: 'failed' | 'invalid_argument' | 'usage',
@@ -146,7 +149,7 @@ export class LocalControlServer {
     if (!existsSync(dir)) mkdirSync(dir, {recursive: true, mode: 0o700})
     if (existsSync(options.path)) {
       if (!lstatSync(options.path).isSocket()) throw new Error(`${options.path} exists and is not a socket: remove it or pick another --socket`)
-      if (await answers(options.path)) throw new Error(`another lumen serve is running on ${options.path}`)
+      if (await answers(options.path)) throw new ControlSocketBusy(`another lumen serve answers on ${options.path}`)
       unlinkSync(options.path)
     }
     const s = new LocalControlServer(options)
