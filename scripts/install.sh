@@ -13,14 +13,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Build tools, the libraries the shim links, and the real parts the tests use
-# (Xvfb, PipeWire + GStreamer for capture, nftables + iproute2 for emulated links).
+# (Xvfb, PipeWire + GStreamer for capture, nftables + iproute2 for emulated links, systemd-analyze for the user unit, setpriv for the second-user test).
 APT_PACKAGES=(
   build-essential pkg-config nasm dpkg-dev xz-utils ca-certificates debian-archive-keyring
   libx264-dev libx265-dev libopus-dev
   libenet-dev libegl-dev libgl-dev libgles-dev libgbm-dev libdrm-dev
   libx11-dev libxext-dev libxtst-dev libpipewire-0.3-dev
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
-  nftables iproute2 librsvg2-bin libssl-dev
+  nftables iproute2 librsvg2-bin libssl-dev util-linux systemd
   libdbus-1-dev sway xdg-desktop-portal weston meson ninja-build libinih-dev libwayland-dev wayland-protocols libsystemd-dev
 )
 

@@ -56,6 +56,9 @@ LUMEN_API int32_t lumen_udp_open(const char *bind_addr, int32_t port, int32_t fl
 /* Takes a dup() of an already bound UDP socket's file descriptor (e.g. a Node dgram socket's):
  * sends leave from that socket's address and port. Returns the socket handle. */
 LUMEN_API int32_t lumen_udp_adopt(int32_t fd, char *err, int32_t err_len);
+/* The uid of the process at the other end of a connected unix socket (SO_PEERCRED), for a
+ * control socket that serves only its own user. fd stays the caller's. Returns the uid (>= 0). */
+LUMEN_API int32_t lumen_unix_peer_uid(int32_t fd, char *err, int32_t err_len);
 /* The socket's file descriptor (still owned by the shim: for lumen_udp_adopt in another part of
  * the process, which dup()s it). */
 LUMEN_API int32_t lumen_udp_fd(int32_t sock, char *err, int32_t err_len);

@@ -922,3 +922,13 @@ LUMEN_API int64_t lumen_pacer_gcm_counter(int32_t pacer) {
   lumen_handle_release(&pacers, p);
   return v;
 }
+
+LUMEN_API int32_t lumen_unix_peer_uid(int32_t fd, char *err, int32_t err_len) {
+  if (fd < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "file descriptor %d is not valid", fd);
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
+    return lumen_fail(err, err_len, LUMEN_E_FAILED, "SO_PEERCRED on fd %d failed: %s", fd, strerror(errno));
+  if (cred.uid > INT32_MAX) return lumen_fail(err, err_len, LUMEN_E_FAILED, "peer uid %u does not fit", (unsigned)cred.uid);
+  return (int32_t)cred.uid;
+}

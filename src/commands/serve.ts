@@ -5,10 +5,13 @@ import {Flags} from '@oclif/core'
 import {LumenCommand} from '../cli/command.js'
 import {causeCode} from '../cli/errors.js'
 import {color} from '../cli/output.js'
+import {configFileOf, readConfigFile, resolveSettings, type EffectiveSetting} from '../cli/config.js'
 import {encoderTuning, streamTuningFlags} from '../cli/tuning-flags.js'
 import {DEFAULT_PIN_MINUTES} from '../host/limits.js'
 import {OneTimePinSource, TerminalPinSource} from '../host/pairing.js'
 import {DEFAULT_PORTS, GameStreamHost, type HostPorts, type StreamInfo} from '../host/server.js'
+import {ControlSocketBusy, defaultSocketPath, LocalControlServer, type StreamFigures} from '../host/local-control.js'
+import {FirstPinSource, SocketPinSource} from '../host/pin-sources.js'
 import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
@@ -80,6 +83,8 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_BIND               --bind
   LUMEN_PORT_BASE          --port-base
   LUMEN_MAX_FPS            --max-fps
+  LUMEN_CONFIG             --config (default $XDG_CONFIG_HOME/lumen/config.json)
+  LUMEN_SOCKET             --socket
   LUMEN_CONFIG_DIR         --config-dir (default $XDG_CONFIG_HOME/lumen)
   LUMEN_SHIM               path to liblumen.so instead of libs/build/liblumen.so
   LUMEN_FFMPEG_DEBUG=1     FFmpeg's own log at debug level on stderr
@@ -189,11 +194,22 @@ ${ENV_HELP}`
     'config-dir': Flags.string({description: 'where the host identity and paired clients live', env: 'LUMEN_CONFIG_DIR'}),
     perf: Flags.string({description: 'per-frame timing log (see LUMEN_PERF below)', env: 'LUMEN_PERF'}),
     duration: Flags.integer({description: 'stop after this many seconds (default: until Ctrl-C)', min: 1}),
+    config: Flags.string({description: 'settings file (JSON, keys as the flags; README "Config file"); default $XDG_CONFIG_HOME/lumen/config.json when it exists', env: 'LUMEN_CONFIG'}),
+    socket: Flags.string({description: 'the control socket `lumen pair`, `lumen clients` and `lumen status` talk to (default $XDG_RUNTIME_DIR/lumen/control.sock, else $XDG_CONFIG_HOME/lumen/control.sock)', env: 'LUMEN_SOCKET'}),
+    'print-config': Flags.boolean({description: 'print the effective settings and where each came from (flag, env, file, default), then exit', default: false}),
     ...streamTuningFlags,
   }
 
-  async run(): Promise<ServeResult> {
-    const {flags} = await this.parse(Serve)
+  async run(): Promise<ServeResult | {settings: EffectiveSetting[]}> {
+    const parsed = await this.parse(Serve)
+    const argvFlags = new Set(parsed.raw.flatMap((r) => (r.type === 'flag' ? [r.flag] : [])))
+    const configFile = configFileOf(argvFlags.has('config') ? parsed.flags.config : undefined)
+    const resolved = await resolveSettings(Serve.flags as never, parsed.flags, argvFlags, {path: configFile.path, values: readConfigFile(configFile.path, configFile.required)})
+    const flags = resolved.flags as typeof parsed.flags
+    if (flags['print-config']) {
+      if (!this.jsonEnabled()) for (const s of resolved.settings) this.log(`${s.key} = ${s.value === undefined ? '-' : JSON.stringify(s.value)}  (${s.source}${s.from === undefined ? '' : ` ${s.from}`})`)
+      return {settings: resolved.settings}
+    }
     if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.fail('invalid_flag_value', `--pin must be 4 digits, got '${flags.pin}'`)
     const source = flags.source === 'auto' ? detectSource() : (flags.source as MediaOptions['source'])
     const media: MediaOptions = {
@@ -247,6 +263,7 @@ ${ENV_HELP}`
     const maxSessions = flags['max-sessions'] ?? defaultMaxSessions(encoder)
     const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
     const codecs = chooseCodecs(parseCodecsSetting(flags.codecs), hevcEncoder, say)
+    const socketPins = new SocketPinSource()
     let host: GameStreamHost
     try {
       host = await GameStreamHost.create({
@@ -257,7 +274,7 @@ ${ENV_HELP}`
         pinSource:
           flags.pin !== undefined
             ? new OneTimePinSource(flags.pin, flags['pin-minutes'], (why) => say(color.yellow(`the --pin PIN was spent by ${why}: pairing another client needs a new --pin`)))
-            : new TerminalPinSource(),
+            : new FirstPinSource([socketPins, new TerminalPinSource()]),
         startStream: createStartStream(media, {
           onStream: (s) => {
             streamsTotal++
@@ -294,34 +311,48 @@ ${ENV_HELP}`
       const code = (error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' ? 'invalid_flag_value' : 'unavailable'
       this.fail(code, `cannot start the host: ${(error as Error).message}`, {cause: error})
     }
+    const figures = (): StreamFigures[] => {
+      const hostStreams = host.stats().streams
+      return [...streams.keys()]
+        .filter((s) => s.active && s.stats().framesSent > 0)
+        .map((s) => {
+          const l = s.live()
+          const info = hostStreams.find((h) => h.sessionId === s.start.sessionId)
+          return {sessionId: s.start.sessionId, client: info?.client, fps: l.fps, mbps: l.mbps, encodeP99Ms: l.encodeP99Us / 1000, roundTripMs: info?.enet?.roundTripMs, lostFrames: l.clientLost, missingPackets: info?.control.packetsReportedMissing ?? 0}
+        })
+    }
+    const socketPath = flags.socket ?? defaultSocketPath()
+    let control: LocalControlServer | undefined
+    try {
+      control = await LocalControlServer.start({path: socketPath, host, pins: socketPins, streams: figures, log: say})
+    } catch (error) {
+      // a second serve (another --port-base) still streams; only the first answers lumen pair/clients/status
+      if (error instanceof ControlSocketBusy) say(color.yellow(`control socket: ${error.message}; this serve has none (give it --socket PATH)`))
+      else {
+        await host.stop()
+        this.fail(causeCode(error, 'unavailable'), `cannot open the control socket: ${(error as Error).message}`, {cause: error})
+      }
+    }
     say(
       `lumen serve: HTTP ${bound.http}, HTTPS ${bound.https}, RTSP ${bound.rtsp}, control ${bound.control}, video ${bound.video}, audio ${bound.audio}; source ${source}, capture path ${capturePathLine(media.capturePath ?? 'auto', (flags.encoder as EncoderName | undefined) ?? defaultEncoder('h264'), source)}, send at ${media.sendAt}, pacing ${media.pacing}${media.pacing === 'burst' ? ` (≤${media.burstPackets} packets over ${media.burstSpread} of a frame)` : ''}${media.perfPath ? `, perf log ${media.perfPath}` : ''}; codecs: ${codecs.reason}`,
     )
     say(input.line)
     if (flags.pin !== undefined) say(`pairing PIN: ${flags.pin} (good for one pairing attempt within ${flags['pin-minutes']} min)`)
-    else say('pairing: enter the PIN the client shows here when it pairs')
+    else say(`pairing: enter the PIN the client shows here when it pairs, or run \`lumen pair PIN\` (control socket ${socketPath})`)
 
     host.on('stream-end', (info: {sessionId: number}) => {
       for (const [s, id] of streams) if (id === info.sessionId && !s.active) retire(s)
     })
     const status = setInterval(() => {
       for (const s of streams.keys()) if (!s.active) retire(s)
-      const live = [...streams.keys()].filter((s) => s.active && s.stats().framesSent > 0)
       if (!tty) return
+      const live = figures()
       if (live.length === 0) {
         if (statusShown) process.stderr.write('\r\x1b[2K')
         statusShown = false
         return
       }
-      const hostStreams = host.stats().streams
-      const line = live
-        .map((s) => {
-          const l = s.live()
-          const info = hostStreams.find((h) => h.sessionId === s.start.sessionId)
-          const missing = info?.control.packetsReportedMissing ?? 0
-          return `${l.fps.toFixed(0)} fps ${l.mbps.toFixed(1)} Mbit/s encode p99 ${(l.encodeP99Us / 1000).toFixed(1)} ms loss ${l.clientLost} frames/${missing} pkts`
-        })
-        .join(' | ')
+      const line = live.map((f) => `${f.fps.toFixed(0)} fps ${f.mbps.toFixed(1)} Mbit/s encode p99 ${f.encodeP99Ms.toFixed(1)} ms loss ${f.lostFrames} frames/${f.missingPackets} pkts`).join(' | ')
       const dropped = Object.values(host.stats().drops).reduce((a, b) => a + b, 0)
       process.stderr.write(`\r\x1b[2K${line}${dropped > 0 ? ` | dropped ${dropped}` : ''}`)
       statusShown = true
@@ -339,6 +370,7 @@ ${ENV_HELP}`
     const remaining = [...streams.keys()]
     for (const s of remaining) retire(s)
     const drops = host.stats().drops
+    await control?.close()
     await host.stop()
     await Promise.all(remaining.map((s) => s.stop()))
     say('lumen serve: stopped')

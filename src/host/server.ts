@@ -200,6 +200,7 @@ export class GameStreamHost extends EventEmitter {
     this.hostname = options.hostname ?? osHostname()
     this.log = options.logger ?? {info() {}, warn() {}}
     this.timeouts = {launchMs: 10_000, pingMs: 10_000, controlIdleMs: 10_000, audioGraceMs: 1500, ...options.timeouts}
+    for (const p of store.appProblems) this.log.warn(`apps.json: ${p}; this app is left out`)
     this.drops = new DropCounters((m) => this.log.warn(m))
     this.pairing = new PairingManager(
       store,
@@ -434,7 +435,7 @@ export class GameStreamHost extends EventEmitter {
   private startApp(app: AppEntry): void {
     this.runningApp = app
     if (app.cmd !== undefined && (this.options.runAppCommands ?? true)) {
-      const child = spawn('/bin/sh', ['-c', app.cmd], {stdio: 'ignore', detached: true})
+      const child = spawn('/bin/sh', ['-c', app.cmd], {stdio: 'ignore', detached: true, cwd: app.workingDir})
       child.on('error', (e) => this.log.warn(`app '${app.title}' failed to start: ${e.message}`))
       child.on('exit', () => {
         if (this.appProcess !== child) return

@@ -13,6 +13,8 @@ import {dirname, join, resolve} from 'node:path'
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 
+import {type AppsLoad, checkApps} from './apps.js'
+
 export class StoreCorruptError extends Error {
   constructor(
     readonly path: string,
@@ -40,6 +42,8 @@ export interface AppEntry {
   hdr?: boolean
   /** a PNG file shown as box art */
   image?: string
+  /** the folder `cmd` runs in (apps.json "working-dir") */
+  workingDir?: string
 }
 
 interface StateFile {
@@ -137,6 +141,8 @@ export class HostStore {
   readonly certDer: Buffer
   private state: StateFile
   private appList: AppEntry[]
+  /** apps.json entries left out, each with its index and field */
+  appProblems: string[] = []
 
   private constructor(
     readonly dir: string,
@@ -189,12 +195,15 @@ export class HostStore {
       atomicWrite(p.state, `${JSON.stringify(state, null, 2)}\n`)
     }
     let apps: AppEntry[]
-    if (existsSync(p.apps)) apps = parseApps(p.apps, readFileSync(p.apps, 'utf8'))
+    let appProblems: string[] = []
+    if (existsSync(p.apps)) ({apps, problems: appProblems} = parseApps(p.apps, readFileSync(p.apps, 'utf8')))
     else {
       apps = DEFAULT_APPS.map((a) => ({...a}))
       atomicWrite(p.apps, `${JSON.stringify(apps, null, 2)}\n`, 0o644)
     }
-    return new HostStore(dir, cert, state, apps)
+    const store = new HostStore(dir, cert, state, apps)
+    store.appProblems = appProblems
+    return store
   }
 
   get uniqueid(): string {
@@ -265,7 +274,7 @@ function parseState(path: string, text: string): StateFile {
   return s as StateFile
 }
 
-function parseApps(path: string, text: string): AppEntry[] {
+function parseApps(path: string, text: string): AppsLoad {
   let v: unknown
   try {
     v = JSON.parse(text)
@@ -273,15 +282,9 @@ function parseApps(path: string, text: string): AppEntry[] {
     throw new StoreCorruptError(path, `not valid JSON: ${(error as Error).message}`)
   }
   if (!Array.isArray(v) || v.length === 0) throw new StoreCorruptError(path, 'expected a non-empty list of apps')
-  const ids = new Set<number>()
-  for (const [i, a] of (v as AppEntry[]).entries()) {
-    if (typeof a !== 'object' || a === null || !Number.isInteger(a.id) || a.id <= 0 || a.id > 0x7fffffff)
-      throw new StoreCorruptError(path, `app ${i} needs a positive integer "id"`)
-    if (typeof a.title !== 'string' || a.title.length === 0) throw new StoreCorruptError(path, `app ${i} needs a "title"`)
-    if (ids.has(a.id)) throw new StoreCorruptError(path, `app id ${a.id} appears twice`)
-    ids.add(a.id)
-  }
-  return v as AppEntry[]
+  const {apps, problems} = checkApps(v)
+  if (apps.length === 0) throw new StoreCorruptError(path, `no app in it can be used: ${problems.join('; ')}`)
+  return {apps, problems}
 }
 
 /**

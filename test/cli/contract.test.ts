@@ -94,6 +94,31 @@ const TABLE: Record<string, Row[]> = {
     // its input is the shim: a missing library is something the box lacks (exit 1), said in one sentence
     {name: 'a shim that is not there', args: [], env: {LUMEN_SHIM: missing}, exit: 1, code: 'unavailable', sentence: /the native shim is not built \(.*no-such-file is missing\)/},
   ],
+  pair: [
+    // the good runs need a running serve: test/serve/control-socket.test.ts
+    {name: 'a PIN that is not 4 digits', args: ['12a'], exit: 2, code: 'invalid_argument', sentence: /the PIN is the 4 digits the Moonlight client shows, got '12a'/},
+    {name: 'a flag it does not have', args: ['--no-such-flag'], exit: 2, code: 'unknown_flag', sentence: /Nonexistent flag: --no-such-flag/},
+    {name: '--wait out of range', args: ['1234', '--wait', '0'], exit: 2, code: 'invalid_flag_value', sentence: /--wait/},
+    {name: 'no serve running', args: ['1234', '--socket', missing], exit: 1, code: 'unavailable', sentence: /no lumen serve is running \(no control socket answers at .*no-such-file\)/},
+  ],
+  clients: [
+    {name: 'an action it does not have', args: ['forget'], exit: 2, code: 'invalid_argument', sentence: /forget/},
+    {name: 'unpair without a client', args: ['unpair', '--socket', missing], exit: 2, code: 'missing_argument', sentence: /missing argument: client/},
+    {name: 'a flag it does not have', args: ['--no-such-flag'], exit: 2, code: 'unknown_flag', sentence: /Nonexistent flag: --no-such-flag/},
+    {name: 'no serve running', args: ['--socket', missing], exit: 1, code: 'unavailable', sentence: /no lumen serve is running/},
+  ],
+  status: [
+    {name: 'a flag it does not have', args: ['--no-such-flag'], exit: 2, code: 'unknown_flag', sentence: /Nonexistent flag: --no-such-flag/},
+    {name: 'an argument it does not take', args: ['extra'], exit: 2, code: 'unexpected_argument', sentence: /Unexpected argument: extra/},
+    {name: 'no serve running', args: ['--socket', missing], exit: 1, code: 'unavailable', sentence: /no lumen serve is running/},
+  ],
+  service: [
+    {name: 'install, written only', args: ['install', '--no-enable'], env: {XDG_CONFIG_HOME: file('service-xdg')}, exit: 0},
+    {name: 'an action it does not have', args: ['restart'], exit: 2, code: 'invalid_argument', sentence: /restart/},
+    {name: 'no action', args: [], exit: 2, code: 'missing_argument', sentence: /missing argument: action/},
+    {name: "serve's arguments after status", args: ['status', 'extra'], exit: 2, code: 'unexpected_argument', sentence: /Unexpected argument: extra \(only install takes serve's arguments\)/},
+    {name: 'a unit folder that is a file', args: ['install', '--no-enable'], env: {XDG_CONFIG_HOME: file('a.perf')}, exit: 2, code: 'file_not_found', sentence: /cannot mkdir .*a\.perf\/systemd\/user: a folder on its path is not a folder/},
+  ],
   serve: [
     // the good run (start → SIGINT → exit 0) is its own test below: it needs a signal
     {name: '--pin that is not 4 digits', args: ['--pin', '12', '--no-mdns'], exit: 2, code: 'invalid_flag_value', sentence: /--pin must be 4 digits, got '12'/},
@@ -139,7 +164,8 @@ describe('the CLI contract, every command plain and with --json', () => {
       const input = (r: Row): boolean => /^file_|^malformed_input$|^unavailable$/.test(r.code ?? '')
       expect(rows.filter((r) => r.exit === 2 && !input(r)).length, `${command}: at least two usage errors`).toBeGreaterThanOrEqual(2)
       expect(rows.some(input), `${command}: a missing or unreadable input`).toBe(true)
-      expect(rows.some((r) => r.code === undefined) || command === 'serve', `${command}: a good invocation`).toBe(true)
+      // serve's good run needs a signal, and pair, clients and status a running serve: their own tests
+      expect(rows.some((r) => r.code === undefined) || ['serve', 'pair', 'clients', 'status'].includes(command), `${command}: a good invocation`).toBe(true)
     }
   })
 

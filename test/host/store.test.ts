@@ -60,7 +60,7 @@ describe('HostStore', () => {
     const dir = tmp()
     await HostStore.open(dir)
     writeFileSync(join(dir, 'apps.json'), '[{"id": 0, "title": "x"}]')
-    await expect(HostStore.open(dir)).rejects.toThrow(/apps.json.*positive integer/)
+    await expect(HostStore.open(dir)).rejects.toThrow(/apps.json.*"id" is 0; allowed: an integer from 1 to 2147483647/)
 
     const dir2 = tmp()
     await HostStore.open(dir2)

@@ -4,6 +4,7 @@ import {DataType, ERR, fn} from './types.js'
 export const netBindings = {
   lumen_udp_open: fn(DataType.I32, DataType.String, DataType.I32, DataType.I32, ...ERR),
   lumen_udp_adopt: fn(DataType.I32, DataType.I32, ...ERR),
+  lumen_unix_peer_uid: fn(DataType.I32, DataType.I32, ...ERR),
   lumen_udp_fd: fn(DataType.I32, DataType.I32, ...ERR),
   lumen_udp_port: fn(DataType.I32, DataType.I32, ...ERR),
   lumen_udp_set_peer: fn(DataType.I32, DataType.I32, DataType.String, DataType.I32, ...ERR),
