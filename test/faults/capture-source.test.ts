@@ -57,7 +57,7 @@ describe.skipIf(missing)(`the capture source dies${missing ? ' (skipped: Xvfb is
     // serve still answers, and streams the display once an X server is there again
     xvfb = await startXvfb(DISPLAY, '640x360')
     // the app still runs (only the stream ended): the client resumes it, as Moonlight does when currentgame is set
-    const second = await connectClient('127.0.0.1', serve.base, {announce: ANNOUNCE, decode: false, resume: true})
+    const second = await connectClient('127.0.0.1', serve.base, {announce: ANNOUNCE, decode: false, resume: true, client: first.client})
     clients.push(second)
     await waitUntil(() => second.video.frames.length > 10, 20_000, 'frames after the display came back')
     expect(second.control.received.some((m) => m.type === ControlType.termination)).toBe(false)

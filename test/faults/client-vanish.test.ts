@@ -70,7 +70,7 @@ describe.skipIf(why !== undefined)(`the client vanishes mid-stream${why !== unde
     link.exec(['nft', 'delete', 'table', 'netdev', 'vanish'])
     await first.close()
     clients.splice(0)
-    const second = await connectClient(link.nsAddr, served.base, {clientAddress: link.hostAddr, announce: ANNOUNCE, decode: false, resume: true})
+    const second = await connectClient(link.nsAddr, served.base, {clientAddress: link.hostAddr, announce: ANNOUNCE, decode: false, resume: true, client: first.client})
     clients.push(second)
     await waitUntil(() => second.video.frames.length > 10, 20_000, 'frames of the next session')
     await second.close()

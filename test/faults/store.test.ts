@@ -63,10 +63,16 @@ describe('a full disk during a pairing write', () => {
       ctx.skip(`cannot mount a 64 KiB tmpfs as the config dir (${mount.stderr.trim() || `mount exited ${mount.status}`}): needs root and mount rights`)
       return
     }
-    const serve = await startServeCli(['--config-dir', dir, ...QUIET_SERVE])
-    expect(serve.stderr()).toContain('lumen serve: HTTP')
+    // --pin is good for one pairing attempt: each attempt gets a serve of its own on the same config dir
+    const start = async (): Promise<Awaited<ReturnType<typeof startServeCli>>> => {
+      const serve = await startServeCli(['--config-dir', dir, ...QUIET_SERVE])
+      expect(serve.stderr()).toContain('lumen serve: HTTP')
+      return serve
+    }
+    let serve = await start()
     const first = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: await createClientIdentity()})
     expect((await first.pair('1234')).outcome).toBe('paired')
+    expect(await serve.stop()).toBe(0)
     const stateBefore = readFileSync(join(dir, 'state.json'))
 
     // fill the file system to its last byte
@@ -80,7 +86,9 @@ describe('a full disk during a pairing write', () => {
       for (;;) appendFileSync(filler, Buffer.alloc(1, 1))
     } catch {}
 
-    const second = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: await createClientIdentity()})
+    serve = await start()
+    const secondIdentity = await createClientIdentity()
+    const second = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: secondIdentity})
     const refused = await second.pair('1234')
     expect(refused.outcome).not.toBe('paired')
     expect(serve.stderr()).toMatch(/pairing a client failed: cannot save .*state\.json \(no space left on its file system: free some\); the previous version is kept/)
@@ -88,10 +96,16 @@ describe('a full disk during a pairing write', () => {
     expect(storedClients(dir)).toEqual([certFingerprint(first.options.identity.certPem)])
     expect(tempFiles(dir), 'the failed write removed its temporary file').toEqual([])
 
-    // serve keeps serving: the paired client still gets its app list, and once space is back the second client pairs
-    expect((await first.appList()).map((a) => a.title)).toEqual(['Desktop'])
+    // serve keeps serving: the paired client still gets its app list
+    const firstAgain = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: first.options.identity})
+    expect((await firstAgain.appList()).map((a) => a.title)).toEqual(['Desktop'])
+    expect(await serve.stop()).toBe(0)
+
+    // once space is back, the second client pairs (with a new PIN: a new serve)
     unlinkSync(filler)
-    expect((await second.pair('1234')).outcome).toBe('paired')
+    serve = await start()
+    const secondAgain = new MoonlightTestClient({host: '127.0.0.1', httpPort: serve.base, identity: secondIdentity})
+    expect((await secondAgain.pair('1234')).outcome).toBe('paired')
     expect(storedClients(dir)).toHaveLength(2)
     expect(await serve.stop()).toBe(0)
     execFileSync('umount', [dir])
