@@ -299,7 +299,8 @@ function makeDir(dir: string): void {
     if (dirname(d) === d) break
   }
   for (const d of missing) mkdirSync(d, {mode: 0o700})
-  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {code: 'ENOTDIR', syscall: 'mkdir', path: dir})
+  // what mkdir(2) says of a path a file already holds
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${dir}'`), {code: 'EEXIST', syscall: 'mkdir', path: dir})
 }
 
 /** Removes the temporary files of writes a killed process never finished (a live process's are left alone). */

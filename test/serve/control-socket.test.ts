@@ -46,7 +46,7 @@ const json = (r: Run): Record<string, unknown> => JSON.parse(r.stdout) as Record
 const statePath = join(configDir, 'state.json')
 
 beforeAll(async () => {
-  serve = spawn(process.execPath, [join(root, 'bin/run.js'), 'serve', '--bind', '127.0.0.1', '--port-base', String(port), '--no-mdns', '--source', 'synthetic', '--audio', 'off', '--config-dir', configDir, '--socket', socketPath], {
+  serve = spawn(process.execPath, [join(root, 'bin/run.js'), 'serve', '--bind', '127.0.0.1', '--port-base', String(port), '--no-mdns', '--source', 'synthetic', '--audio', 'off', '--codecs', 'h264,hevc', '--config-dir', configDir, '--socket', socketPath], {
     cwd: root,
     env: {...process.env, NO_COLOR: '1'},
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,7 @@ import {ZeroCopyChain} from '../../native/gpu.js'
 import type {ShimHandle} from '../../native/handles.js'
 import {type EncoderName, VideoEncoder} from '../encoder.js'
 import type {CaptureSource, CpuFrame} from '../types.js'
-import {CaptureEncodeProducer, type ProducerOptions} from './producer.js'
+import {CaptureEncodeProducer, fillProduced, type ProducerOptions} from './producer.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
 const now = (): number => Number(process.hrtime.bigint())
@@ -134,14 +134,7 @@ export class GpuCaptureProducer implements FrameProducer {
       const r = gpu.encoder.encodeInPlace({kind: 'cuda', width: picture.width, height: picture.height, handle}, {forceIdr})
       gpu.pool.release(handle)
       handle = -1
-      const p = this.produced
-      p.length = r?.length ?? 0
-      p.idr = r?.idr ?? false
-      p.captureStartNs = c0
-      p.captureUs = (c1 - c0) / 1e3
-      p.convertUs = r?.timings.convertUs ?? 0
-      p.encodeUs = r?.timings.encodeUs ?? 0
-      p.fresh = frame.fresh
+      const p = fillProduced(this.produced, r, c0, c1, frame.fresh)
       const s = this.stages
       s.sourceUs = (s1 - c0) / 1e3
       s.chainUs = gpu.chain.lastTimings().totalNs / 1e3

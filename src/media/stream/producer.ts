@@ -1,5 +1,5 @@
 /** A FrameProducer over a capture source and the pipeline's encoder (../encoder.ts): the CPU capture path. */
-import {type EncoderName, VideoEncoder} from '../encoder.js'
+import {type EncodedInPlace, type EncoderName, VideoEncoder} from '../encoder.js'
 import type {BitDepth, Chroma} from '../../native/codec.js'
 import type {CaptureSource, CpuFrame} from '../types.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
@@ -58,20 +58,23 @@ export class CaptureEncodeProducer implements FrameProducer {
     const c0 = now()
     const frame = picture === undefined ? this.source.grab() : {payload: picture, fresh: true}
     const c1 = now()
-    const r = this.encoder.encodeInPlace(frame.payload, {forceIdr})
-    const p = this.produced
-    p.length = r?.length ?? 0
-    p.idr = r?.idr ?? false
-    p.captureStartNs = c0
-    p.captureUs = (c1 - c0) / 1e3
-    p.convertUs = r?.timings.convertUs ?? 0
-    p.encodeUs = r?.timings.encodeUs ?? 0
-    p.fresh = frame.fresh
-    return p
+    return fillProduced(this.produced, this.encoder.encodeInPlace(frame.payload, {forceIdr}), c0, c1, frame.fresh)
   }
 
   close(): void {
     this.encoder.close()
     if (this.ownsSource) this.source.close()
   }
+}
+
+/** Writes one encode into a producer's reused frame record: capture ran from c0 to c1 (ns). */
+export function fillProduced(p: ProducedFrame, r: EncodedInPlace | undefined, c0: number, c1: number, fresh: boolean): ProducedFrame {
+  p.length = r?.length ?? 0
+  p.idr = r?.idr ?? false
+  p.captureStartNs = c0
+  p.captureUs = (c1 - c0) / 1e3
+  p.convertUs = r?.timings.convertUs ?? 0
+  p.encodeUs = r?.timings.encodeUs ?? 0
+  p.fresh = fresh
+  return p
 }
