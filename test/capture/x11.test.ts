@@ -2,37 +2,20 @@
  * X11 capture against a real X server: Xvfb started here with a known root window (-wr: white,
  * -br: black), grabbed through MIT-SHM, and `lumen encode-test --source x11` on it.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
-
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {X11Source} from '../../src/media/capture/x11.js'
 import {installed, lumen, sleep} from '../helpers/index.js'
+import {startXvfb, type Xvfb} from '../serve/processes.js'
 
 const hasXvfb = installed('Xvfb')
 
-async function startXvfb(flag: '-wr' | '-br', size: string): Promise<{display: string; proc: ChildProcess}> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const n = 200 + Math.floor(Math.random() * 600)
-    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue
-    const proc = spawn('Xvfb', [`:${n}`, '-screen', '0', `${size}x24`, flag, '-nolisten', 'tcp', '-noreset'], {stdio: 'ignore'})
-    for (let i = 0; i < 100; i++) {
-      if (existsSync(`/tmp/.X11-unix/X${n}`)) return {display: `:${n}`, proc}
-      if (proc.exitCode !== null) break
-      await sleep(50)
-    }
-    proc.kill()
-  }
-  throw new Error('Xvfb did not start')
-}
-
 describe.skipIf(!hasXvfb)(`X11 capture under Xvfb${hasXvfb ? '' : ' (skipped: Xvfb is not installed)'}`, () => {
-  let white: {display: string; proc: ChildProcess}
-  let black: {display: string; proc: ChildProcess}
+  let white: Xvfb
+  let black: Xvfb
   beforeAll(async () => {
-    white = await startXvfb('-wr', '640x480')
-    black = await startXvfb('-br', '320x240')
+    white = await startXvfb('640x480', {args: ['-wr', '-noreset']})
+    black = await startXvfb('320x240', {args: ['-br', '-noreset']})
   }, 180_000)
   afterAll(() => {
     white?.proc.kill()

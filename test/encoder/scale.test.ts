@@ -175,12 +175,13 @@ describe('encoding frames of another size than the encoder', () => {
 })
 
 const noXvfb = !installed('Xvfb')
-const DISPLAY = `:${230 + Math.floor(Math.random() * 20)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 describe.skipIf(noXvfb)(`serve: a source of another size than the client asked for${noXvfb ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '640x480')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x480'))
   })
   afterAll(() => {
     xvfb?.kill('SIGTERM')

@@ -18,7 +18,8 @@ import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {exited, startServeCli, startXvfb, type ServeCli} from '../serve/processes.js'
 
 const missing = !installed('Xvfb')
-const DISPLAY = `:${230 + Math.floor(Math.random() * 40)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 const ANNOUNCE = {width: 640, height: 360, fps: 30, codec: 0 as const, encryptionEnabled: 5}
 
 let xvfb: ChildProcess | undefined
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 describe.skipIf(missing)(`the capture source dies${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   it('ends the stream with a termination code, keeps serving, and streams again once the display is back', async () => {
-    xvfb = await startXvfb(DISPLAY, '640x360')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x360'))
     serve = await startServeCli(['--source', 'x11', '--display', DISPLAY, '--codecs', 'h264', '--audio', 'off', '--config-dir', dir])
     expect(serve.stderr()).toContain('lumen serve: HTTP')
 
@@ -55,7 +56,7 @@ describe.skipIf(missing)(`the capture source dies${missing ? ' (skipped: Xvfb is
     clients.splice(clients.indexOf(first), 1)
 
     // serve still answers, and streams the display once an X server is there again
-    xvfb = await startXvfb(DISPLAY, '640x360')
+    ;({proc: xvfb} = await startXvfb('640x360', {display: DISPLAY}))
     // the app still runs (only the stream ended): the client resumes it, as Moonlight does when currentgame is set
     const second = await connectClient('127.0.0.1', serve.base, {announce: ANNOUNCE, decode: false, resume: true, client: first.client})
     clients.push(second)

@@ -18,7 +18,8 @@ import {installed} from '../helpers/index.js'
 import {startXvfb} from '../serve/processes.js'
 
 const missing = !installed('Xvfb')
-const DISPLAY = `:${280 + Math.floor(Math.random() * 30)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 function textRecords(n: number): RecordWriter {
   const w = new RecordWriter(n)
@@ -48,7 +49,7 @@ describe('input feedback messages', () => {
 describe.skipIf(missing)(`lumen_input_* at the ABI${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '320x200')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('320x200'))
   })
   afterAll(() => {
     xvfb?.kill('SIGCONT')

@@ -42,10 +42,11 @@ describe('input backend selection', () => {
 })
 
 describe.skipIf(!installed('Xvfb'))('auto on an X11 session without /dev/uinput', () => {
-  const DISPLAY = `:${310 + Math.floor(Math.random() * 30)}`
+  /** the display Xvfb picked, set once it runs */
+  let DISPLAY = ''
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '320x200')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('320x200'))
   })
   afterAll(() => {
     xvfb?.kill('SIGTERM')

@@ -19,7 +19,8 @@ import {startServeCli, startXvfb, type ServeCli} from '../serve/processes.js'
 import {XRecorder, xState} from './xrecorder.js'
 
 const missing = !installed('Xvfb', 'cc')
-const DISPLAY = `:${250 + Math.floor(Math.random() * 30)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc missing)' : ''}`, () => {
   let xvfb: ChildProcess
@@ -29,7 +30,7 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
   let dir: string
 
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '640x360')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x360'))
     rec = await XRecorder.start(DISPLAY)
     dir = mkdtempSync(join(tmpdir(), 'lumen-input-'))
     // a random port base can meet a port another test holds: try another

@@ -15,7 +15,8 @@ import {startXvfb} from '../serve/processes.js'
 import {XRecorder, xState} from './xrecorder.js'
 
 const missing = !installed('Xvfb', 'cc')
-const DISPLAY = `:${220 + Math.floor(Math.random() * 30)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 const key = (down: boolean, vk: number, modifiers = 0): InputEvent => ({type: 'key', down, keyCode: vk | 0x8000, modifiers, flags: 0})
 
@@ -29,7 +30,7 @@ describe.skipIf(missing)(`XTEST backend on Xvfb${missing ? ' (skipped: Xvfb or c
   }
 
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '640x360')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x360'))
     rec = await XRecorder.start(DISPLAY)
     dev = xtestBackend.open({uinputPath: '/dev/uinput', display: DISPLAY}) as NativeInputDevice
   })

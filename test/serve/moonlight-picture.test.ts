@@ -29,7 +29,8 @@ const skipReason = !haveBinary ? ' (skipped: LUMEN_MOONLIGHT_EMBEDDED names no b
 
 const WIDTH = 1280
 const HEIGHT = 720
-const DISPLAY = `:${230 + Math.floor(Math.random() * 20)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 interface Sample {
   atMs: number
@@ -75,7 +76,7 @@ describe.skipIf(skipReason !== '')(`moonlight-embedded shows the picture${skipRe
     dir = mkdtempSync(join(tmpdir(), 'lumen-moonlight-x11-'))
     mapping = join(dir, 'mapping.txt')
     writeFileSync(mapping, '')
-    xvfb = await startXvfb(DISPLAY, `${WIDTH}x${HEIGHT}`)
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb(`${WIDTH}x${HEIGHT}`))
     screen = new X11Source({display: DISPLAY})
     clientEnv = {...process.env, DISPLAY, HOME: dir, XDG_CACHE_HOME: join(dir, '.cache')}
   })

@@ -3,16 +3,41 @@
  * it (loopback, PIN 1234 as the test client pairs with, no mDNS, a random port base).
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
 
 import {sleep, spawnLumen} from '../helpers/index.js'
 
-/** Starts Xvfb on `display` (":N") with a `WxH` 24-bit screen; resolves once its socket exists (at most 5 s). */
-export async function startXvfb(display: string, size: string): Promise<ChildProcess> {
-  const xvfb = spawn('Xvfb', [display, '-screen', '0', `${size}x24`, '-nolisten', 'tcp'], {stdio: 'ignore'})
-  const t0 = Date.now()
-  while (!existsSync(`/tmp/.X11-unix/X${display.slice(1)}`) && Date.now() - t0 < 5000) await sleep(50)
-  return xvfb
+export interface Xvfb {
+  proc: ChildProcess
+  /** ":N" */
+  display: string
+}
+
+/**
+ * Starts Xvfb with a `WxH` 24-bit screen (and `args`, such as -wr for a white root) on a display
+ * number it picks itself (or on `display`, to bring one back), and resolves once it accepts clients: `-displayfd` writes the number only
+ * then, so parallel test files never share a display and a stale socket of a killed server is
+ * never taken for a live one.
+ */
+export function startXvfb(size: string, opts: {display?: string; args?: string[]} = {}): Promise<Xvfb> {
+  const args = [...(opts.display === undefined ? [] : [opts.display]), '-screen', '0', `${size}x24`, ...(opts.args ?? []), '-nolisten', 'tcp', '-displayfd', '3']
+  const proc = spawn('Xvfb', args, {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => fail('did not report a display within 10 s'), 10_000)
+    function fail(why: string): void {
+      clearTimeout(timer)
+      proc.kill('SIGKILL')
+      reject(new Error(`Xvfb ${args.join(' ')}: ${why}`))
+    }
+    proc.once('exit', (code) => fail(`exited with ${code}`))
+    proc.stdio[3]?.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (!out.includes('\n')) return
+      clearTimeout(timer)
+      proc.removeAllListeners('exit')
+      resolve({proc, display: `:${out.trim()}`})
+    })
+  })
 }
 
 /** Resolves with the child's exit code; SIGKILLs it and resolves null when it outlives timeoutMs. */

@@ -8,12 +8,13 @@ import {startServeSession} from './helpers.js'
 import {startXvfb} from './processes.js'
 
 const missing = !installed('Xvfb')
-const DISPLAY = `:${170 + Math.floor(Math.random() * 50)}`
+/** the display Xvfb picked, set once it runs */
+let DISPLAY = ''
 
 describe.skipIf(missing)(`x11 capture${missing ? ' (skipped: Xvfb is not installed)' : ''}`, () => {
   let xvfb: ChildProcess
   beforeAll(async () => {
-    xvfb = await startXvfb(DISPLAY, '640x360')
+    ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x360'))
   })
   afterAll(() => {
     xvfb?.kill('SIGTERM')
