@@ -4,7 +4,8 @@
  * addresses (127.0.0.2-21, so the per-source cap is not what stops them) that finish their
  * handshake and then send nothing; the host closes them (idle timeout, per-source cap). After
  * each round: full GC, then RSS and the V8 heap. `--no-trim` turns off the host's heap trim after
- * floods, to show what it returns. Figures: RSS per round, growth from round 1 to the last.
+ * floods, to show what it returns; `--malloc-arenas N` (2, as serve; 0: glibc's own limit) the arena
+ * cap serve sets at start. Figures: RSS per round, growth from round 1 to the last.
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -15,6 +16,7 @@ import vm from 'node:vm'
 
 import {FixedPinSource} from '../src/host/pairing.js'
 import {GameStreamHost} from '../src/host/server.js'
+import {limitMallocArenas} from '../src/native/core.js'
 
 export const summary = 'RSS and V8 heap per round of 500 idle HTTPS connections (20 rounds), with and without the heap trim'
 
@@ -53,6 +55,9 @@ export async function run(args: string[]): Promise<void> {
   const connections = arg(args, '--connections', 500)
   const json = args.includes('--json')
   const trim = !args.includes('--no-trim')
+  // as serve does at start (--malloc-arenas, default 2; 0 leaves glibc's own limit)
+  const arenas = arg(args, '--malloc-arenas', 2)
+  if (arenas > 0) limitMallocArenas(arenas)
   const dir = mkdtempSync(join(tmpdir(), 'lumen-flood-'))
   const host = await GameStreamHost.create({
     configDir: dir,
@@ -79,9 +84,9 @@ export async function run(args: string[]): Promise<void> {
     const first = rows[0].rssMB
     const last = rows[rows.length - 1].rssMB
     const growth = Math.round(((last - first) / first) * 1000) / 10
-    const result = {rounds, connections, trim, baselineRssMB: mb(baseline), firstRssMB: first, lastRssMB: last, growthPercent: growth, drops: host.stats().drops, rows}
+    const result = {rounds, connections, trim, mallocArenas: arenas, baselineRssMB: mb(baseline), firstRssMB: first, lastRssMB: last, growthPercent: growth, drops: host.stats().drops, rows}
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
-    else process.stdout.write(`trim ${trim ? 'on' : 'off'}: RSS baseline ${mb(baseline)} MB, round 1 ${first} MB, round ${rounds} ${last} MB (${growth >= 0 ? '+' : ''}${growth} %)\n`)
+    else process.stdout.write(`trim ${trim ? 'on' : 'off'}, malloc arenas ${arenas > 0 ? arenas : 'glibc default'}: RSS baseline ${mb(baseline)} MB, round 1 ${first} MB, round ${rounds} ${last} MB (${growth >= 0 ? '+' : ''}${growth} %)\n`)
   } finally {
     await host.stop()
     rmSync(dir, {recursive: true, force: true})

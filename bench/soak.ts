@@ -4,7 +4,7 @@
  * ended, app quit) it reads serve's resident memory, open fds and threads from /proc, and prints
  * them per cycle range with the growth from cycle 100 (or the first cycle, when fewer) to the end.
  *
- *   npm run bench -- soak [--cycles 1000] [--stream-s 2] [--every 50] [--json]
+ *   npm run bench -- soak [--cycles 1000] [--stream-s 2] [--every 50] [--malloc-arenas N] [--json]
  */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -45,6 +45,8 @@ export interface SoakOptions {
   streamMs: number
   /** progress on stderr every this many cycles (0: none) */
   every: number
+  /** serve's --malloc-arenas (undefined: its default) */
+  mallocArenas?: number
 }
 
 export interface SoakResult {
@@ -65,9 +67,9 @@ export interface SoakResult {
 }
 
 export async function soak(o: SoakOptions): Promise<SoakResult> {
-  const {cycles, streamMs, every} = o
+  const {cycles, streamMs, every, mallocArenas} = o
   const dir = mkdtempSync(join(tmpdir(), 'lumen-bench-soak-'))
-  const serve = await startServeCli(['--config-dir', dir, '--codecs', 'h264', '--source', 'synthetic', '--audio', 'tone'])
+  const serve = await startServeCli(['--config-dir', dir, '--codecs', 'h264', '--source', 'synthetic', '--audio', 'tone', ...(mallocArenas === undefined ? [] : ['--malloc-arenas', String(mallocArenas)])])
   const pid = serve.child.pid
   if (!serve.stderr().includes('lumen serve: HTTP') || pid === undefined) throw new Error(`serve did not start: ${serve.stderr()}`)
   const samples: Sample[] = []
@@ -125,7 +127,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
 export async function run(args: string[]): Promise<void> {
   const every = Number(flag(args, '--every') ?? 50)
   const json = args.includes('--json')
-  const out = await soak({cycles: Number(flag(args, '--cycles') ?? 1000), streamMs: Number(flag(args, '--stream-s') ?? 2) * 1000, every: json ? 0 : every})
+  const out = await soak({cycles: Number(flag(args, '--cycles') ?? 1000), streamMs: Number(flag(args, '--stream-s') ?? 2) * 1000, every: json ? 0 : every, mallocArenas: flag(args, '--malloc-arenas') === undefined ? undefined : Number(flag(args, '--malloc-arenas'))})
   const {samples, from, end: last, failure} = out
   if (json) process.stdout.write(`${JSON.stringify(out)}\n`)
   else {

@@ -41,5 +41,9 @@ LUMEN_API int64_t lumen_now_ns(void);
 /* Hands the process's free heap memory back to the kernel (glibc malloc_trim(0): every arena,
  * not only the main one). Returns 1 when memory was released, 0 when none could be. */
 LUMEN_API int32_t lumen_malloc_trim(void);
+/* Caps the glibc malloc arenas of the process at n (1-64; mallopt M_ARENA_MAX): every thread
+ * beyond them shares one, so memory freed by ended streams and closed connections is reused
+ * instead of stranded in arenas no thread visits again. Returns 0, or LUMEN_E_INVALID. */
+LUMEN_API int32_t lumen_malloc_arena_max(int32_t n);
 
 #endif

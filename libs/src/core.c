@@ -63,6 +63,11 @@ LUMEN_API int32_t lumen_malloc_trim(void) {
   return malloc_trim(0) ? 1 : 0;
 }
 
+LUMEN_API int32_t lumen_malloc_arena_max(int32_t n) {
+  if (n < 1 || n > 64) return LUMEN_E_INVALID;
+  return mallopt(M_ARENA_MAX, n) == 1 ? 0 : LUMEN_E_INVALID;
+}
+
 int64_t lumen_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

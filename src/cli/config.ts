@@ -32,6 +32,7 @@ export const SERVE_CONFIG_KEYS: Record<string, string | null> = {
   pin: 'pin',
   'pin-minutes': 'pin-minutes',
   'max-sessions': 'max-sessions',
+  'malloc-arenas': 'malloc-arenas',
   mdns: 'mdns',
   bind: 'bind',
   'port-base': 'port-base',

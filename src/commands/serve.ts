@@ -14,6 +14,7 @@ import {ControlSocketBusy, defaultSocketPath, LocalControlServer, type StreamFig
 import {FirstPinSource, SocketPinSource} from '../host/pin-sources.js'
 import {StoreCorruptError} from '../host/store.js'
 import {ENCODER_NAMES, type EncoderName} from '../native/codec.js'
+import {limitMallocArenas} from '../native/core.js'
 import {createStartStream, type MediaOptions, type MediaStream} from '../media/stream/index.js'
 import {detectSource} from '../media/stream/sources.js'
 import {CAPTURE_PATHS, type CapturePathSetting, planCapturePath} from '../media/stream/capture-path.js'
@@ -80,6 +81,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_PIN                --pin
   LUMEN_PIN_MINUTES        --pin-minutes
   LUMEN_MAX_SESSIONS       --max-sessions
+  LUMEN_MALLOC_ARENAS      --malloc-arenas
   LUMEN_BIND               --bind
   LUMEN_PORT_BASE          --port-base
   LUMEN_MAX_FPS            --max-fps
@@ -179,6 +181,13 @@ ${ENV_HELP}`
       max: 16,
       env: 'LUMEN_MAX_SESSIONS',
     }),
+    'malloc-arenas': Flags.integer({
+      description: "glibc malloc arenas the host may use (0: glibc's own limit, 8 per core); a few let the memory of ended streams and closed connections be reused, so resident memory stays flat over days of streams",
+      min: 0,
+      max: 64,
+      default: 2,
+      env: 'LUMEN_MALLOC_ARENAS',
+    }),
     mdns: Flags.boolean({description: 'advertise the host over mDNS (_nvstream._tcp); --no-mdns to stay silent', default: true, allowNo: true}),
     bind: Flags.string({description: 'IPv4 address to listen on', default: '0.0.0.0', env: 'LUMEN_BIND'}),
     'port-base': Flags.integer({
@@ -210,6 +219,8 @@ ${ENV_HELP}`
       if (!this.jsonEnabled()) for (const s of resolved.settings) this.log(`${s.key} = ${s.value === undefined ? '-' : JSON.stringify(s.value)}  (${s.source}${s.from === undefined ? '' : ` ${s.from}`})`)
       return {settings: resolved.settings}
     }
+    // before any stream's threads exist: glibc gives each new thread an arena until the cap is set
+    if (flags['malloc-arenas'] > 0 && !limitMallocArenas(flags['malloc-arenas'])) this.warn(`glibc refused --malloc-arenas ${flags['malloc-arenas']}; running with its default arenas`)
     if (flags.pin !== undefined && !/^\d{4}$/.test(flags.pin)) this.fail('invalid_flag_value', `--pin must be 4 digits, got '${flags.pin}'`)
     const source = flags.source === 'auto' ? detectSource() : (flags.source as MediaOptions['source'])
     const media: MediaOptions = {

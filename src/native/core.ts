@@ -45,3 +45,8 @@ export function monotonicNs(): number {
 export function trimNativeHeap(): boolean {
   return shim().lumen_malloc_trim([]) === 1
 }
+
+/** Caps glibc's malloc arenas at `n` (1-64) for the rest of the process; false when glibc refused. */
+export function limitMallocArenas(n: number): boolean {
+  return shim().lumen_malloc_arena_max([n]) === 0
+}

@@ -188,6 +188,9 @@ export class MoonlightTestClient {
   async pingSocket(port: number, payload: string, intervalMs = 500): Promise<{socket: Socket; stop(): void}> {
     const socket = createSocket('udp4')
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()))
+    // as moonlight-common-c asks for its RTP socket: room for 2048 packets (the kernel caps it at
+    // net.core.rmem_max), so a busy event loop does not lose datagrams in the socket
+    socket.setRecvBufferSize(2048 * 1500)
     let n = 0
     const send = (): void => {
       const b = Buffer.alloc(20)

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {avcodecVersion, echoError, hasDecoder, hasEncoder, monotonicNs, shimVersion} from '../../src/native/core.js'
+import {avcodecVersion, echoError, hasDecoder, hasEncoder, limitMallocArenas, monotonicNs, shimVersion} from '../../src/native/core.js'
 import {ShimError} from '../../src/native/errors.js'
 import {shimPath} from '../../src/native/library.js'
 import {sleep} from '../helpers/index.js'
@@ -57,6 +57,14 @@ describe('native core', () => {
     const b = monotonicNs()
     expect(b - a).toBeGreaterThanOrEqual(15e6)
     expect(b - a).toBeLessThan(5e9)
+  })
+
+  it('caps the malloc arenas within 1-64 and refuses a count outside it', () => {
+    expect(limitMallocArenas(0)).toBe(false)
+    expect(limitMallocArenas(65)).toBe(false)
+    expect(limitMallocArenas(-1)).toBe(false)
+    // the cap serve sets; this worker only ever gets it
+    expect(limitMallocArenas(2)).toBe(true)
   })
 
   it('resolves the library from LUMEN_SHIM first', () => {

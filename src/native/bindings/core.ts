@@ -10,4 +10,5 @@ export const coreBindings = {
   lumen_echo_error: fn(DataType.I32, DataType.I32, DataType.String, ...ERR),
   lumen_now_ns: fn(DataType.I64),
   lumen_malloc_trim: fn(DataType.I32),
+  lumen_malloc_arena_max: fn(DataType.I32, DataType.I32),
 }
