@@ -5,7 +5,8 @@
  * handshake and then send nothing; the host closes them (idle timeout, per-source cap). After
  * each round: full GC, then RSS and the V8 heap. `--no-trim` turns off the host's heap trim after
  * floods, to show what it returns; `--malloc-arenas N` (2, as serve; 0: glibc's own limit) the arena
- * cap serve sets at start. Figures: RSS per round, growth from round 1 to the last.
+ * cap serve sets at start. `npm run bench` runs node with serve's NODE_FLAGS (src/cli/node-flags.ts)
+ * so the host here has serve's young generation. Figures: RSS per round, growth from round 1 to the last.
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -69,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
   })
   await host.start()
   const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10
-  const rows: Array<{round: number; handshakes: number; rssMB: number; heapMB: number; externalMB: number}> = []
+  const rows: Array<{round: number; handshakes: number; rssMB: number; heapMB: number; heapCommittedMB: number; externalMB: number}> = []
   try {
     gc()
     const baseline = process.memoryUsage().rss
@@ -78,8 +79,8 @@ export async function run(args: string[]): Promise<void> {
       await sleep(1500) // the host's sweep (1 s) trims after a flood
       gc()
       const m = process.memoryUsage()
-      rows.push({round: r, handshakes, rssMB: mb(m.rss), heapMB: mb(m.heapUsed), externalMB: mb(m.external)})
-      if (!json) process.stdout.write(`round ${String(r).padStart(2)}: ${handshakes} handshakes, RSS ${mb(m.rss)} MB, V8 heap ${mb(m.heapUsed)} MB, external ${mb(m.external)} MB\n`)
+      rows.push({round: r, handshakes, rssMB: mb(m.rss), heapMB: mb(m.heapUsed), heapCommittedMB: mb(m.heapTotal), externalMB: mb(m.external)})
+      if (!json) process.stdout.write(`round ${String(r).padStart(2)}: ${handshakes} handshakes, RSS ${mb(m.rss)} MB, V8 heap ${mb(m.heapUsed)} MB (committed ${mb(m.heapTotal)}), external ${mb(m.external)} MB\n`)
     }
     const first = rows[0].rssMB
     const last = rows[rows.length - 1].rssMB

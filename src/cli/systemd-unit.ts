@@ -7,6 +7,7 @@
 import {join} from 'node:path'
 
 import {defaultConfigDir} from '../host/store.js'
+import {NODE_FLAGS} from './node-flags.js'
 
 /** The session variables serve needs to find the desktop: the capture source and the portal. */
 export const SESSION_ENV = ['WAYLAND_DISPLAY', 'DISPLAY', 'XDG_RUNTIME_DIR', 'XDG_CURRENT_DESKTOP', 'DBUS_SESSION_BUS_ADDRESS'] as const
@@ -29,7 +30,7 @@ PartOf=graphical-session.target
 
 [Service]
 Type=simple
-ExecStart=${[node, runJs, 'serve', ...serveArgs].map(quote).join(' ')}
+ExecStart=${[node, ...NODE_FLAGS, runJs, 'serve', ...serveArgs].map(quote).join(' ')}
 Restart=on-failure
 RestartSec=5
 PassEnvironment=${SESSION_ENV.join(' ')}

@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {cliEntry} from '../helpers/index.js'
+import {NODE_FLAGS} from '../../src/cli/node-flags.js'
 import type {NetnsLink} from '../netns/helpers.js'
 
 export interface NetnsServe {
@@ -23,7 +24,7 @@ export interface NetnsServe {
 export async function serveInNamespace(link: NetnsLink, extra: string[] = []): Promise<NetnsServe> {
   const base = 30000 + Math.floor(Math.random() * 20000)
   const dir = mkdtempSync(join(tmpdir(), 'lumen-faults-netns-'))
-  const args = ['netns', 'exec', link.ns, process.execPath, cliEntry, 'serve', '--json', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns']
+  const args = ['netns', 'exec', link.ns, process.execPath, ...NODE_FLAGS, cliEntry, 'serve', '--json', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns']
   args.push('--source', 'synthetic', '--audio', 'tone', '--codecs', 'h264', '--config-dir', join(dir, 'config'), ...extra)
   const child = spawn('ip', args, {env: {...process.env, LUMEN_UDP_GSO: '0'}, stdio: ['ignore', 'pipe', 'pipe']})
   let err = ''

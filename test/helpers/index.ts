@@ -25,6 +25,8 @@ import {accessSync, constants, existsSync} from 'node:fs'
 import {basename, delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {NODE_FLAGS} from '../../src/cli/node-flags.js'
+
 // from dist/test/helpers when a bench/ entry (compiled into dist/) imports it
 const above = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const root = basename(above) === 'dist' ? dirname(above) : above
@@ -61,7 +63,7 @@ export function lumen(args: string[], options: LumenOptions = {}): LumenRun {
 
 /** Starts `lumen ARGS…` (the built CLI) as a child process; cwd is the repository root unless options say otherwise. */
 export function spawnLumen(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [cliEntry, ...args], {cwd: root, ...options})
+  return spawn(process.execPath, [...NODE_FLAGS, cliEntry, ...args], {cwd: root, ...options})
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -24,6 +24,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {readPerfLog} from '../../src/perf/reader.js'
 import {cliEntry, sleep} from '../helpers/index.js'
+import {NODE_FLAGS} from '../../src/cli/node-flags.js'
 import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {createLink, netnsUnavailable, type NetnsLink} from './helpers.js'
 
@@ -40,7 +41,7 @@ interface Served {
 async function serveInNamespace(link: NetnsLink, base: number, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'lumen-netns-'))
   const perf = join(dir, 'serve.perf')
-  const args = ['netns', 'exec', link.ns, process.execPath, cliEntry, 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
+  const args = ['netns', 'exec', link.ns, process.execPath, ...NODE_FLAGS, cliEntry, 'serve', '--bind', link.nsAddr, '--port-base', String(base), '--pin', '1234', '--no-mdns', '--source', 'synthetic', '--audio', 'tone', '--config-dir', join(dir, 'config'), ...extra]
   const child = spawn('ip', args, {env: {...process.env, LUMEN_PERF: perf, LUMEN_UDP_GSO: '0', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   const stderr: string[] = []
   await new Promise<void>((resolve, reject) => {

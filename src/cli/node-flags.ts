@@ -1,0 +1,12 @@
+/**
+ * The V8 options every `lumen` process runs with: bin/run.js's shebang carries them (a process
+ * cannot change them once its heap exists), the systemd unit's ExecStart and the tests' spawns
+ * pass the same list (test/cli/node-flags.test.ts holds the shebang to it).
+ *
+ * --max-semi-space-size=2: V8 grows the young generation to 16 MB semi-spaces under a burst of
+ * short-lived objects (a flood of TLS connections, many launches) and keeps them committed: 15 MB
+ * of resident memory that never comes back. 2 MB semi-spaces keep the host's memory flat across
+ * floods (`npm run bench -- flood`) for scavenges that stay well under a millisecond; the media
+ * loops run in worker threads and C, where this does not reach.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2']

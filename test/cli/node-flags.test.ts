@@ -1,0 +1,21 @@
+/**
+ * `./bin/run.js` runs node with the V8 options the systemd unit and the tests' spawns use.
+ */
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {NODE_FLAGS} from '../../src/cli/node-flags.js'
+import {root} from '../helpers/index.js'
+
+describe('node flags', () => {
+  it("bin/run.js's shebang passes exactly NODE_FLAGS, and the CLI starts through it", () => {
+    const shebang = readFileSync(join(root, 'bin', 'run.js'), 'utf8').split('\n')[0]
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`)
+    // env -S splits the line: the CLI starts through it
+    const out = execFileSync(join(root, 'bin', 'run.js'), ['--version'], {cwd: root, encoding: 'utf8'})
+    expect(out).toMatch(/^lumen\//)
+  })
+})
