@@ -32,10 +32,10 @@ fi
 CONFIGURE_FLAGS=(
   --disable-everything --disable-programs --disable-doc --disable-static --enable-shared
   --enable-gpl --enable-rpath --disable-autodetect --enable-pthreads
-  --enable-libx264 --enable-libx265 --enable-libopus
+  --enable-libx264 --enable-libx265 --enable-libopus --enable-libaom --enable-libdav1d
   --enable-ffnvcodec --enable-nvenc --enable-cuda
-  --enable-encoder=libx264,libx265,libopus,h264_nvenc,hevc_nvenc,av1_nvenc
-  --enable-decoder=h264,hevc,opus
+  --enable-encoder=libx264,libx265,libaom_av1,libopus,h264_nvenc,hevc_nvenc,av1_nvenc
+  --enable-decoder=h264,hevc,libdav1d,opus
   --enable-parser=h264,hevc,av1,opus
   --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb
   --enable-swscale --enable-swresample

@@ -16,7 +16,7 @@ fi
 # (Xvfb, PipeWire + GStreamer for capture, nftables + iproute2 for emulated links, systemd-analyze for the user unit, setpriv for the second-user test).
 APT_PACKAGES=(
   build-essential pkg-config nasm dpkg-dev xz-utils ca-certificates debian-archive-keyring
-  libx264-dev libx265-dev libopus-dev
+  libx264-dev libx265-dev libopus-dev libaom-dev libdav1d-dev
   libenet-dev libegl-dev libgl-dev libgles-dev libgbm-dev libdrm-dev
   libx11-dev libxext-dev libxtst-dev libpipewire-0.3-dev
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire

@@ -65,12 +65,12 @@
 
 /* --- encoders ----------------------------------------------------------------------------- */
 
-/* Opens an encoder ("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "av1_nvenc") for
+/* Opens an encoder ("libx264", "libx265", "libaom-av1", "h264_nvenc", "hevc_nvenc", "av1_nvenc") for
  * width x height (even, 16..8192) at fps (1..1000), bitrate_kbps (50..1000000) CBR, slices
  * per frame (1..64). cuda_pool: -1 for CPU frames, or a pool handle whose frames this encoder
  * will take (NVENC: required for lumen_encoder_encode_cuda; the pool must have the same size).
- * preset: the libx264/libx265 preset ("" = superfast for libx264, ultrafast for libx265; NVENC
- * ignores it). convert_threads: 1, or 2 to split the BGRx → I420 conversion of frames of
+ * preset: the libx264/libx265 preset, or libaom's realtime speed 6-10 ("" = superfast for libx264, ultrafast
+ * for libx265, 6 for libaom-av1; NVENC ignores it). convert_threads: 1, or 2 to split the BGRx → I420 conversion of frames of
  * 640x480 and more over a second thread. format: LUMEN_FMT_* bits (0 = 8-bit 4:2:0); a format
  * the encoder (or this build of its library) cannot encode fails with LUMEN_E_UNAVAILABLE, which
  * is how the host learns what to offer. Returns the encoder handle. */
@@ -136,7 +136,7 @@ LUMEN_API int32_t lumen_cuda_frame_release(int32_t frame);
  * 24-31 range (1 = limited, 2 = full, 0 = unspecified). */
 #define LUMEN_DEC_INFO_LEN 32
 
-/* Opens a decoder: "h264" or "hevc"; low delay, one picture out per access unit in. */
+/* Opens a decoder: "h264", "hevc" or "av1" (dav1d); low delay, one picture out per access unit in. */
 LUMEN_API int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len);
 /* Feeds one access unit (Annex B; len 0 = end of stream, drain) and writes the next decoded
  * picture into out in `format`; info (NULL, or LUMEN_DEC_INFO_LEN bytes or more). Returns the picture's length, LUMEN_E_AGAIN when no picture is

@@ -74,12 +74,13 @@ static void dec_free(Decoder *d) {
 }
 
 int32_t lumen_decoder_open(const char *codec, char *err, int32_t err_len) {
-  enum AVCodecID id;
-  if (codec && strcmp(codec, "h264") == 0) id = AV_CODEC_ID_H264;
-  else if (codec && (strcmp(codec, "hevc") == 0 || strcmp(codec, "h265") == 0)) id = AV_CODEC_ID_HEVC;
-  else return lumen_fail(err, err_len, LUMEN_E_INVALID, "no decoder for codec '%s' (known: h264, hevc)", codec ? codec : "");
-  const AVCodec *c = avcodec_find_decoder(id);
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "this libavcodec was built without the %s decoder", codec);
+  const AVCodec *c;
+  if (codec && strcmp(codec, "h264") == 0) c = avcodec_find_decoder(AV_CODEC_ID_H264);
+  else if (codec && (strcmp(codec, "hevc") == 0 || strcmp(codec, "h265") == 0)) c = avcodec_find_decoder(AV_CODEC_ID_HEVC);
+  /* libavcodec's own AV1 decoder needs a hardware decoder under it; dav1d decodes in software */
+  else if (codec && strcmp(codec, "av1") == 0) c = avcodec_find_decoder_by_name("libdav1d");
+  else return lumen_fail(err, err_len, LUMEN_E_INVALID, "no decoder for codec '%s' (known: h264, hevc, av1)", codec ? codec : "");
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "this libavcodec was built without the %s decoder", strcmp(codec, "av1") == 0 ? "libdav1d (AV1)" : codec);
   Decoder *d = calloc(1, sizeof *d);
   if (!d) return lumen_fail(err, err_len, LUMEN_E_NOMEM, "out of memory");
   d->ctx = avcodec_alloc_context3(c);

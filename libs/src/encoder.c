@@ -498,7 +498,7 @@ int32_t lumen_cuda_frame_release(int32_t frame) {
 
 /* ---- encoders ----------------------------------------------------------------------------- */
 
-typedef enum { ENC_X264, ENC_X265, ENC_NVENC } EncKind;
+typedef enum { ENC_X264, ENC_X265, ENC_AOM, ENC_NVENC } EncKind;
 
 typedef struct Encoder {
   char name[32];
@@ -571,6 +571,23 @@ static int32_t open_ctx(Encoder *e, char *err, int32_t err_len) {
                e->slices, e->bitrate_kbps, e->bitrate_kbps / e->fps > 0 ? e->bitrate_kbps / e->fps : 1);
       av_opt_set(c->priv_data, "x265-params", params, 0);
       break;
+    case ENC_AOM:
+      c->gop_size = INT_MAX; /* kf_max_dist: no periodic key frames */
+      /* libaom's realtime CBR keeps the rate only with a buffer of the size WebRTC gives it (1 s,
+       * starting half full): with one frame of buffer it reads every frame as an overflow and
+       * sends a tenth of the rate. Frame size spikes are held by its undershoot/overshoot control. */
+      c->rc_buffer_size = (int)c->bit_rate;
+      c->rc_initial_buffer_occupancy = c->rc_buffer_size / 2;
+      av_opt_set(c->priv_data, "usage", "realtime", 0);
+      /* the wrapper's cpu-used stops at 8; libaom's realtime speeds go to 10 through its own options */
+      snprintf(params, sizeof params, "cpu-used=%s:tune-content=screen", e->preset);
+      av_opt_set(c->priv_data, "aom-params", params, 0);
+      /* no look-ahead: each frame's packet comes out of the call that took the frame; key frames
+       * only when asked for (the wrapper forces one for a frame marked I), each with its
+       * sequence header; row multithreading over the encoder's threads */
+      av_opt_set_int(c->priv_data, "lag-in-frames", 0, 0);
+      av_opt_set_int(c->priv_data, "row-mt", 1, 0);
+      break;
     case ENC_NVENC:
       c->gop_size = INT_MAX; /* libavcodec's nvenc maps gop_size to gopLength/idrPeriod: effectively infinite */
       c->refs = 1;           /* one reference frame: no RFI is advertised, so nothing needs more */
@@ -620,11 +637,12 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   if (!encoder) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no encoder named");
   if (strcmp(encoder, "libx264") == 0) kind = ENC_X264;
   else if (strcmp(encoder, "libx265") == 0) kind = ENC_X265;
+  else if (strcmp(encoder, "libaom-av1") == 0) kind = ENC_AOM;
   else if (strcmp(encoder, "h264_nvenc") == 0 || strcmp(encoder, "hevc_nvenc") == 0 || strcmp(encoder, "av1_nvenc") == 0)
     kind = ENC_NVENC;
   else
     return lumen_fail(err, err_len, LUMEN_E_INVALID,
-                      "unknown encoder '%s' (known: libx264, libx265, h264_nvenc, hevc_nvenc, av1_nvenc)", encoder);
+                      "unknown encoder '%s' (known: libx264, libx265, libaom-av1, h264_nvenc, hevc_nvenc, av1_nvenc)", encoder);
   if (width < 16 || height < 16 || width > 8192 || height > 8192 || (width & 1) || (height & 1))
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "size %dx%d: width and height must be even, 16..8192", width, height);
   if (fps < 1 || fps > 1000) return lumen_fail(err, err_len, LUMEN_E_INVALID, "fps %d is out of range 1..1000", fps);
@@ -632,7 +650,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
   if (slices < 1 || slices > 64) return lumen_fail(err, err_len, LUMEN_E_INVALID, "slices %d is out of range 1..64", slices);
   if (format & ~(LUMEN_FMT_444 | LUMEN_FMT_10BIT)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format bits 0x%x", format);
-  if (format != 0 && kind == ENC_NVENC)
+  if (format != 0 && (kind == ENC_NVENC || kind == ENC_AOM))
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by libx264/libx265 only here", encoder);
   if ((format & LUMEN_FMT_10BIT) && kind == ENC_X264)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "libx264: Moonlight has no 10-bit H.264 format (10-bit is HEVC Main10)");
@@ -675,7 +693,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   e->bitrate_kbps = bitrate_kbps;
   e->slices = slices;
   e->pool = cuda_pool;
-  snprintf(e->preset, sizeof e->preset, "%s", preset && *preset ? preset : kind == ENC_X265 ? "ultrafast" : "superfast");
+  snprintf(e->preset, sizeof e->preset, "%s", preset && *preset ? preset : kind == ENC_X265 ? "ultrafast" : kind == ENC_AOM ? "6" : "superfast");
   e->format = format;
   e->in_fmt = kind == ENC_NVENC ? (pool ? AV_PIX_FMT_CUDA : AV_PIX_FMT_BGR0) : lumen_fmt_pix(format);
   if (pool && kind == ENC_NVENC) e->hw_frames = av_buffer_ref(pool->frames);
@@ -915,7 +933,7 @@ int32_t lumen_encoder_set_bitrate(int32_t encoder, int32_t bitrate_kbps, char *e
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
   if (bitrate_kbps == e->bitrate_kbps) return 0;
   if (e->kind != ENC_X265) {
-    /* libx264 and nvenc compare these fields with their running settings on every frame and
+    /* libx264, libaom and nvenc compare these fields with their running settings on every frame and
      * reconfigure in place (x264_encoder_reconfig / nvEncReconfigureEncoder) */
     e->bitrate_kbps = bitrate_kbps;
     set_rate(e->ctx, bitrate_kbps, e->fps);
@@ -947,8 +965,9 @@ int32_t lumen_encoder_describe(int32_t encoder, uint8_t *out, int32_t out_len) {
                  e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->slices, e->pool >= 0 ? "CUDA" : "BGRx host");
   else
     n = snprintf((char *)out, (size_t)out_len,
-                 "%s %dx%d@%d CBR %d kbit/s VBV 1 frame, preset %s zerolatency, %d slice(s), infinite GOP, %s frames → %s BT.709 limited%s%s%s",
-                 e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->preset, e->slices,
+                 "%s %dx%d@%d CBR %d kbit/s %s %s%s, %d slice(s), infinite GOP, %s frames → %s BT.709 limited%s%s%s",
+                 e->name, e->width, e->height, e->fps, e->bitrate_kbps, e->kind == ENC_AOM ? "buffer 1 s, realtime speed" : "VBV 1 frame, preset",
+                 e->preset, e->kind == ENC_AOM ? ", no look-ahead" : " zerolatency", e->slices,
                  e->yuv ? "CUDA (converted to I420 on the GPU, 1.5 B/px downloaded)" : e->pool >= 0 ? "CUDA (BGRx downloaded, converted on the CPU)" : "BGRx host",
                  e->in_fmt == AV_PIX_FMT_YUV420P ? "I420" : av_get_pix_fmt_name(e->in_fmt),
                  e->converter && !e->yuv ? " on 2 threads" : "", e->download && e->yuv_why[0] ? "; no GPU conversion: " : "",

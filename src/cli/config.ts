@@ -44,6 +44,7 @@ export const SERVE_CONFIG_KEYS: Record<string, string | null> = {
   perf: 'perf',
   'x264-preset': 'x264-preset',
   'x265-preset': 'x265-preset',
+  'aom-speed': 'aom-speed',
   'convert-threads': 'convert-threads',
   realtime: 'realtime',
   'spin-us': 'spin-us',

@@ -1,6 +1,6 @@
 /**
  * The stream-tuning flags that configure the shim (real-time priority, the send thread's spin,
- * UDP GSO, the software encoders' presets, the conversion threads, the portal timeout): each an
+ * UDP GSO, the software encoders' presets and libaom's speed, the conversion threads, the portal timeout): each an
  * oclif flag with its environment fallback, decided here once and passed down as parameters
  * (the shim itself reads no environment but LUMEN_FFMPEG_DEBUG and LUMEN_RS_ISA).
  */
@@ -34,6 +34,13 @@ const seconds = Flags.custom<number>({
 export const encoderTuningFlags = {
   'x264-preset': Flags.string({description: 'libx264 preset (ultrafast … placebo)', default: 'superfast', env: 'LUMEN_X264_PRESET'}),
   'x265-preset': Flags.string({description: 'libx265 preset (ultrafast … placebo)', default: 'ultrafast', env: 'LUMEN_X265_PRESET'}),
+  'aom-speed': Flags.integer({
+    description: "libaom-av1's realtime speed (6-10; 6 keeps every fine detail of a desktop from frame to frame, faster speeds let a small change such as a clock's digit wait a frame or two)",
+    min: 6,
+    max: 10,
+    default: 6,
+    env: 'LUMEN_AOM_SPEED',
+  }),
   'convert-threads': Flags.integer({description: 'threads for the BGRx → I420 conversion of frames of 640x480 and more (1, or 2 for a helper thread)', min: 1, max: 2, default: 1, env: 'LUMEN_CONVERT_THREADS'}),
 }
 
@@ -53,9 +60,10 @@ export const streamTuningFlags = {
 export interface EncoderTuning {
   x264Preset: string
   x265Preset: string
+  aomSpeed: number
   convertThreads: 1 | 2
 }
 
-export function encoderTuning(flags: {'x264-preset': string; 'x265-preset': string; 'convert-threads': number}): EncoderTuning {
-  return {x264Preset: flags['x264-preset'], x265Preset: flags['x265-preset'], convertThreads: flags['convert-threads'] === 2 ? 2 : 1}
+export function encoderTuning(flags: {'x264-preset': string; 'x265-preset': string; 'aom-speed': number; 'convert-threads': number}): EncoderTuning {
+  return {x264Preset: flags['x264-preset'], x265Preset: flags['x265-preset'], aomSpeed: flags['aom-speed'], convertThreads: flags['convert-threads'] === 2 ? 2 : 1}
 }

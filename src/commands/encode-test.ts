@@ -41,7 +41,7 @@ Sources: synthetic (a moving, detailed pattern with a frame counter, no display 
   static override enableJsonFlag = true
 
   static override flags = {
-    encoder: Flags.string({description: `encoder: ${ENCODER_NAMES.join(', ')} (default: libx264 for h264, libx265 for hevc, av1_nvenc for av1)`}),
+    encoder: Flags.string({description: `encoder: ${ENCODER_NAMES.join(', ')} (default: libx264 for h264, libx265 for hevc, libaom-av1 for av1)`}),
     codec: Flags.string({description: 'codec (default: the encoder\'s, else h264)', options: ['h264', 'hevc', 'av1']}),
     size: Flags.string({description: 'frame size WxH, even, 16..8192', default: '1280x720'}),
     fps: Flags.integer({description: 'frame rate the encoder is set up for, 1..1000', default: 60}),

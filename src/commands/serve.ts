@@ -22,7 +22,7 @@ import {CodecModeSupport, EncryptionFlags} from '../protocol/flags.js'
 import type {StreamStats} from '../protocol/pipeline.js'
 import {MAX_STREAM_FPS} from '../protocol/stream-config.js'
 import {type CodecCalibration, chooseCodecs, parseCodecsSetting, VIDEO_FORMATS} from '../media/stream/codecs.js'
-import {defaultEncoder} from '../media/encoder.js'
+import {defaultEncoder, ENCODER_CODEC} from '../media/encoder.js'
 import {SEND_AT_MODES, type SendAt} from '../media/stream/video-loop.js'
 import type {InputSettings} from '../input/device.js'
 import {INPUT_CHOICES, inputHelp, selectInput, type InputChoice} from '../input/select.js'
@@ -96,6 +96,7 @@ const ENV_HELP = `ENVIRONMENT
   LUMEN_RS_ISA             force the Reed-Solomon kernel (scalar, avx2, gfni-avx2, gfni-avx512)
   LUMEN_X264_PRESET        --x264-preset
   LUMEN_X265_PRESET        --x265-preset
+  LUMEN_AOM_SPEED          --aom-speed
   LUMEN_CONVERT_THREADS    --convert-threads
   LUMEN_CACHE_DIR          where scripts/install.sh caches the FFmpeg 8 build (not read by serve)
   DISPLAY                  an X display: --source auto picks x11 when it names a live one`
@@ -273,7 +274,8 @@ ${ENV_HELP}`
     const encoder = flags.encoder as EncoderName | undefined
     const maxSessions = flags['max-sessions'] ?? defaultMaxSessions(encoder)
     const hevcEncoder: EncoderName = encoder === 'hevc_nvenc' || encoder === 'libx265' ? encoder : defaultEncoder('hevc')
-    const codecs = chooseCodecs(parseCodecsSetting(flags.codecs), hevcEncoder, say)
+    const av1Encoder: EncoderName = encoder !== undefined && ENCODER_CODEC[encoder] === 'av1' ? encoder : defaultEncoder('av1')
+    const codecs = chooseCodecs(parseCodecsSetting(flags.codecs), hevcEncoder, {progress: say, av1Encoder})
     const socketPins = new SocketPinSource()
     let host: GameStreamHost
     try {

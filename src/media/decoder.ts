@@ -1,6 +1,6 @@
 /**
- * Decoding and inspecting H.264/HEVC access units: the shim's libavcodec decoder for
- * pictures, and a small Annex B reader that sees a frame the way the Moonlight client does
+ * Decoding and inspecting access units: the shim's libavcodec decoder for pictures (dav1d for
+ * AV1), an AV1 OBU reader, and a small Annex B reader that sees a frame the way the Moonlight client does
  * (video.md §8): a key frame is SPS (H.264) or VPS (HEVC) as the first NAL unit after any
  * AUD/SEI, followed by the IDR/IRAP slice.
  */
@@ -36,8 +36,42 @@ export function nalUnits(codec: 'h264' | 'hevc', data: Uint8Array): NalUnit[] {
 const H264 = {slice: 1, idr: 5, sei: 6, sps: 7, pps: 8, aud: 9} as const
 const HEVC = {vps: 32, sps: 33, pps: 34, aud: 35, prefixSei: 39, suffixSei: 40} as const
 
-/** True when the client would take this access unit as a key frame (video.md §8). */
-export function isKeyFrameStart(codec: 'h264' | 'hevc', data: Uint8Array): boolean {
+/** OBU types of the AV1 low-overhead bitstream format (AV1 spec §6.2.2). */
+export const AV1_OBU = {sequenceHeader: 1, temporalDelimiter: 2, frameHeader: 3, tileGroup: 4, metadata: 5, frame: 6, padding: 15} as const
+
+/** The OBU types of one AV1 temporal unit in the low-overhead format, in order; undefined when an
+ * OBU has no size field or runs past the end (what the encoder sends must parse to the end). */
+export function av1ObuTypes(data: Uint8Array): number[] | undefined {
+  const types: number[] = []
+  let i = 0
+  while (i < data.length) {
+    const header = data[i]
+    if ((header & 0x80) !== 0 || (header & 0x02) === 0) return undefined
+    i += (header & 0x04) !== 0 ? 2 : 1
+    let size = 0
+    for (let k = 0; ; k++) {
+      if (i >= data.length || k === 8) return undefined
+      const b = data[i++]
+      size += (b & 0x7f) * 2 ** (7 * k)
+      if ((b & 0x80) === 0) break
+    }
+    if (i + size > data.length) return undefined
+    types.push((header >> 3) & 0x0f)
+    i += size
+  }
+  return types
+}
+
+/**
+ * True when a decoder can start at this access unit: for H.264/HEVC what the client itself checks
+ * (video.md §8); for AV1, which the client does not parse (it trusts frame type 2), the sequence
+ * header a decoder joining there needs, then the frame.
+ */
+export function isKeyFrameStart(codec: 'h264' | 'hevc' | 'av1', data: Uint8Array): boolean {
+  if (codec === 'av1') {
+    const types = (av1ObuTypes(data) ?? []).filter((t) => t !== AV1_OBU.temporalDelimiter && t !== AV1_OBU.metadata && t !== AV1_OBU.padding)
+    return types[0] === AV1_OBU.sequenceHeader && (types[1] === AV1_OBU.frame || types[1] === AV1_OBU.frameHeader)
+  }
   const types = nalUnits(codec, data).map((n) => n.type)
   const skip = codec === 'h264' ? [H264.aud, H264.sei] : [HEVC.aud, HEVC.prefixSei, HEVC.suffixSei]
   let i = 0
@@ -60,7 +94,7 @@ export class VideoDecoder {
 
   /** Pictures up to maxWidth x maxHeight (default 3840x2160) fit its buffer. */
   constructor(
-    readonly codec: 'h264' | 'hevc',
+    readonly codec: 'h264' | 'hevc' | 'av1',
     readonly format: PictureFormat = 'i420',
     max: {width: number; height: number} = {width: 3840, height: 2160},
   ) {

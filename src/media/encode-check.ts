@@ -27,6 +27,8 @@ export interface EncodeCheckOptions {
   /** libx264/libx265 presets and conversion threads (--x264-preset, --x265-preset, --convert-threads) */
   x264Preset?: string
   x265Preset?: string
+  /** libaom-av1's realtime speed (--aom-speed) */
+  aomSpeed?: number
   convertThreads?: 1 | 2
   /** chroma sampling and bits a sample of the stream (default 4:2:0, 8) */
   chroma?: Chroma
@@ -80,7 +82,8 @@ export interface EncodeCheckResult {
   expectedIdrFrames: number[]
   /** IDR frames as the encoder flagged them */
   encoderIdrFrames: number[]
-  /** frames the Moonlight client would take as key frames (Annex B parse; empty for AV1) */
+  /** frames a decoder can start at: what the Moonlight client takes as key frames (Annex B parse),
+   * for AV1 a sequence header before the frame */
   clientKeyFrames: number[]
   chroma: Chroma
   bitDepth: BitDepth
@@ -143,7 +146,7 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       chroma,
       bitDepth,
     })
-    if (codec !== 'av1') decoder = new VideoDecoder(codec, 'planar', {width: o.width, height: o.height})
+    decoder = new VideoDecoder(codec, 'planar', {width: o.width, height: o.height})
     if (o.out !== undefined) fd = openSync(o.out, 'w')
 
     const forced = new Set(o.forceIdr)
@@ -203,7 +206,7 @@ export function runEncodeCheck(o: EncodeCheckOptions): EncodeCheckResult {
       total.push(frame.timings.totalUs)
       frameBytes.push(frame.data.length)
       if (frame.idr) encoderIdr.push(frame.index)
-      if (codec !== 'av1' && isKeyFrameStart(codec, frame.data)) clientKey.push(frame.index)
+      if (isKeyFrameStart(codec, frame.data)) clientKey.push(frame.index)
       if (fd !== undefined) writeSync(fd, frame.data)
       if (decoder !== undefined) {
         const picture = decoder.decode(frame.data)

@@ -19,6 +19,7 @@ export {ENCODER_NAMES} from '../native/codec.js'
 export const ENCODER_CODEC: Readonly<Record<EncoderName, VideoCodec>> = {
   libx264: 'h264',
   libx265: 'hevc',
+  'libaom-av1': 'av1',
   h264_nvenc: 'h264',
   hevc_nvenc: 'hevc',
   av1_nvenc: 'av1',
@@ -28,17 +29,18 @@ export function isEncoderName(name: string): name is EncoderName {
   return (ENCODER_NAMES as readonly string[]).includes(name)
 }
 
-/** The encoder a codec gets unless one is named: software where it exists (NVENC is the only AV1). */
+/** The encoder a codec gets unless one is named: the software one, which every box has. */
 export function defaultEncoder(codec: VideoCodec): EncoderName {
-  if (codec === 'av1') return 'av1_nvenc'
+  if (codec === 'av1') return 'libaom-av1'
   return codec === 'h264' ? 'libx264' : 'libx265'
 }
 
-/** The preset to open `encoder` with from the x264/x265 choices (undefined: the shim's default;
- * NVENC takes none). */
-export function encoderPreset(encoder: string, tuning: {x264Preset?: string; x265Preset?: string}): string | undefined {
+/** The preset to open `encoder` with from the x264/x265 presets and libaom's speed (undefined: the
+ * shim's default; NVENC takes none). */
+export function encoderPreset(encoder: string, tuning: {x264Preset?: string; x265Preset?: string; aomSpeed?: number}): string | undefined {
   if (encoder === 'libx264') return tuning.x264Preset
   if (encoder === 'libx265') return tuning.x265Preset
+  if (encoder === 'libaom-av1') return tuning.aomSpeed === undefined ? undefined : String(tuning.aomSpeed)
   return undefined
 }
 

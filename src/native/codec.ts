@@ -6,8 +6,8 @@ import {check, ErrorBuffer} from './call.js'
 import {ShimStatus} from './errors.js'
 import {shim} from './library.js'
 
-export type EncoderName = 'libx264' | 'libx265' | 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc'
-export const ENCODER_NAMES: readonly EncoderName[] = ['libx264', 'libx265', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc']
+export type EncoderName = 'libx264' | 'libx265' | 'libaom-av1' | 'h264_nvenc' | 'hevc_nvenc' | 'av1_nvenc'
+export const ENCODER_NAMES: readonly EncoderName[] = ['libx264', 'libx265', 'libaom-av1', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc']
 
 /** LUMEN_ENC_FORCE_IDR */
 const FORCE_IDR = 1
@@ -280,7 +280,7 @@ export class NativeDecoder {
 
   private constructor(readonly handle: number) {}
 
-  static open(codec: 'h264' | 'hevc'): NativeDecoder {
+  static open(codec: 'h264' | 'hevc' | 'av1'): NativeDecoder {
     const err = new ErrorBuffer()
     return new NativeDecoder(check('lumen_decoder_open', shim().lumen_decoder_open([codec, ...err.args()]), err))
   }

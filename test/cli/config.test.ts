@@ -75,7 +75,7 @@ describe('serve config file', () => {
   })
 
   const bad: Array<[string, unknown, RegExp]> = [
-    ['a key that is not a setting', {pacingg: 'line'}, /"pacingg" is not a setting; the settings are: audio, bind, /],
+    ['a key that is not a setting', {pacingg: 'line'}, /"pacingg" is not a setting; the settings are: aom-speed, audio, bind, /],
     ['a value not among the options', {pacing: 'fast'}, /"pacing" is "fast"; allowed: one of line, burst/],
     ['an integer out of range', {'port-base': 70000}, /"port-base" is 70000 .*65514.*; allowed: an integer from 6 to 65514/],
     ['a value its parser refuses', {'burst-spread': 2}, /"burst-spread" is 2 \(expected a share of the frame interval in \(0, 1\]/],

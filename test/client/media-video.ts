@@ -32,16 +32,20 @@ export interface ReceivedFrame {
   /** as the decoder reports the picture: bits a sample and chroma format (420, 444) */
   bitDepth?: number
   chromaFormat?: number
+  /** the access unit as the decoder got it (with keepData) */
+  data?: Buffer
 }
 
 export interface VideoReceiverOptions {
-  codec: 'h264' | 'hevc'
+  codec: 'h264' | 'hevc' | 'av1'
   packetSize: number
   encryptionKey?: Buffer
   /** called when a frame is lost (the client would request an IDR) */
   onLoss?: (frameIndex: number) => void
   /** decode every frame (default true) */
   decode?: boolean
+  /** keep each frame's access unit in ReceivedFrame.data */
+  keepData?: boolean
 }
 
 export class VideoReceiver {
@@ -91,6 +95,7 @@ export class VideoReceiver {
         rebuilt: e.dataRebuilt,
         decoded: false,
         keyFrame: false,
+        ...(this.options.keepData === true ? {data: Buffer.from(e.data)} : {}),
       }
       this.frames.push(f)
       if (this.waitingForIdr) {

@@ -11,6 +11,7 @@ import {describe, expect, it} from 'vitest'
 
 import {chooseCodecs, parseCodecsSetting} from '../../src/media/stream/codecs.js'
 import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
+import {hasEncoder} from '../../src/native/core.js'
 import {lumen} from '../helpers/index.js'
 import {startServeCli} from './processes.js'
 
@@ -20,13 +21,14 @@ describe('codec choice', () => {
     expect(parseCodecsSetting('h264')).toEqual(['h264'])
     expect(parseCodecsSetting('hevc-main10')).toEqual(['h264', 'hevc', 'hevc-main10'])
     expect(parseCodecsSetting('h264-444, hevc')).toEqual(['h264', 'h264-444', 'hevc'])
-    expect(() => parseCodecsSetting('h264,av2')).toThrow(/expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10/)
+    expect(parseCodecsSetting('av1')).toEqual(['h264', 'av1'])
+    expect(() => parseCodecsSetting('h264,av2')).toThrow(/expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10, av1/)
   })
 
   it('serve --codecs with an unknown format: exit 2 and the list of formats, before anything listens', () => {
     const r = lumen(['serve', '--codecs', 'h264,av2'])
     expect(r.status).toBe(2)
-    expect(r.stderr).toMatch(/--codecs: 'h264,av2': expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10/)
+    expect(r.stderr).toMatch(/--codecs: 'h264,av2': expected auto, or a comma list of h264, h264-444, hevc, hevc-main10, hevc-444, hevc-444-10, av1/)
   })
 
   it('a list decides without calibrating; every listed format that opens here is offered, with its ServerCodecModeSupport bit', () => {
@@ -36,6 +38,16 @@ describe('codec choice', () => {
     const all = chooseCodecs(parseCodecsSetting('h264-444,hevc-main10,hevc-444,hevc-444-10'), 'libx265')
     expect(all.offered).toEqual(['h264', 'h264-444', 'hevc', 'hevc-main10', 'hevc-444', 'hevc-444-10'])
     expect(all.modeSupport).toBe(0x1 | 0x40000 | 0x100 | 0x200 | 0x80000 | 0x100000)
+  })
+
+  it.skipIf(!hasEncoder('libaom-av1'))('AV1 by --codecs: the AV1 Main 8-bit bit (0x10000) when libaom-av1 opens; a probe that refuses it leaves H.264 with the reason', () => {
+    expect(chooseCodecs(parseCodecsSetting('av1'), 'libx265')).toMatchObject({modeSupport: 0x1 | 0x10000, offered: ['h264', 'av1']})
+    const probe = (encoder: string): void => {
+      if (encoder === 'libaom-av1') throw new Error('libaom-av1: this libavcodec was built without that encoder')
+    }
+    const c = chooseCodecs(parseCodecsSetting('av1'), 'libx265', {probe})
+    expect(c).toMatchObject({modeSupport: 0x1, offered: ['h264']})
+    expect(c.reason).toContain('not offered: AV1 (libaom-av1: this libavcodec was built without that encoder)')
   })
 
   it('an encoder that does not open here is not offered: hevc_nvenc without an NVIDIA GPU takes every HEVC bit away, with the reason', () => {

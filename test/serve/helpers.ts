@@ -25,6 +25,8 @@ export interface ServeSessionOptions {
   hostAddress?: string
   /** decode video (default true) */
   decode?: boolean
+  /** keep each video frame's access unit (ReceivedFrame.data) */
+  keepData?: boolean
   /** audio packets (by RTP sequence number) the client drops as if lost */
   audioDrop?: (sequence: number) => boolean
   /** /resume the running app instead of /launch (what Moonlight does when the host's currentgame is set) */
@@ -117,10 +119,11 @@ export async function connectClient(hostAddress: string, httpPort: number, o: Se
     audioLayout,
     idrRequestsSent: 0,
     video: new VideoReceiver(videoPing.socket, {
-      codec: announce.codec === 1 ? 'hevc' : 'h264',
+      codec: announce.codec === 2 ? 'av1' : announce.codec === 1 ? 'hevc' : 'h264',
       packetSize,
       encryptionKey: encryptVideo ? launch.riKey : undefined,
       decode: o.decode,
+      keepData: o.keepData,
       onLoss: () => {
         session.idrRequestsSent++
         control.requestIdr()

@@ -10,13 +10,14 @@
  */
 import {drawPattern} from '../../native/capture.js'
 import {type BitDepth, type Chroma, type EncoderName, NativeEncoder} from '../../native/codec.js'
+import {ENCODER_CODEC} from '../encoder.js'
 import {CODEC_MODE_BITS} from '../../protocol/flags.js'
-import type {VideoStreamConfig} from '../../protocol/stream-config.js'
+import type {VideoCodec, VideoStreamConfig} from '../../protocol/stream-config.js'
 
 /** One format a client can negotiate: codec, chroma (chromaSamplingType), bit depth (dynamicRangeMode). */
 export interface VideoFormat {
   name: FormatName
-  codec: 'h264' | 'hevc'
+  codec: VideoCodec
   chroma: Chroma
   bitDepth: BitDepth
   /** the ServerCodecModeSupport bit */
@@ -24,9 +25,9 @@ export interface VideoFormat {
   label: string
 }
 
-export type FormatName = 'h264' | 'h264-444' | 'hevc' | 'hevc-main10' | 'hevc-444' | 'hevc-444-10'
+export type FormatName = 'h264' | 'h264-444' | 'hevc' | 'hevc-main10' | 'hevc-444' | 'hevc-444-10' | 'av1'
 
-const format = (name: FormatName, codec: 'h264' | 'hevc', chroma: Chroma, bitDepth: BitDepth, label: string): VideoFormat => ({
+const format = (name: FormatName, codec: VideoCodec, chroma: Chroma, bitDepth: BitDepth, label: string): VideoFormat => ({
   name,
   codec,
   chroma,
@@ -44,6 +45,7 @@ export const VIDEO_FORMATS: readonly VideoFormat[] = [
   format('hevc-main10', 'hevc', '420', 10, 'HEVC Main10'),
   format('hevc-444', 'hevc', '444', 8, 'HEVC 4:4:4'),
   format('hevc-444-10', 'hevc', '444', 10, 'HEVC 4:4:4 10-bit'),
+  format('av1', 'av1', '420', 8, 'AV1'),
 ]
 
 /** `auto`, or the formats to offer (H.264 is always among them; a HEVC variant brings HEVC). */
@@ -109,7 +111,7 @@ export function calibrateEncoder(
   encoder: EncoderName,
   mode: {width: number; height: number; fps: number},
   frames = 24,
-  fmt: Pick<VideoFormat, 'name' | 'chroma' | 'bitDepth'> = {name: encoder === 'libx264' || encoder === 'h264_nvenc' ? 'h264' : 'hevc', chroma: '420', bitDepth: 8},
+  fmt: Pick<VideoFormat, 'name' | 'chroma' | 'bitDepth'> = {name: ENCODER_CODEC[encoder], chroma: '420', bitDepth: 8},
 ): CodecCalibration {
   const {width, height, fps} = mode
   const enc = NativeEncoder.open({encoder, width, height, fps, bitrateKbps: 10_000, chroma: fmt.chroma, bitDepth: fmt.bitDepth})
@@ -137,6 +139,8 @@ export interface ChooseOptions {
   progress?: (m: string) => void
   /** how a format is checked to open (default: the shim's encoder at 64x64); tests stand in a build without one */
   probe?: FormatProbe
+  /** what an AV1 stream would use (default libaom-av1) */
+  av1Encoder?: EncoderName
 }
 
 /**
@@ -144,14 +148,14 @@ export interface ChooseOptions {
  * it is h264_nvenc's box, and only 4:4:4 depends on that); a hardware encoder is not calibrated.
  */
 export function chooseCodecs(setting: CodecsSetting, hevcEncoder: EncoderName, options: ChooseOptions | ((m: string) => void) = {}): CodecChoice {
-  const {progress, probe = openProbe} = typeof options === 'function' ? {progress: options} : options
+  const {progress, probe = openProbe, av1Encoder = 'libaom-av1'} = typeof options === 'function' ? {progress: options} : options
   const auto = setting === 'auto'
   const wanted = auto ? VIDEO_FORMATS : VIDEO_FORMATS.filter((f) => setting.includes(f.name))
   const offered: VideoFormat[] = []
   const missing: string[] = []
   const calibration: CodecCalibration[] = []
   for (const f of wanted) {
-    const encoder: EncoderName = f.codec === 'h264' ? 'libx264' : hevcEncoder
+    const encoder: EncoderName = f.codec === 'h264' ? 'libx264' : f.codec === 'hevc' ? hevcEncoder : av1Encoder
     if (f.name === 'h264') {
       offered.push(f)
       continue

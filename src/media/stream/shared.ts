@@ -67,7 +67,7 @@ export interface MediaOptions {
   display?: string
   /** PipeWire node id or name for the pipewire source ('' = the portal or the first video source) */
   pipewireTarget?: string
-  /** encoder name override (libx264, libx265, h264_nvenc, hevc_nvenc, av1_nvenc) */
+  /** encoder name override (libx264, libx265, libaom-av1, h264_nvenc, hevc_nvenc, av1_nvenc) */
   encoder?: string
   pacing: PacingName
   /** burst pacing: at most this many packets back to back */
@@ -95,6 +95,8 @@ export interface MediaOptions {
   /** software encoder presets and conversion threads (serve --x264-preset, --x265-preset, --convert-threads) */
   x264Preset?: string
   x265Preset?: string
+  /** libaom-av1's realtime speed (serve --aom-speed) */
+  aomSpeed?: number
   convertThreads?: 1 | 2
   /** bound on each ScreenCast portal step and the first frame (serve --portal-timeout) */
   portalTimeoutMs?: number

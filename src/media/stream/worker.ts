@@ -7,7 +7,7 @@
 import {Pacer} from '../../native/net.js'
 import {PerfLogWriter} from '../../perf/writer.js'
 import {streamRate, videoEncrypted} from '../../protocol/stream-config.js'
-import {defaultEncoder, encoderPreset, type EncoderName, type VideoEncoder} from '../encoder.js'
+import {defaultEncoder, ENCODER_CODEC, encoderPreset, type EncoderName, type VideoEncoder} from '../encoder.js'
 import {NativeVideoPacketizer} from '../packetizer/index.js'
 import {streamFormat} from './codecs.js'
 import {CaptureEncodeProducer, type ProducerOptions} from './producer.js'
@@ -40,7 +40,8 @@ try {
   }
   const source = await openSource(opts.source, {width: cfg.width, height: cfg.height}, {display: opts.display, pipewireTarget: opts.pipewireTarget, stamp: opts.stamp, portalTimeoutMs: opts.portalTimeoutMs})
   held.add(source, () => source.close(), source.shimHandles?.() ?? [])
-  const encoderName = (opts.encoder ?? defaultEncoder(cfg.codec)) as EncoderName
+  // --encoder serves its own codec; a stream the client negotiated in another gets that codec's default
+  const encoderName: EncoderName = opts.encoder !== undefined && ENCODER_CODEC[opts.encoder as EncoderName] === cfg.codec ? (opts.encoder as EncoderName) : defaultEncoder(cfg.codec)
   // the encoder runs at the client's size; captured frames of another size are scaled to it
   const producerOptions: ProducerOptions = {
     encoder: encoderName,

@@ -5,7 +5,7 @@
 import {avcodecVersion, hasEncoder} from '../../native/core.js'
 import {type CheckResult, type CudaProbe, type EglProbe, type GlProbe, probeCuda, probeEglGl, probeNvenc} from '../../native/gpu.js'
 
-export const PROBED_ENCODERS = ['libx264', 'libx265', 'libopus', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc'] as const
+export const PROBED_ENCODERS = ['libx264', 'libx265', 'libaom-av1', 'libopus', 'h264_nvenc', 'hevc_nvenc', 'av1_nvenc'] as const
 
 export type CheckState = 'ok' | 'absent' | 'failed'
 
