@@ -6,10 +6,12 @@
 import {existsSync, statSync} from 'node:fs'
 import {isAbsolute} from 'node:path'
 
+import type {PrepStep} from './app-prep.js'
 import type {AppEntry} from './store.js'
 
 const MAX_APPS = 256
 const MAX_TEXT = 4096
+const MAX_PREP = 16
 
 /** One rule per field: the check and the words for what is allowed. */
 const FIELDS: Record<string, {required: boolean; allowed: string; ok(v: unknown): boolean}> = {
@@ -19,6 +21,18 @@ const FIELDS: Record<string, {required: boolean; allowed: string; ok(v: unknown)
   'working-dir': {required: false, allowed: 'the absolute path of a folder', ok: (v) => typeof v === 'string' && isAbsolute(v) && existsSync(v) && statSync(v).isDirectory()},
   image: {required: false, allowed: 'the absolute path of a PNG file', ok: (v) => typeof v === 'string' && isAbsolute(v) && existsSync(v) && statSync(v).isFile()},
   hdr: {required: false, allowed: 'true or false', ok: (v) => typeof v === 'boolean'},
+  'prep-cmd': {
+    required: false,
+    allowed: `a list of at most ${MAX_PREP} steps {"do": command, "undo": command} (either may be left out, not both; commands of at most ${MAX_TEXT} characters)`,
+    ok: (v) => Array.isArray(v) && v.length <= MAX_PREP && v.every(isPrepStep),
+  },
+}
+
+function isPrepStep(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const keys = Object.keys(v)
+  const text = (c: unknown): boolean => typeof c === 'string' && c.length > 0 && c.length <= MAX_TEXT
+  return keys.length > 0 && keys.every((k) => (k === 'do' || k === 'undo') && text((v as Record<string, unknown>)[k]))
 }
 
 export interface AppsLoad {
@@ -54,7 +68,7 @@ export function checkApps(list: unknown[]): AppsLoad {
       continue
     }
     ids.add(entry.id as number)
-    apps.push({id: entry.id as number, title: entry.title as string, cmd: entry.cmd as string | undefined, workingDir: entry['working-dir'] as string | undefined, image: entry.image as string | undefined, hdr: entry.hdr as boolean | undefined})
+    apps.push({id: entry.id as number, title: entry.title as string, cmd: entry.cmd as string | undefined, workingDir: entry['working-dir'] as string | undefined, image: entry.image as string | undefined, hdr: entry.hdr as boolean | undefined, prep: entry['prep-cmd'] as PrepStep[] | undefined})
   }
   if (list.length > MAX_APPS) problems.push(`apps after the first ${MAX_APPS} are left out`)
   return {apps, problems}

@@ -26,6 +26,7 @@ import {MediaPingReceiver} from './pings.js'
 import {RtspServer} from './rtsp-server.js'
 import {createLaunchSession, type LaunchSession} from './session.js'
 import {defaultConfigDir, HostStore, type AppEntry, type PairedClient} from './store.js'
+import {prepareApp, type PreparedApp} from './app-prep.js'
 
 export interface HostPorts {
   http: number
@@ -188,6 +189,10 @@ export class GameStreamHost extends EventEmitter {
   private appOwner?: string
   private runningApp?: AppEntry
   private appProcess?: ChildProcess
+  /** the undo half of the running app's prep steps */
+  private appPrep?: PreparedApp
+  /** undo steps still running after their app stopped; stop() waits for them */
+  private undoing: Promise<void> = Promise.resolve()
   private boundPorts?: HostPorts
   private sweepTimer?: NodeJS.Timeout
   private mdnsOn = false
@@ -354,6 +359,7 @@ export class GameStreamHost extends EventEmitter {
   async stop(): Promise<void> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     await this.endAllStreams('host shutting down', true)
+    await this.undoing
     this.control.tick() // let the terminations leave
     this.pairing.dropAll()
     if (this.mdnsOn) await this.mdns.stop().catch(() => {})
@@ -401,6 +407,18 @@ export class GameStreamHost extends EventEmitter {
       if (busy >= max) {
         this.drops.count('https', 'sessions-busy')
         throw new LaunchRefused(503, `The host is busy: ${busy} of its ${max} streams are in use (--max-sessions); try again when one ends`)
+      }
+    }
+    if (!r.resume && app.prep !== undefined && (this.options.runAppCommands ?? true)) {
+      // the host is this app's while its prep runs: a second launch meanwhile is refused
+      this.runningApp = app
+      try {
+        this.log.info(`app '${app.title}': ${app.prep.length} prep step(s)`)
+        this.appPrep = await prepareApp(app.title, app.prep, app.workingDir, (m) => this.log.warn(m))
+      } catch (error) {
+        this.runningApp = undefined
+        this.log.warn(`launch of '${app.title}' refused: ${(error as Error).message}`)
+        throw new LaunchRefused(500, `The app could not be prepared: ${(error as Error).message}`)
       }
     }
     const session = createLaunchSession({
@@ -462,6 +480,9 @@ export class GameStreamHost extends EventEmitter {
         process.kill(-child.pid, 'SIGTERM')
       } catch {}
     }
+    const prep = this.appPrep
+    this.appPrep = undefined
+    if (prep !== undefined) this.undoing = this.undoing.then(() => prep.undo())
     this.emit('app-stop', app)
   }
 

@@ -14,6 +14,7 @@ import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 
 import {type AppsLoad, checkApps} from './apps.js'
+import type {PrepStep} from './app-prep.js'
 
 export class StoreCorruptError extends Error {
   constructor(
@@ -44,6 +45,8 @@ export interface AppEntry {
   image?: string
   /** the folder `cmd` runs in (apps.json "working-dir") */
   workingDir?: string
+  /** commands around the app (apps.json "prep-cmd"): each `do` before it starts, each `undo` after it stops */
+  prep?: PrepStep[]
 }
 
 interface StateFile {
