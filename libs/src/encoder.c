@@ -650,8 +650,8 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bitrate %d kbit/s is out of range 50..1000000", bitrate_kbps);
   if (slices < 1 || slices > 64) return lumen_fail(err, err_len, LUMEN_E_INVALID, "slices %d is out of range 1..64", slices);
   if (format & ~(LUMEN_FMT_444 | LUMEN_FMT_10BIT)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format bits 0x%x", format);
-  if (format != 0 && (kind == ENC_NVENC || kind == ENC_AOM))
-    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by libx264/libx265 only here", encoder);
+  if (format != 0 && kind == ENC_NVENC)
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by libx264, libx265 and libaom-av1 only here", encoder);
   if ((format & LUMEN_FMT_10BIT) && kind == ENC_X264)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "libx264: Moonlight has no 10-bit H.264 format (10-bit is HEVC Main10)");
   const AVCodec *codec = avcodec_find_encoder_by_name(encoder);

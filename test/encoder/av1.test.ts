@@ -85,4 +85,29 @@ describe.skipIf(!av1)(`libaom-av1 → dav1d${av1 ? '' : ' (skipped: this libavco
     for (let i = 25; i < 40; i++) expect(joined.decode(units[i]), `a decoder that joined at 25: frame ${i}`).toBeDefined()
     expect(enc.describe()).toContain('libaom-av1')
   })
+
+  // AV1 profiles: Main (4:2:0, 8 and 10 bit), High (4:4:4)
+  for (const f of [
+    {chroma: '420', bitDepth: 10, name: 'Main 10-bit'},
+    {chroma: '444', bitDepth: 8, name: 'High 4:4:4'},
+    {chroma: '444', bitDepth: 10, name: 'High 4:4:4 10-bit'},
+  ] as const) {
+    it(`${f.name}: decodes back as ${f.bitDepth}-bit ${f.chroma}, every plane above 35 dB`, () => {
+      const source = new SyntheticSource({width: W, height: H, clock: 'frame'})
+      const enc = new VideoEncoder({encoder: 'libaom-av1', width: W, height: H, fps: 60, bitrateKbps: 6000, chroma: f.chroma, bitDepth: f.bitDepth})
+      const dec = new VideoDecoder('av1', 'planar', {width: W, height: H})
+      open.push(source, enc, dec)
+      const psnr: Array<{y: number; u: number; v: number}> = []
+      for (let i = 0; i < 12; i++) {
+        const frame = source.grab().payload as CpuFrame
+        const au = enc.encode(frame, {forceIdr: i === 6})!
+        expect(au.idr).toBe(i === 0 || i === 6)
+        const pic = dec.decode(au.data)
+        expect(pic, `frame ${i} gave no picture`).toBeDefined()
+        expect(`${pic!.bitDepth}-bit ${pic!.chromaFormat}`).toBe(`${f.bitDepth}-bit ${f.chroma}`)
+        psnr.push(psnrBgrxPlanar(frame.data, frame.stride, pic!.data, W, H, f.chroma, f.bitDepth))
+      }
+      for (const k of ['y', 'u', 'v'] as const) expect(psnr.reduce((a, p) => a + p[k], 0) / psnr.length, `mean ${k} PSNR`).toBeGreaterThan(35)
+    })
+  }
 })

@@ -25,7 +25,7 @@ export interface VideoFormat {
   label: string
 }
 
-export type FormatName = 'h264' | 'h264-444' | 'hevc' | 'hevc-main10' | 'hevc-444' | 'hevc-444-10' | 'av1'
+export type FormatName = 'h264' | 'h264-444' | 'hevc' | 'hevc-main10' | 'hevc-444' | 'hevc-444-10' | 'av1' | 'av1-main10' | 'av1-444' | 'av1-444-10'
 
 const format = (name: FormatName, codec: VideoCodec, chroma: Chroma, bitDepth: BitDepth, label: string): VideoFormat => ({
   name,
@@ -46,9 +46,12 @@ export const VIDEO_FORMATS: readonly VideoFormat[] = [
   format('hevc-444', 'hevc', '444', 8, 'HEVC 4:4:4'),
   format('hevc-444-10', 'hevc', '444', 10, 'HEVC 4:4:4 10-bit'),
   format('av1', 'av1', '420', 8, 'AV1'),
+  format('av1-main10', 'av1', '420', 10, 'AV1 Main10'),
+  format('av1-444', 'av1', '444', 8, 'AV1 High 4:4:4'),
+  format('av1-444-10', 'av1', '444', 10, 'AV1 High 4:4:4 10-bit'),
 ]
 
-/** `auto`, or the formats to offer (H.264 is always among them; a HEVC variant brings HEVC). */
+/** `auto`, or the formats to offer (H.264 is always among them; a variant brings its codec's base format). */
 export type CodecsSetting = 'auto' | FormatName[]
 
 /** --codecs: `auto` or a comma list of format names. Throws a sentence for an unknown name. */
@@ -60,7 +63,7 @@ export function parseCodecsSetting(text: string): CodecsSetting {
   const bad = names.find((n) => !known.includes(n))
   if (bad !== undefined || names.length === 0) throw new Error(`'${text}': expected auto, or a comma list of ${known.join(', ')}`)
   const wanted = new Set<FormatName>(['h264', ...(names as FormatName[])])
-  if ([...wanted].some((n) => n.startsWith('hevc'))) wanted.add('hevc')
+  for (const f of VIDEO_FORMATS) if (wanted.has(f.name)) wanted.add(f.codec as FormatName)
   return VIDEO_FORMATS.map((f) => f.name).filter((n) => wanted.has(n))
 }
 
@@ -161,8 +164,8 @@ export function chooseCodecs(setting: CodecsSetting, hevcEncoder: EncoderName, o
       continue
     }
     // a variant needs its codec's base format offered (the client falls back to it)
-    if (f.codec === 'hevc' && f.name !== 'hevc' && !offered.some((o) => o.name === 'hevc')) {
-      missing.push(`${f.label} (no HEVC)`)
+    if (f.name !== f.codec && !offered.some((o) => o.name === f.codec)) {
+      missing.push(`${f.label} (no ${VIDEO_FORMATS.find((b) => b.name === f.codec)!.label})`)
       continue
     }
     try {
