@@ -1,5 +1,6 @@
 /**
- * `./bin/run.js` runs node with the V8 options the systemd unit and the tests' spawns use.
+ * `./bin/run.js` and the npm scripts run node with the V8 options the systemd unit and the tests'
+ * spawns use.
  */
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
@@ -17,5 +18,14 @@ describe('node flags', () => {
     // env -S splits the line: the CLI starts through it
     const out = execFileSync(join(root, 'bin', 'run.js'), ['--version'], {cwd: root, encoding: 'utf8'})
     expect(out).toMatch(/^lumen\//)
+  })
+
+  it("package.json's lumen and bench scripts run node with NODE_FLAGS", () => {
+    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {scripts: Record<string, string>}).scripts
+    for (const name of ['lumen', 'bench']) {
+      const node = /(?:^|&& )node ([^]*?)(?:bin\/run\.js|dist\/bench\/main\.js)/.exec(scripts[name])
+      expect(node, `${name}: ${scripts[name]}`).not.toBeNull()
+      for (const f of NODE_FLAGS) expect(node![1].split(' '), name).toContain(f)
+    }
   })
 })
