@@ -1,7 +1,8 @@
 /**
  * The V8 options every `lumen` process runs with: bin/run.js's shebang carries them (a process
- * cannot change them once its heap exists), the systemd unit's ExecStart and the tests' spawns
- * pass the same list (test/cli/node-flags.test.ts holds the shebang and package.json's lumen and bench scripts to it).
+ * cannot change them once its heap exists), the systemd unit's ExecStart, the npm scripts and
+ * the tests' spawns pass the same list (test/cli/node-flags.test.ts holds the shebang and the
+ * scripts to it).
  *
  * --max-semi-space-size=2: V8 grows the young generation to 16 MB semi-spaces under a burst of
  * short-lived objects (a flood of TLS connections, many launches) and keeps them committed: 15 MB
