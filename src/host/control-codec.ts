@@ -28,6 +28,15 @@ export const TERMINATION_GRACEFUL = 0x80030023
 /** "Video frame conversion failed" (control-stream.md §4): what the host sends when its pipeline failed. */
 export const TERMINATION_CONVERSION_FAILED = 0x800e9403
 
+/** The HDR-mode message (control-stream.md §3): enabled, then 13 LE16 metadata fields. */
+export const HDR_MODE_BYTES = 27
+
+/** HDR mode off: what a 10-bit stream of an SDR source says at its start, so a client that asked
+ * for HDR shows the BT.709 picture as SDR rather than switching its display to HDR. */
+export function hdrModeOff(): Buffer {
+  return Buffer.alloc(HDR_MODE_BYTES)
+}
+
 /** Largest encrypted control packet the host accepts (the client's biggest is well under 1 KiB). */
 export const MAX_CONTROL_PACKET = 4096
 

@@ -10,7 +10,7 @@ import {hostname as osHostname} from 'node:os'
 import {ClientFeatureFlags, CodecModeSupport, EncryptionFlags, MAX_LUMA_PIXELS_HEVC, offeredCodecs} from '../protocol/flags.js'
 import type {PeerAddress, StartStream, StreamPipeline} from '../protocol/pipeline.js'
 import type {StreamConfig} from '../protocol/stream-config.js'
-import {type ClientMessage, type FecStatus, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
+import {type ClientMessage, ControlType, type FecStatus, hdrModeOff, TERMINATION_CONVERSION_FAILED} from './control-codec.js'
 import {trimNativeHeap} from '../native/core.js'
 import {ControlServer, type ControlPeer} from './control-server.js'
 import {LaunchRefused, NvHttpApi, type HttpApiHost, type LaunchRequest} from './http-api.js'
@@ -563,6 +563,8 @@ export class GameStreamHost extends EventEmitter {
     }
     this.streams.set(peer.peer, stream)
     this.log.info(`session ${session.id}: control stream connected from ${peer.address}:${peer.port}`)
+    // every source here is SDR: a client that asked for 10-bit HDR hears that the picture is not HDR
+    if (session.config?.video.dynamicRangeMode === 1) this.control.send(peer.peer, ControlType.hdrMode, hdrModeOff())
     stream.input = this.openInput(session.id)
     void this.startMedia(stream)
   }

@@ -4,7 +4,8 @@
  * with bitStreamFormat; docs/protocol/rtsp.md §3.4), the host encodes it, and the client
  * depacketizes and decodes every frame, reading the bit depth and chroma format back from its
  * decoder and the stamped frame counter from the picture. A format the host does not offer is
- * refused at ANNOUNCE (400, as Sunshine does).
+ * refused at ANNOUNCE (400, as Sunshine does). A 10-bit stream tells the client, with the HDR-mode
+ * message, that its picture is SDR (every source here is).
  */
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -63,6 +64,9 @@ describe('4:4:4 and 10-bit serve streams', () => {
       const offset = (readable[0].stamp as number) - readable[0].frameIndex
       expect(readable.filter((f) => (f.stamp as number) - f.frameIndex !== offset)).toEqual([])
       expect(frames.filter((f) => f.frameType === 2).map((f) => f.frameIndex)).toEqual([1])
+      // 0x010e HDR mode (control-stream.md §3): a 10-bit stream of an SDR source says "HDR off" once, at its start
+      const hdr = s.control.received.filter((m) => m.type === 0x010e).map((m) => [...m.payload])
+      expect(hdr).toEqual(c.range === 1 ? [new Array(27).fill(0)] : [])
       expect(s.streams[0].stats()).toBeDefined()
     }, 60_000)
   }
