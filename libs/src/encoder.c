@@ -652,6 +652,10 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   if (format & ~(LUMEN_FMT_444 | LUMEN_FMT_10BIT)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format bits 0x%x", format);
   if (format != 0 && kind == ENC_NVENC)
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by libx264, libx265 and libaom-av1 only here", encoder);
+  if ((format & LUMEN_FMT_10BIT) && kind == ENC_AOM)
+    /* a 10-bit stream would take the whole host down at a client's first 1080p request */
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,
+                      "libaom-av1: 10-bit is not offered (libaom's realtime encoder crashes on 10-bit pictures of 1080 lines and more; 8-bit AV1 is)");
   if ((format & LUMEN_FMT_10BIT) && kind == ENC_X264)
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "libx264: Moonlight has no 10-bit H.264 format (10-bit is HEVC Main10)");
   const AVCodec *codec = avcodec_find_encoder_by_name(encoder);

@@ -29,7 +29,6 @@ const ALL =
   CodecModeSupport.hevcRext8_444 |
   CodecModeSupport.hevcRext10_444 |
   CodecModeSupport.av1Main8 |
-  CodecModeSupport.av1Main10 |
   CodecModeSupport.av1High8_444
 
 const cases = [
@@ -37,7 +36,6 @@ const cases = [
   {name: 'HEVC Main10', codec: 1, chroma: 0, range: 1, depth: 10, format: 420},
   {name: 'HEVC 4:4:4', codec: 1, chroma: 1, range: 0, depth: 8, format: 444},
   {name: 'HEVC 4:4:4 10-bit', codec: 1, chroma: 1, range: 1, depth: 10, format: 444},
-  {name: 'AV1 Main10', codec: 2, chroma: 0, range: 1, depth: 10, format: 420},
   {name: 'AV1 High 4:4:4', codec: 2, chroma: 1, range: 0, depth: 8, format: 444},
 ] as const
 
