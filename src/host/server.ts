@@ -413,6 +413,8 @@ export class GameStreamHost extends EventEmitter {
       // the host is this app's while its prep runs: a second launch meanwhile is refused
       this.runningApp = app
       try {
+        // the last app's undo steps finish before this one's do steps start
+        await this.undoing
         this.log.info(`app '${app.title}': ${app.prep.length} prep step(s)`)
         this.appPrep = await prepareApp(app.title, app.prep, app.workingDir, (m) => this.log.warn(m))
       } catch (error) {
