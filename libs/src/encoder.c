@@ -651,7 +651,7 @@ int32_t lumen_encoder_open(const char *encoder, int32_t width, int32_t height, i
   if (slices < 1 || slices > 64) return lumen_fail(err, err_len, LUMEN_E_INVALID, "slices %d is out of range 1..64", slices);
   if (format & ~(LUMEN_FMT_444 | LUMEN_FMT_10BIT)) return lumen_fail(err, err_len, LUMEN_E_INVALID, "unknown picture format bits 0x%x", format);
   if (format != 0 && kind == ENC_NVENC)
-    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by libx264, libx265 and libaom-av1 only here", encoder);
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "%s: 4:4:4 and 10-bit are encoded by the software encoders only here (libx264, libx265; libaom-av1 4:4:4)", encoder);
   if ((format & LUMEN_FMT_10BIT) && kind == ENC_AOM)
     /* a 10-bit stream would take the whole host down at a client's first 1080p request */
     return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE,

@@ -47,7 +47,7 @@ export interface NativeEncoderOptions {
   preset?: string
   /** 2 splits the BGRx → I420 conversion over a second thread (serve --convert-threads); default 1 */
   convertThreads?: 1 | 2
-  /** chroma sampling (default 4:2:0); 4:4:4 with libx264/libx265 only */
+  /** chroma sampling (default 4:2:0); 4:4:4 with libx264, libx265 and libaom-av1 only */
   chroma?: Chroma
   /** bits a sample (default 8); 10 with libx265 only (HEVC Main10) */
   bitDepth?: BitDepth

@@ -7,6 +7,7 @@
  */
 import {afterAll, describe, expect, it} from 'vitest'
 
+import {hasEncoder} from '../../src/native/core.js'
 import {ErrorBuffer} from '../../src/native/call.js'
 import {shim} from '../../src/native/library.js'
 
@@ -218,10 +219,11 @@ describe('video', () => {
     expect(short.intact()).toBe(true)
   })
 
-  it('lumen_encoder_open: unknown picture format bits, 10-bit H.264, 4:4:4 on NVENC', () => {
+  it('lumen_encoder_open: unknown picture format bits, 10-bit H.264, 4:4:4 on NVENC, 10-bit libaom-av1', () => {
     expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1, 8]), E_INVALID, /unknown picture format bits 0x8/)
     expectRefused(call('lumen_encoder_open', ['libx264', W, H, 30, 1000, 1, -1, '', 1, 2]), E_INVALID, /no 10-bit H.264/)
-    expectRefused(call('lumen_encoder_open', ['hevc_nvenc', W, H, 30, 1000, 1, -1, '', 1, 1]), E_UNAVAILABLE, /libx264\/libx265 only/)
+    expectRefused(call('lumen_encoder_open', ['hevc_nvenc', W, H, 30, 1000, 1, -1, '', 1, 1]), E_UNAVAILABLE, /4:4:4 and 10-bit are encoded by the software encoders only here/)
+    if (hasEncoder('libaom-av1')) expectRefused(call('lumen_encoder_open', ['libaom-av1', W, H, 30, 1000, 1, -1, '', 1, 2]), E_UNAVAILABLE, /libaom-av1: 10-bit is not offered/)
   })
 })
 
