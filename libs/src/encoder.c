@@ -573,13 +573,13 @@ static int32_t open_ctx(Encoder *e, char *err, int32_t err_len) {
       break;
     case ENC_AOM:
       c->gop_size = INT_MAX; /* kf_max_dist: no periodic key frames */
-      /* libaom's realtime CBR keeps the rate only with a buffer of the size WebRTC gives it (1 s,
-       * starting half full): with one frame of buffer it reads every frame as an overflow and
-       * sends a tenth of the rate. Frame size spikes are held by its undershoot/overshoot control. */
+      /* libaom's realtime CBR runs on a buffer in ms, as WebRTC sets it: 1 s, starting half full
+       * (a one-frame buffer is x264/x265's way of capping each frame, not libaom's) */
       c->rc_buffer_size = (int)c->bit_rate;
       c->rc_initial_buffer_occupancy = c->rc_buffer_size / 2;
       av_opt_set(c->priv_data, "usage", "realtime", 0);
-      /* the wrapper's cpu-used stops at 8; libaom's realtime speeds go to 10 through its own options */
+      /* the wrapper's cpu-used stops at 8; libaom's realtime speeds go to 10 through its own
+       * options. Screen-content tools keep a desktop's sharp edges and small text */
       snprintf(params, sizeof params, "cpu-used=%s:tune-content=screen", e->preset);
       av_opt_set(c->priv_data, "aom-params", params, 0);
       /* no look-ahead: each frame's packet comes out of the call that took the frame; key frames
