@@ -5,8 +5,8 @@ import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
-import {startTestHost, waitUntil, type TestHost} from './helpers.js'
+import type {MoonlightTestClient} from '../client/client.js'
+import {pairedClient, startTestHost, waitUntil, type TestHost} from './helpers.js'
 
 function alive(pid: number): boolean {
   try {
@@ -36,8 +36,7 @@ describe('apps', () => {
       ]),
     )
     t = await startTestHost({dir})
-    c = new MoonlightTestClient({host: '127.0.0.1', httpPort: t.host.ports.http, identity: await createClientIdentity()})
-    expect((await c.pair('1234')).outcome).toBe('paired')
+    c = await pairedClient(t)
   })
   afterAll(async () => {
     await t.close()

@@ -7,6 +7,7 @@ import type {StartStream, StreamPipeline, StreamStartOptions, StreamStats} from 
 import type {InputEvent, InputSink} from '../../src/host/input.js'
 import {FixedPinSource, type PinSource} from '../../src/host/pairing.js'
 import {GameStreamHost, type GameStreamHostOptions} from '../../src/host/server.js'
+import {createClientIdentity, MoonlightTestClient} from '../client/client.js'
 
 /** A StreamPipeline that records what the control plane asks of it. */
 export class RecordingPipeline implements StreamPipeline {
@@ -73,3 +74,11 @@ export async function startTestHost(overrides: Partial<GameStreamHostOptions> & 
 }
 
 export {waitUntil} from '../helpers/index.js'
+
+/** A new client identity paired with the test host's PIN (1234); throws when pairing does not succeed. */
+export async function pairedClient(t: TestHost): Promise<MoonlightTestClient> {
+  const c = new MoonlightTestClient({host: '127.0.0.1', httpPort: t.host.ports.http, identity: await createClientIdentity()})
+  const r = await c.pair('1234')
+  if (r.outcome !== 'paired') throw new Error(`pairing with the test host: ${r.outcome}`)
+  return c
+}

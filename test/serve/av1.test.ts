@@ -11,7 +11,8 @@ import {isKeyFrameStart, VideoDecoder} from '../../src/media/decoder.js'
 import {hasDecoder, hasEncoder} from '../../src/native/core.js'
 import {CodecModeSupport} from '../../src/protocol/flags.js'
 import {sleep, waitUntil} from '../helpers/index.js'
-import {startServeSession, type ServeSession} from './helpers.js'
+import {type ServeSession, startServeSession} from './helpers.js'
+import {expectStampsFollowFrames} from './stamps.js'
 
 let session: ServeSession | undefined
 afterEach(async () => {
@@ -37,10 +38,7 @@ describe.skipIf(!av1)(`serve streams AV1${av1 ? '' : ' (skipped: this libavcodec
     expect(before.every((f) => f.decoded)).toBe(true)
     expect(new Set(before.map((f) => `${f.width}x${f.height} ${f.bitDepth}-bit ${f.chromaFormat}`))).toEqual(new Set(['640x360 8-bit 420']))
     expect(before.map((f) => f.frameIndex)).toEqual(before.map((_, i) => i + 1))
-    const readable = before.filter((f) => f.stamp !== undefined)
-    expect(readable.length).toBeGreaterThan(before.length * 0.9)
-    const offset = (readable[0].stamp as number) - readable[0].frameIndex
-    expect(readable.filter((f) => (f.stamp as number) - f.frameIndex !== offset)).toEqual([])
+    expectStampsFollowFrames(before, 0.9)
     expect(before.filter((f) => f.frameType === 2).map((f) => f.frameIndex)).toEqual([1])
     expect(before.filter((f) => f.keyFrame).map((f) => f.frameIndex)).toEqual([1])
     expect(isKeyFrameStart('av1', before[0].data!)).toBe(true)

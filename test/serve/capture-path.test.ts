@@ -7,7 +7,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {planCapturePath} from '../../src/media/stream/capture-path.js'
 import {sleep, waitUntil} from '../helpers/index.js'
-import {startServeSession, type ServeSession} from './helpers.js'
+import {type ServeSession, startServeSession} from './helpers.js'
+import {expectStampsFollowFrames} from './stamps.js'
 
 let session: ServeSession | undefined
 afterEach(async () => {
@@ -47,11 +48,7 @@ async function streamFrames(s: ServeSession): Promise<void> {
   const frames = s.video.frames
   expect(s.video.decodeErrors).toEqual([])
   expect(frames.every((f) => f.decoded)).toBe(true)
-  const readable = frames.filter((f) => f.stamp !== undefined)
-  expect(readable.length).toBeGreaterThan(frames.length * 0.8)
-  // the stamp advances by one a frame
-  const offset = (readable[0].stamp as number) - readable[0].frameIndex
-  expect(readable.filter((f) => (f.stamp as number) - f.frameIndex !== offset)).toEqual([])
+  expectStampsFollowFrames(frames, 0.8)
 }
 
 describe('serve --capture-path without a GPU', () => {

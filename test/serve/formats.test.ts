@@ -12,7 +12,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {hasDecoder, hasEncoder} from '../../src/native/core.js'
 import {CodecModeSupport} from '../../src/protocol/flags.js'
 import {sleep, waitUntil} from '../helpers/index.js'
-import {startServeSession, type ServeSession} from './helpers.js'
+import {type ServeSession, startServeSession} from './helpers.js'
+import {expectStampsFollowFrames} from './stamps.js'
 
 const av1 = hasEncoder('libaom-av1') && hasDecoder('libdav1d')
 let session: ServeSession | undefined
@@ -58,10 +59,7 @@ describe('4:4:4 and 10-bit serve streams', () => {
       expect(new Set(frames.map((f) => f.bitDepth))).toEqual(new Set([c.depth]))
       expect(new Set(frames.map((f) => f.chromaFormat))).toEqual(new Set([c.format]))
       expect(frames.map((f) => f.frameIndex)).toEqual(frames.map((_, i) => i + 1))
-      const readable = frames.filter((f) => f.stamp !== undefined)
-      expect(readable.length).toBeGreaterThan(frames.length * 0.9)
-      const offset = (readable[0].stamp as number) - readable[0].frameIndex
-      expect(readable.filter((f) => (f.stamp as number) - f.frameIndex !== offset)).toEqual([])
+      expectStampsFollowFrames(frames, 0.9)
       expect(frames.filter((f) => f.frameType === 2).map((f) => f.frameIndex)).toEqual([1])
       // 0x010e HDR mode (control-stream.md §3): a 10-bit stream of an SDR source says "HDR off" once, at its start
       const hdr = s.control.received.filter((m) => m.type === 0x010e).map((m) => [...m.payload])
