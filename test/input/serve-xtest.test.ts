@@ -49,6 +49,8 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
   })
 
   it('what the client sends is what an X application receives; a vanished client leaves nothing held', async () => {
+    // serve's start line is written first, the input line right after it
+    await waitUntil(() => serve.stderr().includes('input: '), 5000, 'the input line')
     expect(serve.stderr()).toContain(`input: XTEST on X display ${DISPLAY}`)
     client = await connectClient('127.0.0.1', serve.base, {announce: {width: 1280, height: 720, fps: 30, codec: 0, encryptionEnabled: 5}, decode: false})
     const c = client.control
