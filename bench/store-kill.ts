@@ -12,8 +12,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import Table from 'cli-table3'
-
+import {renderTable} from '../src/cli/output.js'
 import {killRound, storedClients, type KillRound} from '../test/faults/store-faults.js'
 
 function flag(args: string[], name: string): string | undefined {
@@ -54,9 +53,8 @@ export async function run(args: string[]): Promise<void> {
     }
     if (json) process.stdout.write(`${JSON.stringify(out)}\n`)
     else {
-      const t = new Table({head: ['rounds', 'held old', 'held new', 'kill left a temp file', 'temp files after restart', 'failures', 'seconds']})
-      t.push([out.rounds, out.heldOld, out.heldNew, out.killsInsideAWrite, out.tempFilesAfterRestart, failures.length, out.seconds])
-      process.stdout.write(`${t.toString()}\n`)
+      const head = ['rounds', 'held old', 'held new', 'kill left a temp file', 'temp files after restart', 'failures', 'seconds']
+      process.stdout.write(`${renderTable(head, [[out.rounds, out.heldOld, out.heldNew, out.killsInsideAWrite, out.tempFilesAfterRestart, failures.length, out.seconds]])}\n`)
       for (const f of failures) process.stdout.write(`FAILED ${f}\n`)
     }
     if (failures.length > 0 || out.tempFilesAfterRestart > 0) process.exitCode = 1
