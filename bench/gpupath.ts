@@ -10,12 +10,17 @@
  * encode), the frame-loop thread's CPU time per frame, the whole process's CPU time per frame
  * (it includes the client's decoding, the same on both paths), and free GPU memory over the run.
  *
- *   npm run bench -- gpupath [--json] [--seconds 30] [--modes 2560x1440@60,5120x1440@60] [--encoder libx264] [--fail-at 120]
+ * --exact first checks the GPU conversion against the CPU's (identical access units) and the
+ * pattern the GPU draws into the source image against the CPU's, pixel for pixel.
+ *
+ *   npm run bench -- gpupath [--json] [--exact] [--seconds 30] [--modes 2560x1440@60,5120x1440@60] [--encoder libx264] [--fail-at 120]
  */
 import {SyntheticSource} from '../src/media/capture/synthetic.js'
 import {VideoEncoder} from '../src/media/encoder.js'
 import type {MediaOptions} from '../src/media/stream/shared.js'
+import {stampBits} from '../src/media/capture/stamp.js'
 import {CudaFramePool, type EncoderName} from '../src/native/codec.js'
+import {ZeroCopyChain} from '../src/native/gpu.js'
 import type {VideoFrameStats} from '../src/media/stream/frame-stats.js'
 import {startServeSession} from '../test/serve/helpers.js'
 
@@ -104,6 +109,42 @@ function exactness(width: number, height: number, frames: number, encoder: Encod
   }
 }
 
+/**
+ * The pattern drawn on the GPU (what `--source gltest` puts into its image) against the CPU's
+ * drawPattern + writeStamp: frames through the chain into the pool, downloaded, compared pixel
+ * for pixel (B, G, R), at frame numbers that move every part of the pattern.
+ */
+function patternExactness(width: number, height: number) {
+  const frames = [0, 1, 2, 37, 1000, 65_537, 9_999_999, 123_456_789]
+  const cpu = new SyntheticSource({width, height, stamp: true})
+  const chain = ZeroCopyChain.open(width, height)
+  const pool = CudaFramePool.open(width, height, {size: 2})
+  const image = chain.rawTextureSource(Buffer.alloc(width * height * 4))
+  const got = Buffer.alloc(width * height * 4)
+  let exact = 0
+  let worstPixels = 0
+  try {
+    for (const [i, index] of frames.entries()) {
+      const clockMs = i * 3_723_456
+      chain.drawPatternSource(image, index, clockMs, stampBits(index))
+      const h = chain.capture(image, pool.handle)
+      pool.download(h, got, width * 4)
+      pool.release(h)
+      const want = cpu.draw({index, clockMs}).payload
+      if (want.kind !== 'cpu') throw new Error('synthetic frames are host frames')
+      let off = 0
+      for (let p = 0; p < width * height * 4; p += 4) if (got[p] !== want.data[p] || got[p + 1] !== want.data[p + 1] || got[p + 2] !== want.data[p + 2]) off++
+      if (off === 0) exact++
+      worstPixels = Math.max(worstPixels, off)
+    }
+    return {pattern: `${width}x${height} drawn on the GPU vs the CPU`, frames: frames.length, exactFrames: exact, worstFramePixelsOff: worstPixels}
+  } finally {
+    chain.closeSource(image)
+    pool.close()
+    chain.close()
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json')
   const seconds = Number(arg(args, 'seconds', '30'))
@@ -120,6 +161,15 @@ export async function run(args: string[]): Promise<void> {
     }
     results.push(x)
     if (!json) process.stdout.write(`${JSON.stringify(x)}\n`)
+    for (const [w, h] of [[2560, 1440], [5120, 1440], [1280, 720], [640, 360]]) {
+      try {
+        x = patternExactness(w, h)
+      } catch (error) {
+        x = {pattern: 'not run', reason: (error as Error).message}
+      }
+      results.push(x)
+      if (!json) process.stdout.write(`${JSON.stringify(x)}\n`)
+    }
   }
   for (const m of modes) {
     const match = /^(\d+)x(\d+)@(\d+)$/.exec(m)

@@ -88,6 +88,10 @@ LUMEN_API int32_t lumen_zc_source_texture(int32_t chain, const uint8_t *bgrx, in
 LUMEN_API int32_t lumen_zc_source_texture_raw(int32_t chain, const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len);
 /* Refills a texture source from a new BGRx picture (the same length rule). */
 LUMEN_API int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgrx, int32_t bgrx_len, int32_t stride, char *err, int32_t err_len);
+/* Draws synthetic-pattern frame `frame` (0..2^32-1) with the clock clock_ms into a texture
+ * source on the GPU: the pixels lumen_pattern_draw draws, with the stamp (stamp 0..2^32-1 and
+ * its 8-bit check, as src/media/capture/stamp.ts writes them; stamp < 0 for none). */
+LUMEN_API int32_t lumen_zc_source_pattern(int32_t chain, int32_t source, int64_t frame, int64_t clock_ms, int64_t stamp, int32_t stamp_check, char *err, int32_t err_len);
 /* Closes a source. */
 LUMEN_API int32_t lumen_zc_source_close(int32_t chain, int32_t source);
 /* Runs the chain once: source → a frame taken from the CUDA pool `pool` (lumen_codec.h, same

@@ -83,6 +83,14 @@ bool gl_has_ext(const char *name);
  * same as a compute program (desktop GL 4.3+; 0 when the context has none). */
 GLuint gl_program(bool gles, char *err, int32_t err_len);
 GLuint gl_compute_program(void);
+/* A compute program from a GLSL 4.30 body; 0 with the compiler's log on failure. */
+GLuint gl_compute_from(const char *body, char *log, size_t log_len);
+/* The synthetic pattern drawn on the GPU (gpu_pattern.c): the compute program (0 with the reason),
+ * and one frame of it into an RGBA8 texture: raw = B,G,R,X in the channels (the bytes of an
+ * XRGB8888 dma-buf), else R,G,B,X; the stamp's 32-bit value and 8-bit check when stamped. */
+GLuint gl_pattern_program(char *err, int32_t err_len);
+void gl_pattern_draw(GLuint prog, GLuint tex, int w, int h, bool raw, uint32_t frame, int64_t clock_ms, bool stamped, uint32_t stamp,
+                     uint32_t check);
 /* An immutable RGBA8 texture, nearest filtering. */
 GLuint gl_texture(int w, int h);
 /* Fills a texture from a BGRx picture (stride bytes per row; the caller checked its length). */

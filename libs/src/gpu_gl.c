@@ -347,10 +347,14 @@ GLuint gl_program(bool gles, char *err, int32_t err_len) {
   return p;
 }
 
+GLuint gl_compute_from(const char *body, char *log, size_t log_len) {
+  GLuint cs = gl_compile(false, GL_COMPUTE_SHADER, body, log, log_len);
+  return cs ? gl_link(&cs, 1, log, log_len) : 0;
+}
+
 GLuint gl_compute_program(void) {
   char log[512] = "";
-  GLuint cs = gl_compile(false, GL_COMPUTE_SHADER, CS_BODY, log, sizeof log);
-  GLuint p = cs ? gl_link(&cs, 1, log, sizeof log) : 0;
+  GLuint p = gl_compute_from(CS_BODY, log, sizeof log);
   if (!p) return 0;
   glUseProgram(p);
   glUniform1i(glGetUniformLocation(p, "src"), 0);

@@ -9,9 +9,9 @@
 
 #include "internal.h"
 #include "lumen_capture.h"
+#include "pattern.h"
 
-/* 5x7 glyphs, one byte per row (bit 4 = leftmost): 0-9, ':', '.', ' ', '#', 'f' */
-static const uint8_t glyphs[15][7] = {
+const uint8_t pattern_glyphs[PATTERN_GLYPHS][7] = {
     {0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e}, /* 0 */
     {0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e}, /* 1 */
     {0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f}, /* 2 */
@@ -29,7 +29,7 @@ static const uint8_t glyphs[15][7] = {
     {0x06, 0x09, 0x08, 0x1c, 0x08, 0x08, 0x08}, /* f */
 };
 
-static int glyph_index(char c) {
+int pattern_glyph_index(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   switch (c) {
     case ':': return 10;
@@ -64,11 +64,18 @@ static void fill_rect(uint8_t *buf, int stride, int width, int height, int x0, i
 
 static void draw_text(uint8_t *buf, int stride, int width, int height, int x0, int y0, int scale, const char *text, uint32_t color) {
   for (int i = 0; text[i]; i++) {
-    const uint8_t *g = glyphs[glyph_index(text[i])];
+    const uint8_t *g = pattern_glyphs[pattern_glyph_index(text[i])];
     for (int gy = 0; gy < 7; gy++)
       for (int gx = 0; gx < 5; gx++)
         if (g[gy] & (0x10 >> gx)) fill_rect(buf, stride, width, height, x0 + (i * 6 + gx) * scale, y0 + gy * scale, scale, scale, color);
   }
+}
+
+void pattern_lines(uint32_t frame, int64_t clock_ms, char line1[PATTERN_LINE], char line2[PATTERN_LINE]) {
+  snprintf(line1, PATTERN_LINE, "#%07u", frame);
+  int64_t ms = clock_ms < 0 ? 0 : clock_ms;
+  snprintf(line2, PATTERN_LINE, "%02d:%02d:%02d.%03d", (int)(ms / 3600000 % 100), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60),
+           (int)(ms % 1000));
 }
 
 int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int32_t stride, int64_t frame,
@@ -131,11 +138,8 @@ int32_t lumen_pattern_draw(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32
   fill_rect(bgrx, stride, width, height, tx + side / 4, ty + side / 4, side / 2, side / 2, px(20, 40, 200));
 
   /* the frame number and the clock on a black panel */
-  char line1[32], line2[32];
-  snprintf(line1, sizeof line1, "#%07u", n);
-  int64_t ms = clock_ms < 0 ? 0 : clock_ms;
-  snprintf(line2, sizeof line2, "%02d:%02d:%02d.%03d", (int)(ms / 3600000 % 100), (int)(ms / 60000 % 60), (int)(ms / 1000 % 60),
-           (int)(ms % 1000));
+  char line1[PATTERN_LINE], line2[PATTERN_LINE];
+  pattern_lines(n, clock_ms, line1, line2);
   int scale = height / 90 > 1 ? height / 90 : 1;
   int panel_w = (int)strlen(line2) * 6 * scale + 4 * scale, panel_h = 2 * 8 * scale + 4 * scale;
   fill_rect(bgrx, stride, width, height, 0, 0, panel_w, panel_h, 0);

@@ -108,6 +108,7 @@ static void chain_free(zc_chain *c) {
   if (c->g.ctx != EGL_NO_CONTEXT) {
     if (c->prog) glDeleteProgram(c->prog);
     if (c->cprog) glDeleteProgram(c->cprog);
+    if (c->pattern_prog) glDeleteProgram(c->pattern_prog);
     if (c->vao) glDeleteVertexArrays(1, &c->vao);
     if (c->out_fbo) glDeleteFramebuffers(1, &c->out_fbo);
     if (c->read_fbo) glDeleteFramebuffers(1, &c->read_fbo);
@@ -346,6 +347,37 @@ int32_t lumen_zc_source_update(int32_t chain, int32_t source, const uint8_t *bgr
   } else {
     zc_source_unmap(c, s); /* GL refills it: hand it back first */
     source_upload(c, s, bgrx, stride);
+    s->dirty = true;
+  }
+  zc_source_release(s);
+  zc_chain_release(c);
+  return st;
+}
+
+int32_t lumen_zc_source_pattern(int32_t chain, int32_t source, int64_t frame, int64_t clock_ms, int64_t stamp, int32_t stamp_check,
+                                char *err, int32_t err_len) {
+  if (frame < 0 || frame > UINT32_MAX)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: pattern frame %lld is outside 0..2^32-1", (long long)frame);
+  if (stamp > UINT32_MAX || stamp_check < 0 || stamp_check > 255)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: stamp %lld / check %d is outside 32 / 8 bits", (long long)stamp, stamp_check);
+  zc_chain *c = zc_chain_acquire(chain);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown chain %d", chain);
+  zc_source *s = zc_source_acquire(c, source);
+  int32_t st = 0;
+  if (!s || s->dmabuf) {
+    st = lumen_fail(err, err_len, LUMEN_E_INVALID, "zero-copy: unknown texture source %d of chain %d", source, chain);
+  } else if (c->g.gles) {
+    st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "zero-copy: the pattern is drawn by a compute shader, which GLES 3.0 lacks");
+  } else if (!gl_current(&c->g)) {
+    st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: eglMakeCurrent failed");
+  } else if (!c->pattern_prog && !(c->pattern_prog = gl_pattern_program(err, err_len))) {
+    st = LUMEN_E_FAILED;
+  } else {
+    zc_source_unmap(c, s); /* GL refills it: hand it back first */
+    gl_pattern_draw(c->pattern_prog, s->tex, c->w, c->h, s->raw, (uint32_t)frame, clock_ms, stamp >= 0, stamp >= 0 ? (uint32_t)stamp : 0,
+                    (uint32_t)stamp_check);
+    GLenum ge = glGetError();
+    if (ge != GL_NO_ERROR) st = lumen_fail(err, err_len, LUMEN_E_FAILED, "zero-copy: GL error 0x%x while drawing the pattern", ge);
     s->dirty = true;
   }
   zc_source_release(s);

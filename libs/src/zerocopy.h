@@ -33,6 +33,7 @@ typedef struct {
   int w, h;
   gpu_gl g;
   GLuint prog, cprog, vao, import_tex, out_tex, out_fbo, read_fbo;
+  GLuint pattern_prog; /* gpu_pattern.c's program, built for the first pattern a source draws */
   CUdevice dev;
   CUcontext cuctx;
   CUstream stream;

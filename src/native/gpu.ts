@@ -193,6 +193,15 @@ export class ZeroCopyChain {
     check('lumen_zc_source_update', shim().lumen_zc_source_update([this.handle, source, bgrx, bgrx.length, stride, ...this.err.args()]), this.err)
   }
 
+  /**
+   * Draws synthetic-pattern frame `frame` with the clock `clockMs` into a texture source on the
+   * GPU (the pixels drawPattern draws), with the frame stamp when given (../media/capture/stamp.ts).
+   */
+  drawPatternSource(source: number, frame: number, clockMs: number, stamp?: {value: number; check: number}): void {
+    const args = [this.handle, source, frame, clockMs, stamp === undefined ? -1 : stamp.value, stamp?.check ?? 0, ...this.err.args()]
+    check('lumen_zc_source_pattern', shim().lumen_zc_source_pattern(args), this.err)
+  }
+
   closeSource(source: number): void {
     shim().lumen_zc_source_close([this.handle, source])
   }

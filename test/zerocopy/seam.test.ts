@@ -55,6 +55,25 @@ describe('GPU seam: short buffers are refused before any GPU call', () => {
     })
   })
 
+  it('lumen_zc_source_pattern: a frame, stamp or check out of range is refused before the chain is looked up', () => {
+    const s = shim()
+    expect(call((e) => s.lumen_zc_source_pattern([NO_HANDLE, NO_HANDLE, -1, 0, -1, 0, ...e]))).toEqual({
+      status: 'invalid',
+      message: 'zero-copy: pattern frame -1 is outside 0..2^32-1',
+    })
+    expect(call((e) => s.lumen_zc_source_pattern([NO_HANDLE, NO_HANDLE, 2 ** 32, 0, -1, 0, ...e])).message).toBe('zero-copy: pattern frame 4294967296 is outside 0..2^32-1')
+    expect(call((e) => s.lumen_zc_source_pattern([NO_HANDLE, NO_HANDLE, 0, 0, 2 ** 32, 0, ...e]))).toEqual({
+      status: 'invalid',
+      message: 'zero-copy: stamp 4294967296 / check 0 is outside 32 / 8 bits',
+    })
+    expect(call((e) => s.lumen_zc_source_pattern([NO_HANDLE, NO_HANDLE, 0, 0, 7, 256, ...e])).message).toBe('zero-copy: stamp 7 / check 256 is outside 32 / 8 bits')
+    // in range: the handle is what is wrong
+    expect(call((e) => s.lumen_zc_source_pattern([NO_HANDLE, NO_HANDLE, 2 ** 32 - 1, 0, 2 ** 32 - 1, 255, ...e]))).toEqual({
+      status: 'invalid',
+      message: `zero-copy: unknown chain ${NO_HANDLE}`,
+    })
+  })
+
   it('lumen_zc_capture and lumen_zc_cpu_path: a timings buffer shorter than LUMEN_ZC_TIMINGS_LEN (64)', () => {
     const {buf, untouchedFrom} = guarded(128)
     expect(call((e) => shim().lumen_zc_capture([NO_HANDLE, NO_HANDLE, 0, 0, buf, 63, ...e]))).toEqual({

@@ -18,6 +18,12 @@ function check8(v: number): number {
   return x & 0xff
 }
 
+/** The stamp's two numbers for a counter value: what a GPU-side drawer needs to draw it. */
+export function stampBits(value: number): {value: number; check: number} {
+  const v = value >>> 0
+  return {value: v, check: check8(v)}
+}
+
 /** Block size (square) and the stamp's top-left corner for a picture size. */
 function stampGeometry(width: number, height: number): {block: number; x0: number; y0: number} {
   const block = Math.floor(width / 2 / (2 * PER_ROW)) & ~1

@@ -24,6 +24,12 @@ export interface SyntheticSourceOptions {
   stamp?: boolean
 }
 
+/** One frame of the pattern: its number and the clock drawn on it. */
+export interface PatternFrame {
+  index: number
+  clockMs: number
+}
+
 export class SyntheticSource implements CaptureSource {
   readonly name = 'synthetic'
   readonly width: number
@@ -46,13 +52,28 @@ export class SyntheticSource implements CaptureSource {
     return this.index
   }
 
-  /** Draws the next frame into the source's buffer (reused: the previous frame is overwritten). */
-  grab(): CapturedFrame {
+  /** Whether frames carry the machine-readable stamp. */
+  get stamped(): boolean {
+    return this.options.stamp === true
+  }
+
+  /** Takes the next frame's number and clock without drawing it (for a drawer on the GPU). */
+  nextFrame(): PatternFrame {
     const index = this.index++
     const clockMs = this.options.clock === 'frame' ? Math.floor((index * 1000) / (this.options.fps ?? 60)) : Date.now() % 86_400_000
-    drawPattern(this.frame.data, this.width, this.height, this.frame.stride, index, clockMs)
-    if (this.options.stamp === true) writeStamp(this.frame.data, this.width, this.height, this.frame.stride, index)
+    return {index, clockMs}
+  }
+
+  /** Draws frame `f` into the source's buffer (reused: the previous frame is overwritten). */
+  draw(f: PatternFrame): CapturedFrame {
+    drawPattern(this.frame.data, this.width, this.height, this.frame.stride, f.index, f.clockMs)
+    if (this.options.stamp === true) writeStamp(this.frame.data, this.width, this.height, this.frame.stride, f.index)
     return {payload: this.frame, captureNs: monotonicNs(), fresh: true}
+  }
+
+  /** Draws the next frame. */
+  grab(): CapturedFrame {
+    return this.draw(this.nextFrame())
   }
 
   close(): void {}

@@ -7,12 +7,16 @@
  * so the client sees no gap.
  *
  * The source image is the GL-texture stand-in the chain tests use (`--source gltest`): a texture
- * holding the BGRx bytes as an XRGB8888 dma-buf does, filled from the synthetic pattern with the
- * frame stamp, so the whole GPU path runs on GPU machines without a DRM device.
+ * holding the BGRx bytes as an XRGB8888 dma-buf does, so the whole GPU path runs on GPU machines
+ * without a DRM device. The synthetic pattern with its frame stamp is drawn into it on the GPU
+ * (as a compositor renders into its buffer); where the chain cannot draw it (GLES), and for
+ * other sources, the picture is drawn in host memory and uploaded.
  */
 import {CudaFramePool} from '../../native/codec.js'
 import {ZeroCopyChain} from '../../native/gpu.js'
 import type {ShimHandle} from '../../native/handles.js'
+import {stampBits} from '../capture/stamp.js'
+import {SyntheticSource} from '../capture/synthetic.js'
 import {type EncoderName, VideoEncoder} from '../encoder.js'
 import type {CaptureSource, CpuFrame} from '../types.js'
 import {CaptureEncodeProducer, fillProduced, type ProducerOptions} from './producer.js'
@@ -22,7 +26,7 @@ const now = (): number => Number(process.hrtime.bigint())
 
 /** Per-frame stage times of the GPU path, µs (the last frame). */
 export interface GpuStageTimes {
-  /** filling the source image (the compositor's part in a real capture) */
+  /** filling the source image (the compositor's part in a real capture): a GPU draw, or a host draw and upload */
   sourceUs: number
   /** the chain inside the shim: the image → the pooled CUDA frame */
   chainUs: number
@@ -44,6 +48,10 @@ interface GpuParts {
   pool: CudaFramePool
   encoder: VideoEncoder
   image: number
+  /** the pattern is drawn into the image on the GPU (else drawn in host memory and uploaded) */
+  drawsOnGpu: boolean
+  /** why it is not, when the source is the pattern */
+  uploadReason?: string
 }
 
 export class GpuCaptureProducer implements FrameProducer {
@@ -81,8 +89,18 @@ export class GpuCaptureProducer implements FrameProducer {
       const chain = ZeroCopyChain.open(width, height)
       opened.push(chain)
       const image = chain.rawTextureSource(Buffer.alloc(width * height * 4))
+      let drawsOnGpu = false
+      let uploadReason: string | undefined
+      if (source instanceof SyntheticSource) {
+        try {
+          chain.drawPatternSource(image, 0, 0)
+          drawsOnGpu = true
+        } catch (error) {
+          uploadReason = (error as Error).message
+        }
+      }
       options.adopt?.(encoder)
-      return new GpuCaptureProducer(source, options, {chain, pool, encoder, image})
+      return new GpuCaptureProducer(source, options, {chain, pool, encoder, image, drawsOnGpu, uploadReason})
     } catch (error) {
       for (const p of opened.reverse()) p.close()
       throw error
@@ -103,7 +121,8 @@ export class GpuCaptureProducer implements FrameProducer {
     const gpu = this.gpu
     if (gpu === undefined) return `CPU path (${this.fallbackReason ?? ''})`
     const refused = gpu.chain.cudaCopyReason()
-    return `${gpu.chain.describe()} | ${refused === undefined ? 'CUDA copy of the source image' : `GL pass (${refused})`} | GL-texture source standing in for an XRGB8888 dma-buf`
+    const fill = gpu.drawsOnGpu ? 'the pattern drawn on the GPU' : gpu.uploadReason === undefined ? 'uploaded from host memory' : `uploaded from host memory: ${gpu.uploadReason}`
+    return `${gpu.chain.describe()} | ${refused === undefined ? 'CUDA copy of the source image' : `GL pass (${refused})`} | GL-texture source standing in for an XRGB8888 dma-buf (${fill})`
   }
 
   /** GPU memory free now (bytes; undefined on the CPU path). */
@@ -121,20 +140,28 @@ export class GpuCaptureProducer implements FrameProducer {
     const index = this.frames++
     let picture: CpuFrame | undefined
     let handle = -1
+    const pattern = gpu.drawsOnGpu ? (this.source as SyntheticSource) : undefined
+    const next = pattern?.nextFrame()
     try {
       const c0 = now()
-      const frame = this.source.grab()
-      if (frame.payload.kind !== 'cpu') throw new Error('the GPU path draws its source image from a host picture')
-      picture = frame.payload
-      gpu.chain.updateTextureSource(gpu.image, picture.data, picture.stride)
+      let fresh = true
+      if (pattern !== undefined && next !== undefined) {
+        gpu.chain.drawPatternSource(gpu.image, next.index, next.clockMs, pattern.stamped ? stampBits(next.index) : undefined)
+      } else {
+        const frame = this.source.grab()
+        if (frame.payload.kind !== 'cpu') throw new Error('the GPU path draws its source image from a host picture')
+        picture = frame.payload
+        fresh = frame.fresh
+        gpu.chain.updateTextureSource(gpu.image, picture.data, picture.stride)
+      }
       const s1 = now()
       if (index === this.options.failAtFrame) throw new Error(`import failed: forced by the test hook at frame ${index}`)
       handle = gpu.chain.capture(gpu.image, gpu.pool.handle)
       const c1 = now()
-      const r = gpu.encoder.encodeInPlace({kind: 'cuda', width: picture.width, height: picture.height, handle}, {forceIdr})
+      const r = gpu.encoder.encodeInPlace({kind: 'cuda', width: gpu.chain.width, height: gpu.chain.height, handle}, {forceIdr})
       gpu.pool.release(handle)
       handle = -1
-      const p = fillProduced(this.produced, r, c0, c1, frame.fresh)
+      const p = fillProduced(this.produced, r, c0, c1, fresh)
       const s = this.stages
       s.sourceUs = (s1 - c0) / 1e3
       s.chainUs = gpu.chain.lastTimings().totalNs / 1e3
@@ -144,6 +171,8 @@ export class GpuCaptureProducer implements FrameProducer {
     } catch (error) {
       if (handle >= 0) gpu.pool.release(handle)
       this.fallBack(error, index)
+      // the frame the GPU was drawing, drawn on the CPU instead: no gap in the stamps
+      if (pattern !== undefined && next !== undefined) picture = pattern.draw(next).payload as CpuFrame
       return this.cpu!.encodePicture(picture, true)
     }
   }
