@@ -44,10 +44,15 @@
  * is needed when the descriptor asks for encryption (key_len 0 otherwise). lens (lens_len bytes,
  * may be empty) gets each datagram's length as int32. Returns the number of packets. */
 LUMEN_API int32_t lumen_video_packetize(const uint8_t *frame, int32_t frame_len, const uint8_t *desc, int32_t desc_len, const uint8_t *key, int32_t key_len, uint8_t *out, int32_t out_len, uint8_t *lens, int32_t lens_len, char *err, int32_t err_len);
+/* The AES-GCM the packetizer and the send thread seal with, into out (NUL-terminated):
+ * "vaes-avx512" (the shim's own kernel, on CPUs with VAES, VPCLMULQDQ and AVX-512) or "openssl"
+ * (elsewhere, or with LUMEN_GCM=openssl in the environment, read at each key set). Returns the
+ * name's length. */
+LUMEN_API int32_t lumen_video_gcm_engine(char *out, int32_t out_len);
 /* Seals `count` plaintext packets laid out at i*stride (plaintext at i*stride + 32, shard_size
  * bytes; bytes 0..31 of each slot are overwritten by IV, frameNumber and tag) with AES-128-GCM,
- * IV counters iv_counter, iv_counter + 1, ... Used by the TypeScript reference packetizer, so
- * the product has one AES-GCM for video. Returns count. */
+ * IV counters iv_counter, iv_counter + 1, ... Used by the TypeScript reference packetizer; always
+ * OpenSSL's AES-GCM, so the reference does not share the packetizer's kernel. Returns count. */
 LUMEN_API int32_t lumen_video_seal(uint8_t *buf, int32_t buf_len, int32_t count, int32_t stride, int32_t shard_size, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len);
 
 #endif

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -577,7 +576,7 @@ typedef struct {
   uint8_t done[MAX_DONE][LUMEN_PACER_RECORD_LEN];
   int dhead, dcount;
   /* AES-128-GCM of every packet at submit (media-encryption.md §3), when a key is set */
-  EVP_CIPHER_CTX *gcm;
+  VideoGcm *gcm;
   uint64_t iv_counter;
 } Pacer;
 
@@ -878,7 +877,7 @@ LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
   pthread_cond_destroy(&p->idle);
   free(p->ring);
   p->ring = NULL;
-  if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
+  video_gcm_free(p->gcm);
   p->gcm = NULL;
   lumen_handle_free(&pacers, p);
   return 0;
@@ -886,15 +885,15 @@ LUMEN_API int32_t lumen_pacer_close(int32_t pacer) {
 
 static int32_t pacer_set_gcm(Pacer *p, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
   if (key_len == 0) {
-    if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
+    video_gcm_free(p->gcm);
     p->gcm = NULL;
     return 0;
   }
   if (key_len != 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the video key must be 16 bytes, got %d", key_len);
   if (iv_counter < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the GCM IV counter must be >= 0");
-  EVP_CIPHER_CTX *c = video_gcm_new(key);
-  if (!c) return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
-  if (p->gcm) EVP_CIPHER_CTX_free(p->gcm);
+  VideoGcm *c = video_gcm_new(key, GCM_BEST);
+  if (!c) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set up AES-128-GCM for the video key (out of memory, or OpenSSL refused it)");
+  video_gcm_free(p->gcm);
   p->gcm = c;
   p->iv_counter = (uint64_t)iv_counter;
   return 0;

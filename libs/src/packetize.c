@@ -4,11 +4,13 @@
  *      payload (the frame header before the first data packet's), zero padding to the shard size;
  *   2. parity of every block over the whole shards (rs.c, fec.md §5.1);
  *   3. the RTP header, frameIndex, multiFecBlocks and fecInfo written on every shard;
- *   4. AES-GCM per packet after FEC (media-encryption.md §3). */
+ *   4. AES-GCM per packet after FEC (media-encryption.md §3, gcm.c). */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "gcm.h"
 #include "internal.h"
 #include "lumen_fec.h"
 #include "packetize.h"
@@ -96,33 +98,7 @@ int32_t video_plan(const uint8_t *desc, int32_t desc_len, int32_t frame_len, Vid
   return 0;
 }
 
-EVP_CIPHER_CTX *video_gcm_new(const uint8_t *key) {
-  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c) return NULL;
-  if (EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-      EVP_EncryptInit_ex(c, NULL, NULL, key, NULL) != 1) {
-    EVP_CIPHER_CTX_free(c);
-    return NULL;
-  }
-  return c;
-}
-
-int video_gcm_seal(EVP_CIPHER_CTX *gcm, uint64_t counter, uint32_t frame_index, uint8_t *slot, int32_t shard) {
-  uint8_t iv[12] = {0};
-  for (int i = 0; i < 8; i++) iv[i] = (uint8_t)(counter >> (8 * i));
-  iv[11] = 0x56;
-  int outl = 0, fin = 0;
-  uint8_t *text = slot + LUMEN_VIDEO_ENC_PREFIX;
-  if (EVP_EncryptInit_ex(gcm, NULL, NULL, NULL, iv) != 1) return -1;
-  if (EVP_EncryptUpdate(gcm, text, &outl, text, shard) != 1) return -1;
-  if (EVP_EncryptFinal_ex(gcm, text + outl, &fin) != 1) return -1;
-  if (EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_GET_TAG, 16, slot + 16) != 1) return -1;
-  memcpy(slot, iv, 12);
-  le32(slot + 12, frame_index);
-  return 0;
-}
-
-int32_t video_write(const VideoPlan *v, const uint8_t *frame, int32_t frame_len, EVP_CIPHER_CTX *gcm, uint8_t *out, size_t out_len, char *err, int32_t err_len) {
+int32_t video_write(const VideoPlan *v, const uint8_t *frame, int32_t frame_len, VideoGcm *gcm, uint8_t *out, size_t out_len, char *err, int32_t err_len) {
   const int32_t T = v->stride, S = v->shard, pre = v->pre, P = v->packet_size - 16, B = v->blocks;
   if (out_len < (size_t)v->count * (size_t)T)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "%d packets of %d bytes need %lld bytes, the buffer has %zu", v->count, T, (long long)v->count * T, out_len);
@@ -223,18 +199,27 @@ LUMEN_API int32_t lumen_video_packetize(const uint8_t *frame, int32_t frame_len,
   if (!out || out_len < 0) return lumen_fail(err, err_len, LUMEN_E_INVALID, "no output buffer");
   if (lens_len > 0 && lens_len < 4 * v.count)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "%d packets need %d bytes of lengths, the buffer has %d", v.count, 4 * v.count, lens_len);
-  EVP_CIPHER_CTX *gcm = NULL;
+  VideoGcm *gcm = NULL;
   if (v.encrypt) {
     if (!key || key_len != 16) return lumen_fail(err, err_len, LUMEN_E_INVALID, "the video key must be 16 bytes, got %d", key_len);
-    gcm = video_gcm_new(key);
-    if (!gcm) return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
+    gcm = video_gcm_new(key, GCM_BEST);
+    if (!gcm) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot set up AES-128-GCM for the video key (out of memory, or OpenSSL refused it)");
   }
   rc = video_write(&v, frame, frame_len, gcm, out, (size_t)out_len, err, err_len);
-  if (gcm) EVP_CIPHER_CTX_free(gcm);
+  video_gcm_free(gcm);
   if (rc < 0) return rc;
   if (lens && lens_len > 0)
     for (int32_t i = 0; i < v.count; i++) le32(lens + 4 * i, (uint32_t)v.stride);
   return v.count;
+}
+
+LUMEN_API int32_t lumen_video_gcm_engine(char *out, int32_t out_len) {
+  static const uint8_t probe[16];
+  VideoGcm *g = video_gcm_new(probe, GCM_BEST);
+  const char *name = g ? video_gcm_engine(g) : "none";
+  video_gcm_free(g);
+  if (out && out_len > 0) snprintf(out, (size_t)out_len, "%s", name);
+  return (int32_t)strlen(name);
 }
 
 LUMEN_API int32_t lumen_video_seal(uint8_t *buf, int32_t buf_len, int32_t count, int32_t stride, int32_t shard_size, const uint8_t *key, int32_t key_len, int64_t iv_counter, char *err, int32_t err_len) {
@@ -243,16 +228,18 @@ LUMEN_API int32_t lumen_video_seal(uint8_t *buf, int32_t buf_len, int32_t count,
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "bad seal: %d packets, stride %d, shard %d, IV counter %lld", count, stride, shard_size, (long long)iv_counter);
   if (!buf || buf_len < 0 || (int64_t)count * stride > buf_len)
     return lumen_fail(err, err_len, LUMEN_E_BUFFER, "%d packets of %d bytes need %lld bytes, the buffer has %d", count, stride, (long long)count * stride, buf_len);
-  EVP_CIPHER_CTX *gcm = video_gcm_new(key);
+  /* OpenSSL's AES-GCM: the reference packetizer the tests compare against does not share the
+   * packetizer's own kernel */
+  VideoGcm *gcm = video_gcm_new(key, GCM_OPENSSL);
   if (!gcm) return lumen_fail(err, err_len, LUMEN_E_FAILED, "OpenSSL refused the AES-128-GCM key");
   for (int32_t s = 0; s < count; s++) {
     uint8_t *slot = buf + (size_t)s * stride;
     uint32_t frame_index = (uint32_t)get32(slot + LUMEN_VIDEO_ENC_PREFIX + OFF_FRAME_INDEX);
     if (video_gcm_seal(gcm, (uint64_t)iv_counter + (uint64_t)s, frame_index, slot, shard_size) != 0) {
-      EVP_CIPHER_CTX_free(gcm);
+      video_gcm_free(gcm);
       return lumen_fail(err, err_len, LUMEN_E_FAILED, "AES-GCM encryption of packet %d failed", s);
     }
   }
-  EVP_CIPHER_CTX_free(gcm);
+  video_gcm_free(gcm);
   return count;
 }

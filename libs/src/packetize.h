@@ -2,10 +2,10 @@
 #ifndef LUMEN_PACKETIZE_INTERNAL_H
 #define LUMEN_PACKETIZE_INTERNAL_H
 
-#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gcm.h"
 #include "lumen_packetize.h"
 
 typedef struct {
@@ -21,11 +21,6 @@ typedef struct {
 int32_t video_plan(const uint8_t *desc, int32_t desc_len, int32_t frame_len, VideoPlan *plan, char *err, int32_t err_len);
 /* Writes the plan's packets into out (at least plan->count * plan->stride bytes), sealing them
  * with gcm when the plan asks for encryption. Returns the packet count. */
-int32_t video_write(const VideoPlan *plan, const uint8_t *frame, int32_t frame_len, EVP_CIPHER_CTX *gcm, uint8_t *out, size_t out_len, char *err, int32_t err_len);
-/* A GCM context keyed with a 16-byte key, or NULL. */
-EVP_CIPHER_CTX *video_gcm_new(const uint8_t *key);
-/* Seals one slot in place: plaintext at slot + 32 (shard bytes) becomes ciphertext, slot[0..32)
- * gets the IV (counter), frame_index and the tag. 0 on success. */
-int video_gcm_seal(EVP_CIPHER_CTX *gcm, uint64_t counter, uint32_t frame_index, uint8_t *slot, int32_t shard);
+int32_t video_write(const VideoPlan *plan, const uint8_t *frame, int32_t frame_len, VideoGcm *gcm, uint8_t *out, size_t out_len, char *err, int32_t err_len);
 
 #endif

@@ -4,7 +4,7 @@
  * descriptor that src/media/packetizer/native.ts builds; and the AES-GCM sealing the TypeScript
  * reference packetizer uses, so the product has one AES-GCM for video.
  */
-import {check, ErrorBuffer} from './call.js'
+import {check, cString, ErrorBuffer} from './call.js'
 import {shim} from './library.js'
 
 /** int32 values in a frame descriptor, and their indices (lumen_packetize.h LUMEN_VD_*) */
@@ -34,6 +34,14 @@ export function videoPacketize(frame: Buffer, frameLength: number, desc: Buffer,
   const k = key ?? noKey
   const l = lens ?? noKey
   return check('lumen_video_packetize', shim().lumen_video_packetize([frame, frameLength, desc, desc.length, k, k.length, out, out.length, l, l.length, ...err.args()]), err)
+}
+
+/** The AES-GCM the packetizer and the send thread use: the shim's VAES kernel or OpenSSL
+ * (LUMEN_GCM=openssl forces OpenSSL; read whenever a key is set). */
+export function videoGcmEngine(): 'vaes-avx512' | 'openssl' {
+  const out = Buffer.alloc(32)
+  shim().lumen_video_gcm_engine([out, out.length])
+  return cString(out) as 'vaes-avx512' | 'openssl'
 }
 
 /** Seals `count` plaintext packets in place (slot i at i*stride, plaintext at +32, shardSize bytes) with IV counters from ivCounter on. */

@@ -3,8 +3,8 @@
  * the shared vectors and against the TypeScript reference packetizer (video.ts), byte for byte:
  * 10^4 random frames covering every FEC percentage 0-255 with every parity floor 0-4, with and
  * without AES-GCM. Encrypted packets are checked against an independent AES-GCM oracle (Node's
- * crypto over the reference's plaintext, media-encryption.md §3), so the product's one AES-GCM is
- * not checked against itself.
+ * crypto over the reference's plaintext, media-encryption.md §3), with each of the shim's two
+ * AES-GCM engines (its VAES kernel where the CPU has one, and OpenSSL).
  */
 import {createCipheriv, createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
@@ -16,7 +16,7 @@ import {FecParamError, FRAME_HEADER_BYTES, VIDEO_ENC_PREFIX_BYTES, VIDEO_HEADER_
 import {NativeVideoPacketizer} from '../../src/media/packetizer/native.js'
 import {videoPacket, VideoPacketizer} from '../../src/media/packetizer/video.js'
 import {Pacer, PacketBatch, UdpSocket} from '../../src/native/net.js'
-import {VIDEO_DESC_INTS, VideoDesc} from '../../src/native/packetize.js'
+import {VIDEO_DESC_INTS, VideoDesc, videoGcmEngine} from '../../src/native/packetize.js'
 import {XorShift32} from '../../src/sim/random.js'
 import {loadVectors, vectorFrame, type VideoVectors} from './vectors.js'
 
@@ -163,6 +163,39 @@ describe('shim packetizer = TypeScript reference', () => {
     const plain = new VideoPacketizer({packetSize: 1360, fecPercentage: 20, minParity: 2, firstSequence: 5}).packetize(frame)
     const sealed = new VideoPacketizer({packetSize: 1360, fecPercentage: 20, minParity: 2, firstSequence: 5, encryptionKey: key, ivCounter: 77n}).packetize(frame)
     for (let p = 0; p < plain.count; p++) expect(videoPacket(sealed, p).equals(gcmOracle(videoPacket(plain, p), key, 77n + BigInt(p)))).toBe(true)
+  })
+})
+
+describe('the AES-GCM engines', () => {
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8')
+  const cpuHasVaes = ['vaes', 'vpclmulqdq', 'avx512f', 'avx512bw', 'avx512vl'].every((f) => new RegExp(`\\b${f}\\b`).test(cpu))
+
+  it.each(['best', 'openssl'])('%s: random frames and packet sizes equal the oracle', (engine) => {
+    const saved = process.env.LUMEN_GCM
+    if (engine === 'openssl') process.env.LUMEN_GCM = 'openssl'
+    else delete process.env.LUMEN_GCM
+    try {
+      expect(videoGcmEngine()).toBe(engine === 'openssl' || !cpuHasVaes ? 'openssl' : 'vaes-avx512')
+      const rng = new XorShift32(engine === 'openssl' ? 11 : 12)
+      const key = Buffer.alloc(16)
+      for (let i = 0; i < 200; i++) {
+        rng.fill(key)
+        const packetSize = 32 + 16 * (rng.next() % 86)
+        const data = Buffer.alloc(rng.next() % 20_000)
+        rng.fill(data)
+        const frame = {data, frameIndex: rng.next() >>> 0, frameType: 1, latencyTenthMs: 5, rtpTimestamp: rng.next() >>> 0}
+        const ivCounter = BigInt(rng.next() >>> 0) * BigInt(1 + (rng.next() % 65536))
+        const plain = new VideoPacketizer({packetSize, fecPercentage: 20, minParity: 2}).packetize(frame)
+        const sealed = new NativeVideoPacketizer({packetSize, fecPercentage: 20, minParity: 2, encrypt: true, ivCounter}).packetize(frame, key)
+        for (let p = 0; p < plain.count; p++) {
+          const want = gcmOracle(videoPacket(plain, p), key, ivCounter + BigInt(p))
+          if (videoPacket(sealed, p).compare(want) !== 0) expect(videoPacket(sealed, p).toString('hex'), `frame ${i} packet ${p}`).toBe(want.toString('hex'))
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.LUMEN_GCM
+      else process.env.LUMEN_GCM = saved
+    }
   })
 })
 
