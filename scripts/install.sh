@@ -22,6 +22,7 @@ APT_PACKAGES=(
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
   nftables iproute2 librsvg2-bin libssl-dev util-linux systemd
   libdbus-1-dev sway xdg-desktop-portal weston meson ninja-build libinih-dev libwayland-dev wayland-protocols libsystemd-dev
+  libxkbcommon-dev
 )
 
 stamp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/lumen"

@@ -91,4 +91,15 @@ LUMEN_API int32_t lumen_input_stats(int32_t dev, uint8_t *out, int32_t out_len);
 /* Releases everything held, destroys the backend's devices and frees the handle. */
 LUMEN_API int32_t lumen_input_close(int32_t dev);
 
+/* What lumen_input_wlroots_probe finds missing (bits of its result). */
+#define LUMEN_WLR_MISSING_SEAT 1     /* wl_seat */
+#define LUMEN_WLR_MISSING_POINTER 2  /* zwlr_virtual_pointer_manager_v1 */
+#define LUMEN_WLR_MISSING_KEYBOARD 4 /* zwp_virtual_keyboard_manager_v1 */
+
+/* Connects to the Wayland compositor at `socket` (a socket path, socket_len bytes, no NUL), lists
+ * its globals and disconnects. Returns the LUMEN_WLR_MISSING_* bits of what the wlroots backend
+ * needs and it does not offer (0: all there), or a negative status with the sentence in err when
+ * nothing answers as a compositor there (within 1 s). */
+LUMEN_API int32_t lumen_input_wlroots_probe(const uint8_t *socket, int32_t socket_len, char *err, int32_t err_len);
+
 #endif
