@@ -24,6 +24,22 @@ export interface InputCapabilities {
   motion: boolean
 }
 
+/** A session's own keyboard and pointer (XTEST, wlroots): keys, text, both pointer modes, buttons
+ * and both scrolls; no touch, pen or gamepads, which need virtual devices of their own. */
+export const KEYBOARD_AND_POINTER: InputCapabilities = {
+  keyboard: true,
+  pointerRelative: true,
+  pointerAbsolute: true,
+  scroll: true,
+  hscroll: true,
+  text: true,
+  touch: false,
+  pen: false,
+  gamepads: 0,
+  rumble: false,
+  motion: false,
+}
+
 /** Host → client messages a device asks for (control-stream.md: 0x010b, 0x5500, 0x5501, 0x5502). */
 export type InputFeedback =
   | {type: 'rumble'; controller: number; lowFreq: number; highFreq: number}

@@ -5,23 +5,9 @@
  */
 import {existsSync} from 'node:fs'
 
-import type {InputAvailability, InputBackend, InputCapabilities, InputDevice, InputSettings} from './device.js'
+import {type InputAvailability, type InputBackend, type InputDevice, type InputSettings, KEYBOARD_AND_POINTER} from './device.js'
 import {InputOpenError} from './errors.js'
 import {openNativeDevice} from './native-device.js'
-
-export const XTEST_CAPABILITIES: InputCapabilities = {
-  keyboard: true,
-  pointerRelative: true,
-  pointerAbsolute: true,
-  scroll: true,
-  hscroll: true,
-  text: true,
-  touch: false,
-  pen: false,
-  gamepads: 0,
-  rumble: false,
-  motion: false,
-}
 
 /** Whether `display` names a local X server whose socket exists (a remote one is tried as given). */
 export function xDisplayLive(display: string | undefined): boolean {
@@ -39,7 +25,7 @@ export const xtestBackend: InputBackend = {
     return {ok: true, detail: `XTEST on X display ${settings.display}`}
   },
   open(settings: InputSettings): InputDevice {
-    const r = openNativeDevice('xtest', settings.display ?? '', XTEST_CAPABILITIES)
+    const r = openNativeDevice('xtest', settings.display ?? '', KEYBOARD_AND_POINTER)
     if (!r.ok) throw new InputOpenError('xtest', r.reason)
     return r.device
   },

@@ -45,6 +45,14 @@ export const FeedbackKind = {rumble: 101, triggerRumble: 102, motionEnable: 103,
 /** Index of each counter in lumen_input_stats' output (LUMEN_INPUT_STAT_*). */
 export const InputStat = {applied: 0, refused: 1, queueFull: 2, batches: 3, feedback: 4} as const
 
+/** The globals the wlroots backend needs, by their bit in lumen_input_wlroots_probe's result (LUMEN_WLR_MISSING_*). */
+export const WlrootsMissing = {seat: 1, pointer: 2, keyboard: 4} as const
+const WLROOTS_GLOBALS: Record<keyof typeof WlrootsMissing, string> = {
+  seat: 'wl_seat',
+  pointer: 'zwlr_virtual_pointer_manager_v1',
+  keyboard: 'zwp_virtual_keyboard_manager_v1',
+}
+
 export interface NativeInputStats {
   applied: number
   refused: number
@@ -58,6 +66,18 @@ export type NativeResult<T> = {ok: true; value: T} | {ok: false; status: ShimSta
 function failure(call: string, status: number, err: ErrorBuffer): {ok: false; status: ShimStatusName | 'unknown'; reason: string} {
   const text = err.text()
   return {ok: false, status: statusName(status), reason: text.length > 0 ? text : `${call} failed (${statusName(status)})`}
+}
+
+/** Connects to the Wayland compositor at `socket` (a path) and lists the globals of WlrootsMissing
+ * it does not offer ([] when all are there); {ok: false} when nothing answers as a compositor. */
+export function probeWlroots(socket: string): NativeResult<string[]> {
+  const err = new ErrorBuffer()
+  if (socket.includes('\0')) return {ok: false, status: 'invalid', reason: 'the Wayland socket path contains a NUL byte'}
+  const bytes = Buffer.from(socket, 'utf8')
+  const status = shim().lumen_input_wlroots_probe([bytes, bytes.length, ...err.args()])
+  if (status < 0) return failure('lumen_input_wlroots_probe', status, err)
+  const missing = (Object.keys(WlrootsMissing) as Array<keyof typeof WlrootsMissing>).filter((k) => (status & WlrootsMissing[k]) !== 0)
+  return {ok: true, value: missing.map((k) => WLROOTS_GLOBALS[k])}
 }
 
 /** Feedback records come back in whole records; this many per call is plenty (the shim keeps 256). */

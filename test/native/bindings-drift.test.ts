@@ -12,7 +12,7 @@ import {bindings} from '../../src/native/bindings.js'
 import {EnetDisconnect, EnetSend} from '../../src/native/enet.js'
 import {ShimStatus} from '../../src/native/errors.js'
 import {RsMatrix} from '../../src/native/fec.js'
-import {FeedbackKind, InputBackendId, InputStat, RecordKind} from '../../src/native/input.js'
+import {FeedbackKind, InputBackendId, InputStat, RecordKind, WlrootsMissing} from '../../src/native/input.js'
 
 const includeDir = join(import.meta.dirname, '..', '..', 'libs', 'include')
 
@@ -173,6 +173,7 @@ describe('constants TypeScript mirrors from libs/include', () => {
     expect(upper(RecordKind)).toEqual(prefixed('LUMEN_IN_'))
     expect(upper(FeedbackKind)).toEqual(prefixed('LUMEN_FB_'))
     expect(upper(InputStat)).toEqual(prefixed('LUMEN_INPUT_STAT_'))
+    expect(upper(WlrootsMissing)).toEqual(prefixed('LUMEN_WLR_MISSING_'))
     expect(upper(InputBackendId)).toEqual({UINPUT: defines.get('LUMEN_INPUT_UINPUT'), XTEST: defines.get('LUMEN_INPUT_XTEST'), WLROOTS: defines.get('LUMEN_INPUT_WLROOTS')})
   })
 })

@@ -11,4 +11,5 @@ export const inputBindings = {
   lumen_input_feedback: fn(I32, I32, Buf, I32),
   lumen_input_stats: fn(I32, I32, Buf, I32),
   lumen_input_close: fn(I32, I32),
+  lumen_input_wlroots_probe: fn(I32, Buf, I32, ...ERR),
 }
