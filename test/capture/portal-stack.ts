@@ -7,23 +7,24 @@
  * xdg-desktop-portal once the wlr backend owns its bus name.
  *
  * sway refuses root, so the desktop (pipewire, wireplumber, sway, the client, xdpw) runs as an
- * unprivileged user made here (lumen-portal) with its own XDG_RUNTIME_DIR; dbus-daemon and
+ * unprivileged user made here (../helpers/sway.ts) with its own XDG_RUNTIME_DIR; dbus-daemon and
  * xdg-desktop-portal run as root like the caller (the portal reads its caller's /proc entry).
  */
-import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {missing, sleep, waitUntil} from '../helpers/index.js'
+import {missing, waitUntil} from '../helpers/index.js'
+import {desktopUser, startSway, stopChild, swayMissing} from '../helpers/sway.js'
 
-export const PORTAL_USER = 'lumen-portal'
 const XDP = '/usr/libexec/xdg-desktop-portal'
-const PROGRAMS = ['dbus-daemon', 'dbus-send', 'pipewire', 'wireplumber', 'sway', 'swaymsg', 'weston-presentation-shm', 'pw-dump', 'useradd']
+const PROGRAMS = ['dbus-daemon', 'dbus-send', 'pipewire', 'wireplumber', 'weston-presentation-shm', 'pw-dump']
 const ROOT = join(import.meta.dirname, '..', '..')
 
 /** Why the portal stack cannot run here, or undefined when it can; xdpw is its build's prefix. */
 export function portalStackMissing(): {reason?: string; xdpw?: string} {
-  if (process.getuid?.() !== 0) return {reason: 'not root: the stack runs sway as an unprivileged user made here'}
+  const sway = swayMissing()
+  if (sway !== undefined) return {reason: sway}
   const gone = missing(...PROGRAMS)
   if (gone !== undefined) return {reason: `${gone} is not installed (scripts/install.sh installs it)`}
   if (!existsSync(XDP)) return {reason: `${XDP} is not installed (package xdg-desktop-portal)`}
@@ -72,13 +73,6 @@ export function introspect(address: string, path: string): string {
 /** waitUntil at a slower poll: the conditions here run dbus-send */
 export const until = (ok: () => boolean, ms: number, what: string): Promise<void> => waitUntil(ok, ms, what, 50)
 
-function ensureUser(): {uid: number; gid: number} {
-  if (spawnSync('id', ['-u', PORTAL_USER]).status !== 0) {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', PORTAL_USER])
-  }
-  return {uid: Number(execFileSync('id', ['-u', PORTAL_USER], {encoding: 'utf8'})), gid: Number(execFileSync('id', ['-g', PORTAL_USER], {encoding: 'utf8'}))}
-}
-
 export interface PortalStack {
   dir: string
   busAddress: string
@@ -95,7 +89,7 @@ export interface PortalStack {
 }
 
 export async function startPortalStack(xdpwPrefix: string, size = {width: 1280, height: 720}): Promise<PortalStack> {
-  const {uid, gid} = ensureUser()
+  const {uid, gid} = desktopUser()
   const dir = mkdtempSync('/tmp/lumen-portal-')
   chownSync(dir, uid, gid)
   chmodSync(dir, 0o700)
@@ -117,16 +111,7 @@ export async function startPortalStack(xdpwPrefix: string, size = {width: 1280, 
     return c
   }
   const stop = async (): Promise<void> => {
-    for (const c of order.reverse()) {
-      if (c.exitCode !== null || c.signalCode !== null) continue
-      const gone = new Promise<void>((r) => c.once('exit', () => r()))
-      c.kill('SIGTERM')
-      await Promise.race([gone, sleep(3000)])
-      if (c.exitCode === null && c.signalCode === null) {
-        c.kill('SIGKILL')
-        await gone
-      }
-    }
+    for (const c of order.reverse()) await stopChild(c)
     rmSync(dir, {recursive: true, force: true})
   }
   try {
@@ -139,19 +124,7 @@ export async function startPortalStack(xdpwPrefix: string, size = {width: 1280, 
     await until(() => existsSync(join(dir, 'pipewire-0')), 5000, 'pipewire did not make its socket')
     run('wireplumber', 'wireplumber', [], env, true)
 
-    const swayConf = join(dir, 'sway.conf')
-    writeFileSync(swayConf, `output HEADLESS-1 mode ${size.width}x${size.height}\n`)
-    const swayEnv = {...env, WLR_BACKENDS: 'headless', WLR_RENDERER: 'pixman', WLR_LIBINPUT_NO_DEVICES: '1'}
-    run('sway', 'sway', ['-c', swayConf], swayEnv, true)
-    await until(() => existsSync(join(dir, 'wayland-1')), 10_000, 'sway did not make its Wayland socket')
-    const ipc = (): string | undefined => execFileSync('ls', [dir], {encoding: 'utf8'}).split('\n').find((f) => /^sway-ipc\..*\.sock$/.test(f))
-    await until(() => ipc() !== undefined, 5000, 'sway did not make its IPC socket')
-    const outputs = JSON.parse(
-      execFileSync('swaymsg', ['-t', 'get_outputs', '-r'], {env: {...env, SWAYSOCK: join(dir, ipc() as string)}, uid, gid, encoding: 'utf8'}),
-    ) as Array<{name: string; current_mode: {width: number; height: number}}>
-    const out = outputs[0]
-    if (out === undefined) throw new Error('sway has no output')
-    const output = {name: out.name, width: out.current_mode.width, height: out.current_mode.height}
+    const {output} = await startSway({dir, env, user: {uid, gid}, size, run: (name, cmd, args, e) => run(name, cmd, args, e, true)})
 
     const wl = {...env, WAYLAND_DISPLAY: 'wayland-1'}
     run('client', 'weston-presentation-shm', [], wl, true)

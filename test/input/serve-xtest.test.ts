@@ -16,6 +16,7 @@ import * as pkt from '../client/input.js'
 import {installed, waitUntil} from '../helpers/index.js'
 import {connectClient, type ClientSession} from '../serve/helpers.js'
 import {startServeCli, startXvfb, type ServeCli} from '../serve/processes.js'
+import {SERVE_KEYS, sendButtonsAndScrolls} from './shared.js'
 import {XRecorder, xState} from './xrecorder.js'
 
 const missing = !installed('Xvfb', 'cc')
@@ -57,14 +58,8 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
     await waitUntil(() => client!.video.frames.length > 2, 20_000, 'the stream running')
 
     // keys: a letter, a shifted letter, Ctrl+letter, F-keys (VK codes, Moonlight's 0x80 high byte)
-    const keys: Array<[boolean, number, number]> = [
-      [true, 0x41, 0], [false, 0x41, 0],
-      [true, 0xa0, 0x01], [true, 0x42, 0x01], [false, 0x42, 0x01], [false, 0xa0, 0],
-      [true, 0xa3, 0x02], [true, 0x43, 0x02], [false, 0x43, 0x02], [false, 0xa3, 0],
-      [true, 0x70, 0], [false, 0x70, 0], [true, 0x7b, 0], [false, 0x7b, 0],
-    ]
-    for (const [down, vk, mods] of keys) c.sendInput(pkt.key(down, vk, mods), Channel.keyboard)
-    await waitUntil(() => rec.keys().length >= keys.length, 10_000, 'the key events')
+    for (const [down, vk, mods] of SERVE_KEYS) c.sendInput(pkt.key(down, vk, mods), Channel.keyboard)
+    await waitUntil(() => rec.keys().length >= SERVE_KEYS.length, 10_000, 'the key events')
     const presses = rec.keys().filter((k) => k.down)
     // XK_a, XK_Shift_L, XK_B, XK_Control_R, XK_c, XK_F1, XK_F12 (keysymdef.h)
     expect(presses.map((k) => k.keysym.toString(16))).toEqual(['61', 'ffe1', '42', 'ffe4', '63', 'ffbe', 'ffc9'])
@@ -89,14 +84,7 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
 
     // buttons, then both scrolls (positive = up / right)
     rec.clear()
-    for (const b of [1, 3, 2, 4, 5]) {
-      c.sendInput(pkt.mouseButton(true, b), Channel.mouse)
-      c.sendInput(pkt.mouseButton(false, b), Channel.mouse)
-    }
-    c.sendInput(pkt.scroll(120), Channel.mouse)
-    c.sendInput(pkt.scroll(-240), Channel.mouse)
-    c.sendInput(pkt.hscroll(120), Channel.mouse)
-    c.sendInput(pkt.hscroll(-120), Channel.mouse)
+    sendButtonsAndScrolls(c)
     await waitUntil(() => rec.buttons().filter((b) => b.down).length >= 10, 10_000, 'the button and scroll events')
     expect(rec.buttons().filter((b) => b.down).map((b) => b.button)).toEqual([1, 3, 2, 8, 9, 4, 5, 5, 7, 6])
     expect(rec.buttons().filter((b) => b.x !== 470 || b.y !== 262)).toEqual([])

@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {waitUntil} from '../helpers/index.js'
+import {onLines} from './shared.js'
 
 let built: string | undefined
 
@@ -38,17 +39,10 @@ export class XRecorder {
   readonly events: XEvent[] = []
   private ready = false
   private constructor(private readonly child: ChildProcess) {
-    let buf = ''
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString()
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        if (line === 'ready') this.ready = true
-        const e = parse(line)
-        if (e !== undefined) this.events.push(e)
-      }
+    onLines(child.stdout, (line) => {
+      if (line === 'ready') this.ready = true
+      const e = parse(line)
+      if (e !== undefined) this.events.push(e)
     })
   }
 
