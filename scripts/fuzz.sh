@@ -43,7 +43,7 @@ pc() { PKG_CONFIG_PATH="$ffmpeg_pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" pkg-con
 # target -> the shim sources it links, the pkg-config packages they need
 declare -A sources=(
   [rs]="src/rs.c"
-  [packetize]="src/packetize.c src/rs.c"
+  [packetize]="src/packetize.c src/gcm.c src/rs.c"
   [enet]="src/enet_guard.c"
   [portal]=""
   [pipewire]="src/pw_common.c"
@@ -92,7 +92,7 @@ for t in "${targets[@]}"; do
     find "${dirs[@]}" -type f | xargs -r env LLVM_PROFILE_FILE="$out/cov_$t.%p.profraw" "$out/cov_$t" >/dev/null
     llvm-profdata merge -sparse "$out/cov_$t".*.profraw -o "$out/cov_$t.profdata"
     rm -f "$out/cov_$t".*.profraw
-    declare -A reported=([rs]="rs.c" [packetize]="packetize.c rs.c" [enet]="enet.c enet_guard.c" [portal]="portal.c" [pipewire]="capture_pipewire.c")
+    declare -A reported=([rs]="rs.c" [packetize]="packetize.c gcm.c rs.c" [enet]="enet.c enet_guard.c" [portal]="portal.c" [pipewire]="capture_pipewire.c")
     covered=""
     for s in ${reported[$t]}; do covered="$covered libs/src/$s"; done
     echo "fuzz.sh: coverage of $t over $(find "$out/corpus/$t" -type f | wc -l) corpus inputs:"

@@ -316,8 +316,9 @@ static int32_t check_batch(const uint8_t *data, int32_t data_len, const uint8_t 
 }
 
 /* Sends datagrams [0, count) of the batch at line rate. Returns datagrams taken; *calls and
- * *dropped are added to. */
-static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int count, int stride, uint32_t *calls, uint32_t *dropped) {
+ * *dropped are added to. nowait: stop where the socket would block instead of waiting for it;
+ * *next is then the first datagram not handed over (count when all were). */
+static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int count, int stride, int nowait, int *next, uint32_t *calls, uint32_t *dropped) {
   struct mmsghdr msgs[MAX_MSGS];
   struct iovec iovs[MAX_MSGS * GSO_MAX_SEGS];
   char ctrl[MAX_MSGS][CMSG_SPACE(sizeof(uint16_t))];
@@ -376,7 +377,7 @@ static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int cou
     int m0 = 0;
     int tries = 0;
     while (m0 < nmsg) {
-      int r = sendmmsg(s->fd, &msgs[m0], (unsigned)(nmsg - m0), 0);
+      int r = sendmmsg(s->fd, &msgs[m0], (unsigned)(nmsg - m0), nowait ? MSG_DONTWAIT : 0);
       (*calls)++;
       atomic_fetch_add(&s->c[C_CALLS], 1);
       if (r > 0) {
@@ -394,6 +395,12 @@ static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int cou
       }
       int e = errno;
       if (e == EINTR) continue;
+      if ((e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) && nowait) {
+        int at = first;
+        for (int m = 0; m < m0; m++) at += segs_of[m];
+        *next = at;
+        return taken;
+      }
       if ((e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) && tries < 50) {
         atomic_fetch_add(&s->c[C_EAGAIN], 1);
         tries++;
@@ -405,9 +412,11 @@ static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int cou
          * from the first datagram of that message */
         atomic_store(&s->gso, 0);
         atomic_store(&s->c[C_GSO_ON], 0);
-        int start = first;
+        int start = first, rest_next = 0;
         for (int m = 0; m < m0; m++) start += segs_of[m];
-        return taken + send_range(s, data + (size_t)start * stride, lens + 4 * start, count - start, stride, calls, dropped);
+        int rest = send_range(s, data + (size_t)start * stride, lens + 4 * start, count - start, stride, nowait, &rest_next, calls, dropped);
+        *next = start + rest_next;
+        return taken + rest;
       }
       /* drop this message's datagrams and go on (ECONNREFUSED from an old ICMP, or a real error) */
       atomic_fetch_add(&s->c[C_DROPPED], (uint64_t)segs_of[m0]);
@@ -416,6 +425,7 @@ static int send_range(Sock *s, const uint8_t *data, const uint8_t *lens, int cou
       m0++;
     }
   }
+  *next = count;
   return taken;
 }
 
@@ -429,8 +439,9 @@ LUMEN_API int32_t lumen_udp_send_batch(int32_t sock, const uint8_t *data, int32_
     return lumen_fail(err, err_len, LUMEN_E_INVALID, "the media socket has no peer yet (lumen_udp_set_peer)");
   }
   uint32_t calls = 0, dropped = 0;
+  int next = 0;
   int64_t t0 = now_ns();
-  int taken = send_range(s, data, lens, count, stride, &calls, &dropped);
+  int taken = send_range(s, data, lens, count, stride, 0, &next, &calls, &dropped);
   int64_t t1 = now_ns();
   lumen_handle_release(&socks, s);
   if (info) {
@@ -555,6 +566,11 @@ typedef struct {
   int64_t deadline, interval, submit;
   size_t off;   /* where the packets start in the ring */
   size_t bytes; /* count * stride + 4 * count */
+  /* what the submitting thread sent itself (pacer_dispatch): the first datagram left for the
+   * send thread, when the first one went out (0: none did), its send calls and drops */
+  int32_t first;
+  int64_t started;
+  uint32_t calls, dropped;
 } Job;
 
 #define MAX_JOBS 256
@@ -587,38 +603,11 @@ static int gcm_packet(Pacer *p, const uint8_t *src, int len, uint8_t *dst);
   Pacer *p = lumen_handle_acquire(&pacers, (h));         \
   if (!p) return lumen_no_handle(&pacers, (h), err, err_len)
 
-static void pacer_send(Pacer *p, Job *j) {
-  const uint8_t *data = p->ring + j->off;
-  const uint8_t *lens = data + (size_t)j->count * j->stride;
-  uint32_t calls = 0, dropped = 0, bytes = 0, largest = 0;
+/* The completion record of a frame (lumen_net.h LUMEN_PACER_RECORD_LEN). */
+static void pacer_record(Pacer *p, const Job *j, int64_t start, int64_t end, uint32_t calls, uint32_t dropped, uint32_t largest, int late) {
+  const uint8_t *lens = p->ring + j->off + (size_t)j->count * j->stride;
+  uint32_t bytes = 0;
   for (int i = 0; i < j->count; i++) bytes += (uint32_t)get32(lens + 4 * i);
-  int64_t start = now_ns();
-  int late = start > j->deadline + 0 && j->submit > j->deadline;
-  if (start < j->deadline) {
-    pacer_wait(j->deadline, p->spin_ns);
-    start = now_ns();
-  }
-  Sock *s = lumen_handle_acquire(&socks, p->sock);
-  if (s && s->peer_len != 0 && j->count > 0) {
-    if (p->mode == LUMEN_PACING_BURST && j->count > p->burst) {
-      int bursts = (j->count + p->burst - 1) / p->burst;
-      int64_t span = j->interval * p->spread / 1000;
-      int64_t step = bursts > 1 ? span / bursts : 0;
-      int64_t base = start;
-      for (int b = 0; b < bursts; b++) {
-        int first = b * p->burst;
-        int n = j->count - first < p->burst ? j->count - first : p->burst;
-        if (b > 0) sleep_until(base + step * b); /* bursts: plain absolute sleeps, no spinning */
-        send_range(s, data + (size_t)first * j->stride, lens + 4 * first, n, j->stride, &calls, &dropped);
-        if ((uint32_t)n > largest) largest = (uint32_t)n;
-      }
-    } else {
-      send_range(s, data, lens, j->count, j->stride, &calls, &dropped);
-      largest = (uint32_t)j->count;
-    }
-  }
-  lumen_handle_release(&socks, s);
-  int64_t end = now_ns();
   pthread_mutex_lock(&p->lock);
   int slot = (p->dhead + p->dcount) % MAX_DONE;
   if (p->dcount == MAX_DONE) p->dhead = (p->dhead + 1) % MAX_DONE; /* oldest unread record is overwritten */
@@ -637,6 +626,41 @@ static void pacer_send(Pacer *p, Job *j) {
   put32(r + 52, dropped);
   put32(r + 56, (uint32_t)late);
   pthread_mutex_unlock(&p->lock);
+}
+
+static void pacer_send(Pacer *p, Job *j) {
+  const uint8_t *data = p->ring + j->off;
+  const uint8_t *lens = data + (size_t)j->count * j->stride;
+  uint32_t calls = j->calls, dropped = j->dropped, largest = 0;
+  int64_t start = now_ns();
+  int late = start > j->deadline + 0 && j->submit > j->deadline;
+  if (start < j->deadline) {
+    pacer_wait(j->deadline, p->spin_ns);
+    start = now_ns();
+  }
+  if (j->started) start = j->started;
+  Sock *s = lumen_handle_acquire(&socks, p->sock);
+  int next = 0;
+  if (s && s->peer_len != 0 && j->count > j->first) {
+    if (p->mode == LUMEN_PACING_BURST && j->count > p->burst) {
+      int bursts = (j->count + p->burst - 1) / p->burst;
+      int64_t span = j->interval * p->spread / 1000;
+      int64_t step = bursts > 1 ? span / bursts : 0;
+      int64_t base = start;
+      for (int b = 0; b < bursts; b++) {
+        int first = b * p->burst;
+        int n = j->count - first < p->burst ? j->count - first : p->burst;
+        if (b > 0) sleep_until(base + step * b); /* bursts: plain absolute sleeps, no spinning */
+        send_range(s, data + (size_t)first * j->stride, lens + 4 * first, n, j->stride, 0, &next, &calls, &dropped);
+        if ((uint32_t)n > largest) largest = (uint32_t)n;
+      }
+    } else {
+      send_range(s, data + (size_t)j->first * j->stride, lens + 4 * j->first, j->count - j->first, j->stride, 0, &next, &calls, &dropped);
+      largest = (uint32_t)j->count;
+    }
+  }
+  lumen_handle_release(&socks, s);
+  pacer_record(p, j, start, now_ns(), calls, dropped, largest, late);
 }
 
 static void *pacer_main(void *arg) {
@@ -747,24 +771,51 @@ static int32_t ring_reserve(Pacer *p, size_t need, size_t *at, char *err, int32_
   return 0;
 }
 
-/* Queues the job whose packets (then lengths) fill [off, off + need) of the ring. */
-static void ring_commit(Pacer *p, uint32_t frame_id, int32_t count, int32_t stride, int64_t deadline, int64_t interval, int64_t submit, size_t off, size_t need) {
+/* Queues a job whose packets (then lengths) fill [j->off, j->off + j->bytes) of the ring. */
+static void ring_commit(Pacer *p, const Job *j) {
   pthread_mutex_lock(&p->lock);
-  Job *j = &p->jobs[p->jhead];
-  j->frame_id = frame_id;
-  j->count = count;
-  j->stride = stride;
-  j->deadline = deadline;
-  j->interval = interval;
-  j->submit = submit;
-  j->off = off;
-  j->bytes = need;
+  p->jobs[p->jhead] = *j;
   p->jhead = (p->jhead + 1) % MAX_JOBS;
   p->jcount++;
-  p->head = off + need;
-  p->fill += need;
+  p->head = j->off + j->bytes;
+  p->fill += j->bytes;
   pthread_cond_signal(&p->cond);
   pthread_mutex_unlock(&p->lock);
+}
+
+/* A frame that is due, with nothing queued before it (line pacing), goes out from the submitting
+ * thread as far as the socket takes it without waiting: no wake-up of the send thread and no
+ * switch to it, which on a shared core cost more than the send itself. The send thread sends
+ * what is left, and every frame that waits for its deadline or is spread in bursts. */
+static void pacer_dispatch(Pacer *p, Job *j) {
+  pthread_mutex_lock(&p->lock);
+  int idle = p->jcount == 0 && !p->busy && !p->stop;
+  pthread_mutex_unlock(&p->lock);
+  if (idle && p->mode == LUMEN_PACING_LINE && j->submit >= j->deadline && j->count > 0) {
+    Sock *s = lumen_handle_acquire(&socks, p->sock);
+    if (s && s->peer_len != 0) {
+      const uint8_t *data = p->ring + j->off;
+      int next = 0;
+      int64_t start = now_ns();
+      send_range(s, data, data + (size_t)j->count * j->stride, j->count, j->stride, 1, &next, &j->calls, &j->dropped);
+      int64_t end = now_ns();
+      lumen_handle_release(&socks, s);
+      if (next == j->count) {
+        pacer_record(p, j, start, end, j->calls, j->dropped, (uint32_t)j->count, start > j->deadline && j->submit > j->deadline);
+        return;
+      }
+      if (next > 0) j->started = start;
+      j->first = next;
+    } else {
+      lumen_handle_release(&socks, s);
+    }
+  }
+  ring_commit(p, j);
+}
+
+static Job job_of(uint32_t frame_id, int32_t count, int32_t stride, int64_t deadline, int64_t interval, int64_t submit, size_t off, size_t need) {
+  Job j = {.frame_id = frame_id, .count = count, .stride = stride, .deadline = deadline, .interval = interval, .submit = submit, .off = off, .bytes = need};
+  return j;
 }
 
 static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, int64_t interval_ns, const uint8_t *data, const uint8_t *lens, int32_t count, int32_t stride, char *err, int32_t err_len) {
@@ -791,7 +842,8 @@ static int32_t pacer_submit(Pacer *p, uint32_t frame_id, int64_t deadline_ns, in
     memcpy(p->ring + off, data, (size_t)count * stride);
     memcpy(p->ring + off + (size_t)count * stride, lens, 4 * (size_t)count);
   }
-  ring_commit(p, frame_id, count, out_stride, deadline_ns, interval_ns, submit, off, need);
+  Job j = job_of(frame_id, count, out_stride, deadline_ns, interval_ns, submit, off, need);
+  pacer_dispatch(p, &j);
   return 0;
 }
 
@@ -818,7 +870,8 @@ static int32_t pacer_submit_video(Pacer *p, uint32_t frame_id, int64_t deadline_
   int64_t submit = now_ns(); /* the frame is ready: packetized, protected, sealed */
   for (int32_t i = 0; i < v.count; i++) put32(p->ring + off + data + 4 * (size_t)i, (uint32_t)v.stride);
   if (v.encrypt) p->iv_counter = v.iv_counter + (uint64_t)v.count;
-  ring_commit(p, frame_id, v.count, v.stride, deadline_ns, interval_ns, submit, off, need);
+  Job j = job_of(frame_id, v.count, v.stride, deadline_ns, interval_ns, submit, off, need);
+  pacer_dispatch(p, &j);
   return v.count;
 }
 
