@@ -9,7 +9,10 @@
  *
  *   npm run bench -- soak [--cycles 1000] [--stream-s 2] [--every 50] [--malloc-arenas N]
  *                         [--source synthetic|gltest] [--capture-path cpu|gpu|auto]
- *                         [--mode 640x360@60] [--gpu-memory] [--json]
+ *                         [--mode 640x360@60] [--gpu-memory] [--max-s S] [--json]
+ *
+ * --max-s ends the run after the cycle that passes S seconds (the cycles run are reported), so a
+ * time-limited machine still gets the whole table.
  */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -64,6 +67,8 @@ export interface SoakOptions {
   mode?: {width: number; height: number; fps: number}
   /** sample the GPU's free memory after each cycle */
   gpuMemory?: boolean
+  /** stop after the cycle that passes this much time (ms), and report the cycles run */
+  maxMs?: number
 }
 
 export interface SoakResult {
@@ -134,8 +139,10 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       }
       if (every > 0 && cycle % every === 0) {
         const x = samples.at(-1)!
-        process.stderr.write(`soak: cycle ${cycle}/${cycles}: RSS ${x.rssMiB} MiB, ${x.fds} fds, ${x.threads} threads, ${x.frames} frames in the last stream\n`)
+        const gpuFree = x.gpuFreeMiB === undefined ? '' : `, GPU free ${x.gpuFreeMiB} MiB`
+        process.stderr.write(`soak: cycle ${cycle}/${cycles}: RSS ${x.rssMiB} MiB, ${x.fds} fds, ${x.threads} threads${gpuFree}, ${x.frames} frames in the last stream\n`)
       }
+      if (o.maxMs !== undefined && Date.now() - t0 >= o.maxMs) break
     }
   } finally {
     const code = await serve.stop()
@@ -179,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
     capturePath: flag(args, '--capture-path'),
     mode: m === undefined ? undefined : {width: Number(m[1]), height: Number(m[2]), fps: Number(m[3])},
     gpuMemory: args.includes('--gpu-memory'),
+    maxMs: flag(args, '--max-s') === undefined ? undefined : Number(flag(args, '--max-s')) * 1000,
   })
   const {samples, from, end: last, failure} = out
   const gpu = out.start.gpuFreeMiB !== undefined
