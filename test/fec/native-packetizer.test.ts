@@ -212,7 +212,7 @@ describe('packetize into the send thread', () => {
       new XorShift32(3).fill(data)
       const frame = {data, frameIndex: 4, frameType: 1, latencyTenthMs: 33, rtpTimestamp: 1500}
       const nat = new NativeVideoPacketizer({packetSize: 1360, fecPercentage: 20, minParity: 2, encrypt: true, firstSequence: 10, ivCounter: 100n})
-      const {count} = nat.describe(data.length, frame)
+      const count = nat.describe(data.length, frame)
       expect(pacer.submitVideo(4, 0, 16_000_000, data, data.length, nat.desc)).toBe(count)
       expect(pacer.drain(2000)).toBe(0)
       const plain = new VideoPacketizer({packetSize: 1360, fecPercentage: 20, minParity: 2, firstSequence: 10}).packetize(frame)

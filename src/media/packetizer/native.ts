@@ -7,7 +7,7 @@
  * tools). video.ts is the reference it is compared against byte for byte.
  */
 import {VIDEO_DESC_INTS, VideoDesc, videoPacketize} from '../../native/packetize.js'
-import {checkFecParams, planFrame, VIDEO_ENC_PREFIX_BYTES, type VideoFecParams} from './format.js'
+import {checkFecParams, type FramePlan, planFrame, VIDEO_ENC_PREFIX_BYTES, type VideoFecParams} from './format.js'
 import type {VideoBlockInfo, VideoFrameInput, VideoPacketBatch} from './video.js'
 
 export interface NativeVideoPacketizerOptions extends VideoFecParams {
@@ -34,7 +34,10 @@ export class NativeVideoPacketizer {
   readonly encrypt: boolean
   /** next RTP sequence counter (Sunshine's lowseq) */
   sequence: number
-  ivCounter: bigint
+  // a number, not a bigint: the frame loop describes 240 frames a second, and a stream never
+  // sends 2^53 packets
+  private iv: number
+  private plan: FramePlan | undefined
   /** the descriptor of the frame last described */
   readonly desc = Buffer.alloc(VIDEO_DESC_INTS * 4)
   private readonly d = new Int32Array(this.desc.buffer, this.desc.byteOffset, VIDEO_DESC_INTS)
@@ -47,7 +50,14 @@ export class NativeVideoPacketizer {
     this.shardSize = options.packetSize + 16
     this.stride = this.shardSize + (this.encrypt ? VIDEO_ENC_PREFIX_BYTES : 0)
     this.sequence = options.firstSequence ?? 0
-    this.ivCounter = options.ivCounter ?? 0n
+    const iv = options.ivCounter ?? 0n
+    if (iv < 0n || iv > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`GCM IV counter ${iv} is outside 0..2^53-1`)
+    this.iv = Number(iv)
+  }
+
+  /** next GCM IV counter */
+  get ivCounter(): bigint {
+    return BigInt(this.iv)
   }
 
   get params(): VideoFecParams {
@@ -56,8 +66,9 @@ export class NativeVideoPacketizer {
 
   /** Fills {@link desc} for a frame of `frameBytes` bytes; returns its packet count. The counters
    * move on only with {@link advance} (a frame the send thread could not take leaves no gap). */
-  describe(frameBytes: number, frame: VideoFrameFields): {count: number; blocks: VideoBlockInfo[]} {
+  describe(frameBytes: number, frame: VideoFrameFields): number {
     const plan = planFrame(frameBytes, this.options)
+    this.plan = plan
     const d = this.d
     d.fill(0)
     d[VideoDesc.packetSize] = this.options.packetSize
@@ -66,33 +77,41 @@ export class NativeVideoPacketizer {
     d[VideoDesc.latency] = Math.min(65535, Math.max(0, Math.round(frame.latencyTenthMs ?? 0)))
     d[VideoDesc.rtpTimestamp] = frame.rtpTimestamp | 0
     d[VideoDesc.sequence] = this.sequence | 0
-    d[VideoDesc.ivLo] = Number(this.ivCounter & 0xffffffffn) | 0
-    d[VideoDesc.ivHi] = Number((this.ivCounter >> 32n) & 0xffffffffn) | 0
+    d[VideoDesc.ivLo] = this.iv % 0x1_0000_0000 | 0
+    d[VideoDesc.ivHi] = Math.floor(this.iv / 0x1_0000_0000) | 0
     d[VideoDesc.encrypt] = this.encrypt ? 1 : 0
     d[VideoDesc.blocks] = plan.blocks.length
+    for (let i = 0; i < plan.blocks.length; i++) {
+      const o = VideoDesc.block0 + i * VideoDesc.blockInts
+      d[o] = plan.blocks[i].k
+      d[o + 1] = plan.blocks[i].m
+      d[o + 2] = plan.blocks[i].fWire
+    }
+    return plan.dataPackets + plan.parityPackets
+  }
+
+  /** The blocks of the frame last described, where each starts. */
+  private describedBlocks(): VideoBlockInfo[] {
     const blocks: VideoBlockInfo[] = []
     let first = 0
-    plan.blocks.forEach((b, i) => {
-      const o = VideoDesc.block0 + i * VideoDesc.blockInts
-      d[o] = b.k
-      d[o + 1] = b.m
-      d[o + 2] = b.fWire
+    for (const b of this.plan?.blocks ?? []) {
       blocks.push({...b, firstPacket: first, firstSequence: (this.sequence + first) & 0xffff})
       first += b.k + b.m
-    })
-    return {count: plan.dataPackets + plan.parityPackets, blocks}
+    }
+    return blocks
   }
 
   /** Moves the counters past a frame of `count` packets that went out. */
   advance(count: number): void {
     this.sequence = (this.sequence + count) | 0
-    if (this.encrypt) this.ivCounter += BigInt(count)
+    if (this.encrypt) this.iv += count
   }
 
   /** Packetizes a frame into a reused Buffer (valid until the next call), as the send thread would get it. */
   packetize(frame: VideoFrameInput, key?: Buffer): VideoPacketBatch {
     const data = Buffer.isBuffer(frame.data) ? frame.data : Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength)
-    const {count, blocks} = this.describe(data.length, frame)
+    const count = this.describe(data.length, frame)
+    const blocks = this.describedBlocks()
     if (this.out.length < count * this.stride) this.out = Buffer.alloc(Math.ceil(count * 1.25) * this.stride)
     videoPacketize(data, data.length, this.desc, this.encrypt ? key : undefined, this.out, this.lens)
     const dataPackets = blocks.reduce((s, b) => s + b.k, 0)
