@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Build tools, the libraries the shim links, and the real parts the tests use
-# (Xvfb, PipeWire + GStreamer for capture, nftables + iproute2 for emulated links, systemd-analyze for the user unit, setpriv for the second-user test).
+# (Xvfb, PipeWire + GStreamer for capture, Mesa's software GL for the GPU pattern check, nftables + iproute2 for emulated links, systemd-analyze for the user unit, setpriv for the second-user test).
 APT_PACKAGES=(
   build-essential pkg-config nasm dpkg-dev xz-utils ca-certificates debian-archive-keyring
   libx264-dev libx265-dev libopus-dev libaom-dev libdav1d-dev
@@ -22,7 +22,7 @@ APT_PACKAGES=(
   xvfb x11-utils pipewire wireplumber gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-pipewire
   nftables iproute2 librsvg2-bin libssl-dev util-linux systemd
   libdbus-1-dev sway xdg-desktop-portal weston meson ninja-build libinih-dev libwayland-dev wayland-protocols libsystemd-dev
-  libxkbcommon-dev
+  libxkbcommon-dev libegl-mesa0 libgl1-mesa-dri
 )
 
 stamp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/lumen"

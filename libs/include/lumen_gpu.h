@@ -92,6 +92,11 @@ LUMEN_API int32_t lumen_zc_source_update(int32_t chain, int32_t source, const ui
  * source on the GPU: the pixels lumen_pattern_draw draws, with the stamp (stamp 0..2^32-1 and
  * its 8-bit check, as src/media/capture/stamp.ts writes them; stamp < 0 for none). */
 LUMEN_API int32_t lumen_zc_source_pattern(int32_t chain, int32_t source, int64_t frame, int64_t clock_ms, int64_t stamp, int32_t stamp_check, char *err, int32_t err_len);
+/* The same pattern drawn by the same shader in a GL context of its own (any EGL display with
+ * desktop GL 4.3: NVIDIA's, or Mesa's software one), read back as BGRx into bgrx (at least
+ * width*4*height bytes, stride width*4); raw: through a texture holding B,G,R,X as the chain's
+ * raw source does, else R,G,B. What checks the GPU drawer against lumen_pattern_draw anywhere. */
+LUMEN_API int32_t lumen_pattern_draw_gl(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int64_t frame, int64_t clock_ms, int64_t stamp, int32_t stamp_check, int32_t raw, char *err, int32_t err_len);
 /* Closes a source. */
 LUMEN_API int32_t lumen_zc_source_close(int32_t chain, int32_t source);
 /* Runs the chain once: source → a frame taken from the CUDA pool `pool` (lumen_codec.h, same

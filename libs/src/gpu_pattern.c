@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gpu.h"
+#include "lumen_gpu.h"
 #include "internal.h"
 #include "pattern.h"
 
@@ -128,4 +129,47 @@ void gl_pattern_draw(GLuint prog, GLuint tex, int w, int h, bool raw, uint32_t f
   glDispatchCompute((GLuint)(w + 15) / 16, (GLuint)(h + 15) / 16, 1);
   /* the next reader samples it (the GL pass) or CUDA maps it (the copy): both after the writes */
   glMemoryBarrier(GL_ALL_BARRIER_BITS);
+}
+
+int32_t lumen_pattern_draw_gl(uint8_t *bgrx, int32_t bgrx_len, int32_t width, int32_t height, int64_t frame, int64_t clock_ms,
+                              int64_t stamp, int32_t stamp_check, int32_t raw, char *err, int32_t err_len) {
+  if (width < 16 || height < 16 || width > 8192 || height > 8192)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "GPU pattern: size %dx%d is outside 16..8192", width, height);
+  if (!bgrx || bgrx_len < width * 4 * height)
+    return lumen_fail(err, err_len, LUMEN_E_BUFFER, "GPU pattern: the picture has %d bytes; %dx%d needs %d", bgrx_len, width, height,
+                      width * 4 * height);
+  if (frame < 0 || frame > UINT32_MAX || stamp > UINT32_MAX || stamp_check < 0 || stamp_check > 255)
+    return lumen_fail(err, err_len, LUMEN_E_INVALID, "GPU pattern: frame %lld, stamp %lld or check %d is out of range", (long long)frame,
+                      (long long)stamp, stamp_check);
+  gpu_gl g = {.dpy = EGL_NO_DISPLAY, .ctx = EGL_NO_CONTEXT, .drm_fd = -1};
+  int32_t st = gl_open_display(&g, err, err_len);
+  if (st == 0) st = gl_make_context(&g, err, err_len);
+  if (st == 0 && g.gles) st = lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "GPU pattern: the context is GLES 3.0, which has no compute shaders");
+  GLuint prog = 0, tex = 0, fbo = 0;
+  if (st == 0 && !(prog = gl_pattern_program(err, err_len))) st = LUMEN_E_FAILED;
+  if (st == 0) {
+    tex = gl_texture(width, height);
+    if (!(fbo = gl_fbo(tex, err, err_len))) st = LUMEN_E_FAILED;
+  }
+  if (st == 0) {
+    gl_pattern_draw(prog, tex, width, height, raw != 0, (uint32_t)frame, clock_ms, stamp >= 0, stamp >= 0 ? (uint32_t)stamp : 0,
+                    (uint32_t)stamp_check);
+    /* a raw texture's channels hold the bytes themselves; a plain one's are R,G,B read back as BGRx */
+    if (raw) {
+      glBindFramebuffer(GL_READ_FRAMEBUFFER, fbo);
+      glPixelStorei(GL_PACK_ALIGNMENT, 4);
+      glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE, bgrx);
+    } else {
+      gl_read_bgrx(false, fbo, width, height, bgrx);
+    }
+    GLenum ge = glGetError();
+    if (ge != GL_NO_ERROR) st = lumen_fail(err, err_len, LUMEN_E_FAILED, "GPU pattern: GL error 0x%x", ge);
+  }
+  if (g.ctx != EGL_NO_CONTEXT) {
+    if (fbo) glDeleteFramebuffers(1, &fbo);
+    if (tex) glDeleteTextures(1, &tex);
+    if (prog) glDeleteProgram(prog);
+  }
+  gl_close(&g);
+  return st;
 }

@@ -147,6 +147,19 @@ export interface DmabufPlane {
 }
 
 /** The zero-copy chain in the shim: one GL context + CUDA context (lumen_gpu.h). */
+/**
+ * The synthetic pattern as the GPU source draws it (the chain's shader, in a GL context of its
+ * own: NVIDIA's or Mesa's software GL), read back as BGRx; raw: through a texture holding the
+ * bytes as an XRGB8888 dma-buf does. What checks it against drawPattern.
+ */
+export function drawPatternGl(width: number, height: number, frame: number, clockMs: number, stamp?: {value: number; check: number}, raw = true): Buffer {
+  const err = new ErrorBuffer()
+  const out = Buffer.alloc(width * height * 4)
+  const args = [out, out.length, width, height, frame, clockMs, stamp === undefined ? -1 : stamp.value, stamp?.check ?? 0, raw ? 1 : 0, ...err.args()]
+  check('lumen_pattern_draw_gl', shim().lumen_pattern_draw_gl(args), err)
+  return out
+}
+
 export class ZeroCopyChain {
   private readonly err = new ErrorBuffer()
   private readonly timings = Buffer.alloc(TIMINGS_LEN)

@@ -14,6 +14,7 @@ export const gpuBindings = {
   lumen_zc_source_texture_raw: fn(DataType.I32, DataType.I32, ...OUT, DataType.I32, ...ERR),
   lumen_zc_source_update: fn(DataType.I32, DataType.I32, DataType.I32, ...OUT, DataType.I32, ...ERR),
   lumen_zc_source_pattern: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I64, DataType.I64, DataType.I64, DataType.I32, ...ERR),
+  lumen_pattern_draw_gl: fn(DataType.I32, ...OUT, DataType.I32, DataType.I32, DataType.I64, DataType.I64, DataType.I64, DataType.I32, DataType.I32, ...ERR),
   lumen_zc_source_close: fn(DataType.I32, DataType.I32, DataType.I32),
   lumen_zc_capture: fn(DataType.I32, DataType.I32, DataType.I32, DataType.I32, DataType.I32, ...OUT, ...ERR),
   lumen_zc_stats: fn(DataType.I32, DataType.I32, ...OUT, ...ERR),
