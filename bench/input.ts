@@ -1,11 +1,13 @@
 /**
  * Input latency and robustness: control packet in (the decrypted 0x0206 payload) → decoder →
- * router → one lumen_input_submit per service round → the shim's writer thread → XTEST requests
- * written to the X server (XFlush), on a private Xvfb. Rounds of 1, 8 and 32 events: p50/p99 µs
- * per round and the events each ffi call carries. Then 10⁶ random/mutated packets through decoder
- * and router (the suite runs 10⁴): packets/s, accepted, dropped by reason, no throw.
+ * router → one lumen_input_submit per service round → the shim's writer thread → the requests
+ * written to the display server: XTEST on a private Xvfb (XFlush), or with --backend wlroots the
+ * virtual pointer and keyboard on a private headless sway (wl_display_flush; root, as the tests).
+ * Rounds of 1, 8 and 32 events: p50/p99 µs per round and the events each ffi call carries. Then
+ * 10⁶ random/mutated packets through decoder and router (the suite runs 10⁴): packets/s,
+ * accepted, dropped by reason, no throw.
  *
- *   npm run bench -- input [--rounds N] [--fuzz N] [--json]
+ *   npm run bench -- input [--backend xtest|wlroots] [--rounds N] [--fuzz N] [--json]
  */
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -15,7 +17,9 @@ import type {InputCapabilities} from '../src/input/device.js'
 import type {NativeInputDevice} from '../src/input/native-device.js'
 import {RecordWriter} from '../src/input/records.js'
 import {InputRouter} from '../src/input/router.js'
+import {wlrootsBackend} from '../src/input/wlroots.js'
 import {xtestBackend} from '../src/input/xtest.js'
+import {startHeadlessSway} from '../test/helpers/sway.js'
 
 export const summary = 'input: control packet → event written to the X server (XTEST on Xvfb), p50/p99 µs, events per ffi call; 10^6-packet decoder+router fuzz'
 
@@ -137,24 +141,29 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(flag(args, '--rounds') ?? 2000)
   const fuzzCount = Number(flag(args, '--fuzz') ?? 1_000_000)
   const json = args.includes('--json')
-  const x = await startXvfb()
+  const backend = flag(args, '--backend') ?? 'xtest'
+  if (backend !== 'xtest' && backend !== 'wlroots') throw new Error(`--backend ${backend}: xtest or wlroots`)
+  const server = backend === 'xtest' ? await startXvfb() : await startHeadlessSway()
   let figures: RoundFigures[]
   try {
-    const dev = xtestBackend.open({uinputPath: '', display: x.display}) as NativeInputDevice
+    const dev = (
+      'display' in server ? xtestBackend.open({uinputPath: '', display: server.display}) : wlrootsBackend.open({uinputPath: '', waylandSocket: server.socket})
+    ) as NativeInputDevice
     try {
       figures = [1, 8, 32].map((n) => latency(dev, n, rounds))
     } finally {
       dev.close()
     }
   } finally {
-    x.stop()
+    await server.stop()
   }
   const f = fuzz(fuzzCount)
   if (json) {
-    process.stdout.write(`${JSON.stringify({backend: 'xtest', latency: figures, fuzz: f})}\n`)
+    process.stdout.write(`${JSON.stringify({backend, latency: figures, fuzz: f})}\n`)
     return
   }
-  process.stdout.write('control packet → decoder → router → one submit → writer thread → XTEST written to Xvfb (µs per round)\n')
+  const target = backend === 'xtest' ? 'XTEST written to Xvfb' : 'virtual pointer/keyboard requests written to headless sway'
+  process.stdout.write(`control packet → decoder → router → one submit → writer thread → ${target} (µs per round)\n`)
   for (const r of figures)
     process.stdout.write(`  ${String(r.eventsPerRound).padStart(2)} events/round: p50 ${String(r.p50Us).padStart(7)}  p99 ${String(r.p99Us).padStart(7)}  events per ffi call ${r.eventsPerFfiCall}  (${r.rounds} rounds)\n`)
   const dropped = Object.entries(f.dropped).map(([k, v]) => `${k} ${v}`).join(', ')
