@@ -2,7 +2,8 @@
  * The stream's hot path without the encoder: synthetic 5120x1440 frames, encoded ONCE up front
  * (libx264, the first an IDR, then P-frames, looped), go through the real frame loop at 240 fps
  * for 60 s — absolute deadline per frame, packetize + FEC + AES-GCM encrypt, the send thread
- * sending at the deadline to a loopback sink — with the process pinned to one core.
+ * sending at the deadline to a loopback sink — with the frame loop and the send thread pinned to
+ * one core.
  *
  * Figures, per frame:
  *   hostUs   packetize + FEC + encrypt + hand-off to the send thread (frame loop) plus the send
@@ -100,8 +101,10 @@ export async function run(args: string[]): Promise<void> {
     if (!json) process.stderr.write(`${m}\n`)
   }
 
-  // one core for every thread of this process (the send thread inherits it when created)
-  const pin = spawnSync('taskset', ['-a', '-cp', String(core), String(process.pid)], {encoding: 'utf8'})
+  // the frame loop's thread on one core (the send thread inherits it when created); V8's own
+  // helpers (GC, compiler) stay where the scheduler puts them, as in serve: pinned beside the
+  // loop without real-time priority they took its core in the middle of frames
+  const pin = spawnSync('taskset', ['-cp', String(core), String(process.pid)], {encoding: 'utf8'})
   const pinned = pin.status === 0
   if (!pinned) log(`could not pin to core ${core} (${pin.stderr.trim() || 'taskset missing'}); running unpinned`)
 
