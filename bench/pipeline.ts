@@ -35,6 +35,7 @@ import {runVideoLoop, type FrameProducer, type ProducedFrame, type SendAt} from 
 import {drawPattern} from '../src/native/capture.js'
 import {NativeEncoder} from '../src/native/codec.js'
 import {Pacer, UdpSocket} from '../src/native/net.js'
+import {videoGcmEngine} from '../src/native/packetize.js'
 
 export const summary = 'stream hot path at 5120x1440 240 fps, encoder excluded: host time per frame, deadline slack, late frames'
 
@@ -185,6 +186,7 @@ export async function run(args: string[]): Promise<void> {
     fps,
     seconds,
     encrypt,
+    gcm: encrypt ? videoGcmEngine() : null,
     pacing,
     sendAt,
     pinnedCore: pinned ? core : null,
@@ -201,7 +203,7 @@ export async function run(args: string[]): Promise<void> {
     `  ${name.padEnd(24)} p50 ${String(s.p50).padStart(8)}  p99 ${String(s.p99).padStart(8)}  max ${String(s.max).padStart(9)} ${goal}`
   process.stdout.write(
     [
-      `pipeline: ${width}x${height} ${fps} fps for ${seconds} s, ${result.frames} frames, ${result.packetsPerFrame} packets/frame, ${result.mbps} Mbit/s, ${pacing} pacing, send at ${sendAt}`,
+      `pipeline: ${width}x${height} ${fps} fps for ${seconds} s, ${result.frames} frames, ${result.packetsPerFrame} packets/frame, ${result.mbps} Mbit/s, ${pacing} pacing, send at ${sendAt}${result.gcm === null ? '' : `, AES-GCM ${result.gcm}`}`,
       row('host µs (pkt+FEC+enc+send)', result.hostUs, '(goal p99 ≤ 150)'),
       row('  packetize+FEC+enc µs', result.packetizeUs),
       row('  send µs', result.sendUs),
