@@ -44,10 +44,14 @@
  * is needed when the descriptor asks for encryption (key_len 0 otherwise). lens (lens_len bytes,
  * may be empty) gets each datagram's length as int32. Returns the number of packets. */
 LUMEN_API int32_t lumen_video_packetize(const uint8_t *frame, int32_t frame_len, const uint8_t *desc, int32_t desc_len, const uint8_t *key, int32_t key_len, uint8_t *out, int32_t out_len, uint8_t *lens, int32_t lens_len, char *err, int32_t err_len);
+/* Which AES-GCM keys set from now on use (lumen_video_gcm_select): the best there is, or
+ * OpenSSL's (to compare the two). 0, or LUMEN_E_INVALID for another value. */
+#define LUMEN_GCM_BEST 0
+#define LUMEN_GCM_OPENSSL 1
+LUMEN_API int32_t lumen_video_gcm_select(int32_t engine);
 /* The AES-GCM the packetizer and the send thread seal with, into out (NUL-terminated):
  * "vaes-avx512" (the shim's own kernel, on CPUs with VAES, VPCLMULQDQ and AVX-512) or "openssl"
- * (elsewhere, or with LUMEN_GCM=openssl in the environment, read at each key set). Returns the
- * name's length. */
+ * (elsewhere, or after lumen_video_gcm_select(LUMEN_GCM_OPENSSL)). Returns the name's length. */
 LUMEN_API int32_t lumen_video_gcm_engine(char *out, int32_t out_len);
 /* Seals `count` plaintext packets laid out at i*stride (plaintext at i*stride + 32, shard_size
  * bytes; bytes 0..31 of each slot are overwritten by IV, frameNumber and tag) with AES-128-GCM,

@@ -4,7 +4,7 @@
  * costs ~600 ns and a 5120x1440 frame's 89 packets ~50 µs. Where the CPU has VAES, VPCLMULQDQ
  * and AVX-512 (Ice Lake and later Xeons, Zen 4 and later), this file seals a packet itself with
  * four AES blocks per instruction and one GHASH reduction per packet (~100 ns a packet); elsewhere, or with
- * LUMEN_GCM=openssl, it calls OpenSSL. The tests compare both against Node's AES-GCM.
+ * lumen_video_gcm_select, it calls OpenSSL. The tests compare both against Node's AES-GCM.
  *
  * GHASH works on byte-reflected blocks (pshufb) with the key pre-multiplied by x^-1 (Gueron and
  * Kounavis, "Intel Carry-Less Multiplication Instruction and its Usage for Computing the GCM
@@ -224,11 +224,15 @@ static EVP_CIPHER_CTX *evp_new(const uint8_t *key) {
   return c;
 }
 
+/* GCM_BEST's meaning for keys set from now on (gcm_prefer_openssl) */
+static _Atomic int prefer_openssl;
+
+void gcm_prefer_openssl(int on) {
+  prefer_openssl = on != 0;
+}
+
 VideoGcm *video_gcm_new(const uint8_t *key, int engine) {
-  if (engine == GCM_BEST) {
-    const char *env = getenv("LUMEN_GCM");
-    engine = env && strcmp(env, "openssl") == 0 ? GCM_OPENSSL : cpu_fast() ? GCM_FAST : GCM_OPENSSL;
-  }
+  if (engine == GCM_BEST) engine = prefer_openssl ? GCM_OPENSSL : cpu_fast() ? GCM_FAST : GCM_OPENSSL;
   if (engine == GCM_FAST && !cpu_fast()) return NULL;
   VideoGcm *g = aligned_alloc(64, (sizeof(VideoGcm) + 63) / 64 * 64);
   if (!g) return NULL;

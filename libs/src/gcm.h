@@ -9,11 +9,13 @@
 typedef struct VideoGcm VideoGcm;
 
 enum {
-  GCM_BEST,    /* the VAES kernel where the CPU has it, else OpenSSL; LUMEN_GCM=openssl forces OpenSSL */
+  GCM_BEST,    /* the VAES kernel where the CPU has it, else OpenSSL (or OpenSSL after gcm_prefer_openssl(1)) */
   GCM_FAST,    /* the VAES kernel, or NULL without it */
   GCM_OPENSSL, /* OpenSSL's EVP (the test oracle's twin) */
 };
 
+/* Makes GCM_BEST mean OpenSSL (on != 0) for contexts made from now on (lumen_video_gcm_select). */
+void gcm_prefer_openssl(int on);
 /* A context keyed with a 16-byte key, or NULL. */
 VideoGcm *video_gcm_new(const uint8_t *key, int engine);
 void video_gcm_free(VideoGcm *g);

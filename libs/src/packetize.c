@@ -213,6 +213,12 @@ LUMEN_API int32_t lumen_video_packetize(const uint8_t *frame, int32_t frame_len,
   return v.count;
 }
 
+LUMEN_API int32_t lumen_video_gcm_select(int32_t engine) {
+  if (engine != LUMEN_GCM_BEST && engine != LUMEN_GCM_OPENSSL) return LUMEN_E_INVALID;
+  gcm_prefer_openssl(engine == LUMEN_GCM_OPENSSL);
+  return 0;
+}
+
 LUMEN_API int32_t lumen_video_gcm_engine(char *out, int32_t out_len) {
   static const uint8_t probe[16];
   VideoGcm *g = video_gcm_new(probe, GCM_BEST);

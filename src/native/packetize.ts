@@ -36,8 +36,12 @@ export function videoPacketize(frame: Buffer, frameLength: number, desc: Buffer,
   return check('lumen_video_packetize', shim().lumen_video_packetize([frame, frameLength, desc, desc.length, k, k.length, out, out.length, l, l.length, ...err.args()]), err)
 }
 
-/** The AES-GCM the packetizer and the send thread use: the shim's VAES kernel or OpenSSL
- * (LUMEN_GCM=openssl forces OpenSSL; read whenever a key is set). */
+/** Which AES-GCM keys set from now on use: the best the CPU allows, or OpenSSL's (benches and tests compare them). */
+export function selectVideoGcm(engine: 'best' | 'openssl'): void {
+  shim().lumen_video_gcm_select([engine === 'openssl' ? 1 : 0])
+}
+
+/** The AES-GCM the packetizer and the send thread use: the shim's VAES kernel or OpenSSL. */
 export function videoGcmEngine(): 'vaes-avx512' | 'openssl' {
   const out = Buffer.alloc(32)
   shim().lumen_video_gcm_engine([out, out.length])

@@ -16,7 +16,7 @@ import {FecParamError, FRAME_HEADER_BYTES, VIDEO_ENC_PREFIX_BYTES, VIDEO_HEADER_
 import {NativeVideoPacketizer} from '../../src/media/packetizer/native.js'
 import {videoPacket, VideoPacketizer} from '../../src/media/packetizer/video.js'
 import {Pacer, PacketBatch, UdpSocket} from '../../src/native/net.js'
-import {VIDEO_DESC_INTS, VideoDesc, videoGcmEngine} from '../../src/native/packetize.js'
+import {VIDEO_DESC_INTS, VideoDesc, selectVideoGcm, videoGcmEngine} from '../../src/native/packetize.js'
 import {XorShift32} from '../../src/sim/random.js'
 import {loadVectors, vectorFrame, type VideoVectors} from './vectors.js'
 
@@ -171,9 +171,7 @@ describe('the AES-GCM engines', () => {
   const cpuHasVaes = ['vaes', 'vpclmulqdq', 'avx512f', 'avx512bw', 'avx512vl'].every((f) => new RegExp(`\\b${f}\\b`).test(cpu))
 
   it.each(['best', 'openssl'])('%s: random frames and packet sizes equal the oracle', (engine) => {
-    const saved = process.env.LUMEN_GCM
-    if (engine === 'openssl') process.env.LUMEN_GCM = 'openssl'
-    else delete process.env.LUMEN_GCM
+    selectVideoGcm(engine as 'best' | 'openssl')
     try {
       expect(videoGcmEngine()).toBe(engine === 'openssl' || !cpuHasVaes ? 'openssl' : 'vaes-avx512')
       const rng = new XorShift32(engine === 'openssl' ? 11 : 12)
@@ -193,8 +191,7 @@ describe('the AES-GCM engines', () => {
         }
       }
     } finally {
-      if (saved === undefined) delete process.env.LUMEN_GCM
-      else process.env.LUMEN_GCM = saved
+      selectVideoGcm('best')
     }
   })
 })
