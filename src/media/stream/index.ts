@@ -165,7 +165,9 @@ export class MediaStream implements StreamPipeline {
 
   private end(graceMs: number): Promise<void> {
     if (this.stopping !== undefined) return this.stopping
-    Atomics.store(this.flags, Flag.stop, 1)
+    // a terminate gives no signal first: a worker told to stop would start its own cleanup and
+    // race the main thread's release of what it holds
+    if (graceMs > 0) Atomics.store(this.flags, Flag.stop, 1)
     this.stopping = (async () => {
       const all = Promise.all(this.exits)
       if (graceMs > 0) {
@@ -174,6 +176,7 @@ export class MediaStream implements StreamPipeline {
         this.events.onLog?.(`a media worker did not stop within ${graceMs / 1000} s; terminating it`)
       }
       await Promise.all(this.workers.map((w) => w.terminate()))
+      Atomics.store(this.flags, Flag.stop, 1)
       await all
     })()
     return this.stopping
