@@ -56,12 +56,7 @@ const spinUs = (us: number): void => {
  */
 export async function killRound(dir: string, maxDelayUs: number): Promise<KillRound> {
   const before = storedClientsOrNone(dir)
-  let serve = await startServeCli(['--config-dir', dir, ...QUIET_SERVE])
-  // a random port base can collide with another process's port: pick another
-  for (let tries = 0; tries < 5 && serve.stderr().includes('EADDRINUSE'); tries++) {
-    await exited(serve.child, 5000)
-    serve = await startServeCli(['--config-dir', dir, ...QUIET_SERVE])
-  }
+  const serve = await startServeCli(['--config-dir', dir, ...QUIET_SERVE])
   if (!serve.stderr().includes('lumen serve: HTTP')) {
     serve.child.kill('SIGKILL')
     throw new Error(`serve did not start on ${dir}: ${serve.stderr()}`)

@@ -34,12 +34,7 @@ describe.skipIf(missing)(`serve --input xtest${missing ? ' (skipped: Xvfb or cc 
     ;({proc: xvfb, display: DISPLAY} = await startXvfb('640x360'))
     rec = await XRecorder.start(DISPLAY)
     dir = mkdtempSync(join(tmpdir(), 'lumen-input-'))
-    // a random port base can meet a port another test holds: try another
-    for (let attempt = 0; attempt < 3; attempt++) {
-      serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--codecs', 'h264', '--input', 'xtest', '--display', DISPLAY, '--config-dir', join(dir, 'config')])
-      if (!serve.stderr().includes('EADDRINUSE')) break
-      await serve.stop()
-    }
+    serve = await startServeCli(['--source', 'synthetic', '--audio', 'tone', '--codecs', 'h264', '--input', 'xtest', '--display', DISPLAY, '--config-dir', join(dir, 'config')])
   }, 30_000)
   afterAll(async () => {
     await client?.close()

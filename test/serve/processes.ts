@@ -67,9 +67,19 @@ export interface ServeCli {
 
 /**
  * Spawns `bin/run.js serve` with `args` after the common flags and waits (at most 20 s) until it
- * prints its ports or exits; the caller checks which.
+ * prints its ports or exits; the caller checks which. The port base is random: one that meets a
+ * port another process holds (EADDRINUSE) is given up for another, up to five times.
  */
 export async function startServeCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeCli> {
+  let serve = await startServeOnce(args, env)
+  for (let tries = 0; tries < 5 && !serve.stderr().includes('lumen serve: HTTP') && serve.stderr().includes('EADDRINUSE'); tries++) {
+    await exited(serve.child, 5000)
+    serve = await startServeOnce(args, env)
+  }
+  return serve
+}
+
+async function startServeOnce(args: string[], env: NodeJS.ProcessEnv): Promise<ServeCli> {
   const base = 30000 + Math.floor(Math.random() * 20000)
   const child = spawnLumen(['serve', '--bind', '127.0.0.1', '--port-base', String(base), '--pin', '1234', '--no-mdns', ...args], {
     env,
