@@ -13,6 +13,8 @@
  *            absolute sleep; 0 = exactly on time)
  *   readyUs  deadline − the moment the frame was ready (the perf log's "slack"; negative = late)
  *   lateFrames  frames ready after their deadline (sent at once, grid kept)
+ *   gc       this thread's scavenges and full collections during the run (their longest pause)
+ *            and the heap's growth per frame between them: the garbage the loop makes
  *
  *   npm run bench -- pipeline [--json] [--seconds 60] [--fps 240] [--bitrate 200000]
  *                             [--width 5120 --height 1440] [--no-encrypt] [--pacing line|burst]
@@ -36,6 +38,7 @@ import {drawPattern} from '../src/native/capture.js'
 import {NativeEncoder} from '../src/native/codec.js'
 import {Pacer, UdpSocket} from '../src/native/net.js'
 import {videoGcmEngine} from '../src/native/packetize.js'
+import {GcWatch} from '../src/perf/gc.js'
 
 export const summary = 'stream hot path at 5120x1440 240 fps, encoder excluded: host time per frame, deadline slack, late frames'
 
@@ -146,6 +149,7 @@ export async function run(args: string[]): Promise<void> {
     pacer.poll()
   }
   const udp0 = sock.stats()
+  const gc = new GcWatch()
   const r = await runVideoLoop({
     fps,
     producer: new PreEncoded(frames),
@@ -156,8 +160,12 @@ export async function run(args: string[]): Promise<void> {
     maxFrames: total,
     sendAt,
     leadNs: leadUs * 1000,
-    yieldEvery: () => new Promise((resolve) => setImmediate(resolve)),
+    yieldEvery: () => {
+      gc.frame(fps)
+      return new Promise((resolve) => setImmediate(resolve))
+    },
   })
+  const gcs = gc.stop()
   const load1 = loadavg()
   pacer.close()
   const udp = sock.stats()
@@ -192,6 +200,7 @@ export async function run(args: string[]): Promise<void> {
     pinnedCore: pinned ? core : null,
     realtime: realtime.granted ? realtime.detail : `not granted: ${realtime.detail}`,
     lateDetail: lateDetail(r),
+    gc: gcs,
     loadavg1: {before: Math.round(load0[0] * 100) / 100, after: Math.round(load1[0] * 100) / 100},
     goals: {lateFrames: 0, hostUsP99: 150, slackUsP99: 100},
   }
@@ -209,6 +218,7 @@ export async function run(args: string[]): Promise<void> {
       row('  send µs', result.sendUs),
       row('deadline slack µs', result.slackUs, '(goal p99 ≤ 100)'),
       row('ready before deadline µs', result.readyUs),
+      `  GC ${gcs.scavenges} scavenges (longest ${gcs.scavengeMaxMs} ms), ${gcs.fullGcs} full (longest ${gcs.fullGcMaxMs} ms); heap +${gcs.heapBytesPerFrame ?? '?'} B/frame between them`,
       `  late frames ${result.lateFrames} (goal 0)${result.lateDetail.length > 0 ? ` at ${result.lateDetail.map((l) => `#${l.frame} +${l.lateUs} µs`).join(', ')}` : ''}; ${result.realtime}; send calls ${result.sendCalls}, GSO messages ${result.gsoMessages}; ${warmupFrames} warm-up frames before (not counted); load average ${result.loadavg1.before} → ${result.loadavg1.after}`,
       '',
     ].join('\n'),
