@@ -10,8 +10,13 @@ export class ErrorBuffer {
 
   /** The args to append to a call's parameter list. */
   args(): [Buffer, number] {
-    this.bytes[0] = 0
+    this.clear()
     return [this.bytes, this.length]
+  }
+
+  /** Empties the sentence before a call that reuses its arguments (./prepared.ts). */
+  clear(): void {
+    this.bytes[0] = 0
   }
 
   text(): string {

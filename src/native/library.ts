@@ -1,6 +1,7 @@
 /**
  * Finds and opens the shim (libs/build/liblumen.so). The only module that calls ffi-rs'
- * `open`; every binding goes through `shim()`.
+ * `open`; every binding goes through `shim()`, or for the frame loop's calls through
+ * ./prepared.ts, which calls the same functions without ffi-rs' per-call wrapper.
  *
  * Resolution order: LUMEN_SHIM (a path to the .so), then the package's own build folder.
  */

@@ -5,6 +5,7 @@
 import {check, cString, ErrorBuffer} from './call.js'
 import {ShimStatus} from './errors.js'
 import {shim} from './library.js'
+import {PreparedCall} from './prepared.js'
 
 export const UDP_REUSEADDR = 1
 export type PacingMode = 'line' | 'burst'
@@ -149,9 +150,13 @@ export class UdpSocket {
   }
 }
 
+let sleepCall: PreparedCall | undefined
+
 /** Sleeps until the absolute CLOCK_MONOTONIC time (ns), blocking this thread. */
 export function sleepUntilNs(deadlineNs: number): void {
-  shim().lumen_sleep_until([deadlineNs])
+  sleepCall ??= new PreparedCall('lumen_sleep_until')
+  sleepCall.args[0] = deadlineNs
+  sleepCall.call()
 }
 
 /** Why real-time scheduling was not granted, or undefined when it was. */
@@ -182,20 +187,29 @@ export interface PacerRecord {
   late: boolean
 }
 
-export function decodePacerRecord(b: Buffer, off: number): PacerRecord {
-  return {
-    frameId: b.readUInt32LE(off),
-    packets: b.readUInt32LE(off + 4),
-    bytes: b.readUInt32LE(off + 8),
-    largestBurst: b.readUInt32LE(off + 12),
-    deadlineNs: Number(b.readBigInt64LE(off + 16)),
-    submitNs: Number(b.readBigInt64LE(off + 24)),
-    startNs: Number(b.readBigInt64LE(off + 32)),
-    endNs: Number(b.readBigInt64LE(off + 40)),
-    sendCalls: b.readUInt32LE(off + 48),
-    dropped: b.readUInt32LE(off + 52),
-    late: b.readUInt32LE(off + 56) !== 0,
-  }
+function blankRecord(): PacerRecord {
+  return {frameId: 0, packets: 0, bytes: 0, largestBurst: 0, deadlineNs: 0, submitNs: 0, startNs: 0, endNs: 0, sendCalls: 0, dropped: 0, late: false}
+}
+
+/** An int64 as the nearest number, as Number(readBigInt64LE()) gives it, without making a bigint. */
+function readInt64(b: Buffer, off: number): number {
+  return b.readInt32LE(off + 4) * 0x1_0000_0000 + b.readUInt32LE(off)
+}
+
+/** Decodes the record at `off` into `into` (by default a new object). */
+export function decodePacerRecord(b: Buffer, off: number, into: PacerRecord = blankRecord()): PacerRecord {
+  into.frameId = b.readUInt32LE(off)
+  into.packets = b.readUInt32LE(off + 4)
+  into.bytes = b.readUInt32LE(off + 8)
+  into.largestBurst = b.readUInt32LE(off + 12)
+  into.deadlineNs = readInt64(b, off + 16)
+  into.submitNs = readInt64(b, off + 24)
+  into.startNs = readInt64(b, off + 32)
+  into.endNs = readInt64(b, off + 40)
+  into.sendCalls = b.readUInt32LE(off + 48)
+  into.dropped = b.readUInt32LE(off + 52)
+  into.late = b.readUInt32LE(off + 56) !== 0
+  return into
 }
 
 export interface PacerOptions {
@@ -219,6 +233,10 @@ export class Pacer {
   private readonly pollBuf = Buffer.alloc(PACER_RECORD_LEN * 64)
   private closed = false
   readonly handle: number
+  // prepared (./prepared.ts) because the frame loop makes them every frame
+  private readonly submitVideoCall: PreparedCall
+  private readonly pollCall: PreparedCall
+  private readonly record = blankRecord()
 
   constructor(
     readonly socket: UdpSocket,
@@ -228,6 +246,16 @@ export class Pacer {
     const burst = options.burstPackets ?? 32
     const spread = Math.max(1, Math.min(1000, Math.round((options.spread ?? 0.5) * 1000)))
     this.handle = check('lumen_pacer_open', shim().lumen_pacer_open([socket.handle, mode, burst, spread, options.ringBytes ?? 16 << 20, options.spinUs ?? DEFAULT_SPIN_US, ...this.err.args()]), this.err)
+    this.submitVideoCall = new PreparedCall('lumen_pacer_submit_video')
+    const a = this.submitVideoCall.args
+    a[0] = this.handle
+    a[8] = this.err.bytes
+    a[9] = this.err.length
+    this.pollCall = new PreparedCall('lumen_pacer_poll')
+    const p = this.pollCall.args
+    p[0] = this.handle
+    p[1] = this.pollBuf
+    p[2] = this.pollBuf.length
   }
 
   /** AES-128-GCM for every packet submitted from now on (media-encryption.md §3), done in the
@@ -272,7 +300,16 @@ export class Pacer {
    */
   submitVideo(frameId: number, deadlineNs: number, intervalNs: number, frame: Buffer, frameLength: number, desc: Buffer): number {
     if (frameLength < 0 || frameLength > frame.length) throw new RangeError(`frame length ${frameLength} is outside the ${frame.length}-byte buffer`)
-    const status = shim().lumen_pacer_submit_video([this.handle, frameId >>> 0, deadlineNs, intervalNs, frame, frameLength, desc, desc.length, ...this.err.args()])
+    const a = this.submitVideoCall.args
+    a[1] = frameId >>> 0
+    a[2] = deadlineNs
+    a[3] = intervalNs
+    a[4] = frame
+    a[5] = frameLength
+    a[6] = desc
+    a[7] = desc.length
+    this.err.clear()
+    const status = this.submitVideoCall.call()
     if (status === ShimStatus.again) return 0
     return check('lumen_pacer_submit_video', status, this.err)
   }
@@ -280,10 +317,20 @@ export class Pacer {
   /** Completion records of frames sent since the last poll. */
   poll(): PacerRecord[] {
     const out: PacerRecord[] = []
+    this.pollEach((r) => out.push({...r}))
+    return out
+  }
+
+  /** Hands each completion record since the last poll to `onRecord`, in order, in one object
+   * reused for all of them (valid during the callback): the frame loop's poll, which makes no
+   * garbage. Returns the number of records. */
+  pollEach(onRecord: (r: PacerRecord) => void): number {
+    let total = 0
     for (;;) {
-      const n = shim().lumen_pacer_poll([this.handle, this.pollBuf, this.pollBuf.length])
-      for (let i = 0; i < n; i++) out.push(decodePacerRecord(this.pollBuf, i * PACER_RECORD_LEN))
-      if (n < 64) return out
+      const n = this.pollCall.call()
+      for (let i = 0; i < n; i++) onRecord(decodePacerRecord(this.pollBuf, i * PACER_RECORD_LEN, this.record))
+      total += n
+      if (n < 64) return total
     }
   }
 

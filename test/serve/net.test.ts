@@ -4,7 +4,7 @@ import {createSocket} from 'node:dgram'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {monotonicNs} from '../../src/native/core.js'
-import {PacketBatch, Pacer, sleepUntilNs, UdpSocket} from '../../src/native/net.js'
+import {decodePacerRecord, PACER_RECORD_LEN, PacketBatch, Pacer, sleepUntilNs, UdpSocket} from '../../src/native/net.js'
 
 const open: Array<{close(): void}> = []
 afterEach(() => {
@@ -148,6 +148,16 @@ describe('send thread', () => {
     const [r] = pacer.poll()
     expect(r.late).toBe(true)
     expect(r.startNs - r.submitNs).toBeLessThan(50_000_000)
+  })
+})
+
+describe('completion records', () => {
+  it('decode the int64 times as Number(BigInt) would, without bigints', () => {
+    const b = Buffer.alloc(PACER_RECORD_LEN)
+    for (const v of [0n, 1n, 0xffff_ffffn, 0x1_0000_0000n, 1_700_000_123_456_789n, -1n, -5_000_000_000n, 2n ** 53n + 1n, 2n ** 63n - 1n]) {
+      b.writeBigInt64LE(v, 32)
+      expect(decodePacerRecord(b, 0).startNs).toBe(Number(v))
+    }
   })
 })
 
