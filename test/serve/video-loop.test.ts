@@ -39,12 +39,12 @@ async function loop(fps: number, producer: FrameProducer, frames: number, flags 
   tx.setPeer('127.0.0.1', rx.port)
   const pacer = new Pacer(tx, {mode: 'line'})
   const records: PacerRecord[] = []
-  const orig = pacer.poll.bind(pacer)
-  pacer.poll = () => {
-    const r = orig()
-    records.push(...r)
-    return r
-  }
+  const orig = pacer.pollEach.bind(pacer)
+  pacer.pollEach = (onRecord) =>
+    orig((r) => {
+      records.push({...r})
+      onRecord(r)
+    })
   const result = await runVideoLoop({
     fps,
     producer,

@@ -69,9 +69,15 @@ export function checkFecParams(p: VideoFecParams): void {
     throw new FecParamError(`minimum parity ${p.minParity} is outside 0..254`)
 }
 
-/** m and F_wire for a block of k data shards (fec.md §6). */
-export function blockParity(k: number, F: number, minParity: number): BlockPlan {
-  if (F === 0) return {k, m: 0, fWire: 0}
+/** m and F_wire for a block of k data shards (fec.md §6), written into `into` when given. */
+export function blockParity(k: number, F: number, minParity: number, into?: BlockPlan): BlockPlan {
+  const out = into ?? {k, m: 0, fWire: 0}
+  out.k = k
+  if (F === 0) {
+    out.m = 0
+    out.fWire = 0
+    return out
+  }
   let m = Math.floor((k * F + 99) / 100)
   let fWire = F
   if (m < minParity) {
@@ -87,11 +93,14 @@ export function blockParity(k: number, F: number, minParity: number): BlockPlan 
     throw new FecParamError(
       `a block of ${k} data packets cannot carry ${m} parity packets (F=${F}%, minimum ${minParity}): k + m must be ≤ 255 and the wire percentage ≤ 255`,
     )
-  return {k, m, fWire}
+  out.m = m
+  out.fWire = fWire
+  return out
 }
 
-/** How one frame of `frameBytes` bytes is cut into packets and FEC blocks (video.md §6). */
-export function planFrame(frameBytes: number, p: VideoFecParams): FramePlan {
+/** How one frame of `frameBytes` bytes is cut into packets and FEC blocks (video.md §6); into a
+ * plan given (its block objects reused: the frame loop plans every frame) or a new one. */
+export function planFrame(frameBytes: number, p: VideoFecParams, into?: FramePlan): FramePlan {
   const P = p.packetSize - 16
   const S = p.packetSize + 16
   const payloadBytes = frameBytes + FRAME_HEADER_BYTES
@@ -106,7 +115,7 @@ export function planFrame(frameBytes: number, p: VideoFecParams): FramePlan {
     B = MAX_FEC_BLOCKS
   }
   const A = Math.ceil(Math.floor(W / B) / S)
-  const blocks: BlockPlan[] = []
+  const blocks: BlockPlan[] = into?.blocks ?? []
   let parity = 0
   for (let b = 0; b < B; b++) {
     const k = b < B - 1 ? A : D - (B - 1) * A
@@ -115,9 +124,17 @@ export function planFrame(frameBytes: number, p: VideoFecParams): FramePlan {
       throw new FecParamError(
         `a ${frameBytes}-byte frame needs ${D} packets of ${S} bytes: more than 4 blocks of ${MAX_BLOCK_PACKETS_NO_FEC} packets, which the protocol cannot represent`,
       )
-    const plan = blockParity(k, F, p.minParity)
+    const plan = blockParity(k, F, p.minParity, blocks[b])
     parity += plan.m
-    blocks.push(plan)
+    blocks[b] = plan
   }
-  return {payloadBytes, P, S, dataPackets: D, parityPackets: parity, lastPayloadLen: rest, blocks}
+  blocks.length = B
+  if (into === undefined) return {payloadBytes, P, S, dataPackets: D, parityPackets: parity, lastPayloadLen: rest, blocks}
+  into.payloadBytes = payloadBytes
+  into.P = P
+  into.S = S
+  into.dataPackets = D
+  into.parityPackets = parity
+  into.lastPayloadLen = rest
+  return into
 }

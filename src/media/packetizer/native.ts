@@ -37,6 +37,7 @@ export class NativeVideoPacketizer {
   // a number, not a bigint: the frame loop describes 240 frames a second, and a stream never
   // sends 2^53 packets
   private iv: number
+  // reused from frame to frame (planFrame's `into`)
   private plan: FramePlan | undefined
   /** the descriptor of the frame last described */
   readonly desc = Buffer.alloc(VIDEO_DESC_INTS * 4)
@@ -67,7 +68,7 @@ export class NativeVideoPacketizer {
   /** Fills {@link desc} for a frame of `frameBytes` bytes; returns its packet count. The counters
    * move on only with {@link advance} (a frame the send thread could not take leaves no gap). */
   describe(frameBytes: number, frame: VideoFrameFields): number {
-    const plan = planFrame(frameBytes, this.options)
+    const plan = planFrame(frameBytes, this.options, this.plan)
     this.plan = plan
     const d = this.d
     d.fill(0)

@@ -23,7 +23,9 @@
  */
 import type {NativeVideoPacketizer} from '../packetizer/index.js'
 import {Pacer, type PacerRecord, sleepUntilNs} from '../../native/net.js'
+import {emptyRecord} from '../../perf/format.js'
 import type {PerfLogWriter} from '../../perf/writer.js'
+import {PendingFrames} from './pending-frames.js'
 import {Counter, Flag} from './shared.js'
 
 const now = (): number => Number(process.hrtime.bigint())
@@ -70,23 +72,6 @@ export interface VideoLoopOptions {
   leadNs?: number
 }
 
-interface Pending {
-  /** the frame's grid point */
-  slotNs: number
-  /** when packetizing started, and when the frame was ready (packetized and queued) */
-  packetizeStartNs: number
-  readyNs: number
-  late: boolean
-  captureStartNs: number
-  captureUs: number
-  convertUs: number
-  encodeUs: number
-  packetizeUs: number
-  idr: boolean
-  reencoded: boolean
-  clientLost: number
-}
-
 export interface VideoLoopResult {
   frames: number
   lateFrames: number
@@ -130,10 +115,15 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     bytes: 0,
     largestBurst: 0,
   }
-  const pending = new Map<number, Pending>()
+  // the loop's records are reused from frame to frame: at 240 fps every object made per frame
+  // brings the next young-generation collection closer, and one is a millisecond in a frame
+  const pending = new PendingFrames()
+  const fields = {frameIndex: 0, frameType: 0, latencyTenthMs: 0, rtpTimestamp: 0}
+  const row = emptyRecord()
   const recent = new Float64Array(32) // processing times (ns) for the deadline mode's adaptive lead
   let recentAt = 0
-  const encodeWindow: number[] = []
+  let encodeWindow = new Float64Array(Math.ceil(o.fps) + 8) // the last second's encode times (µs)
+  let encodeCount = 0
   let secondStart = now()
   let secFrames = 0
   let secBytes = 0
@@ -147,8 +137,7 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
   let first = true
 
   const handle = (r: PacerRecord): void => {
-    const p = pending.get(r.frameId)
-    pending.delete(r.frameId)
+    const p = pending.take(r.frameId)
     if (r.frameId === 1) Atomics.store(flags, Flag.firstSent, 1)
     const i = r.frameId - 1
     const sendUs = (r.endNs - r.startNs) / 1e3
@@ -175,23 +164,22 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     secBytes += r.bytes
     if (r.largestBurst > secBurst) secBurst = r.largestBurst
     if (o.perf !== undefined && p !== undefined) {
-      o.perf.append({
-        frameIndex: r.frameId - 1,
-        captureTimeUs: (p.captureStartNs - t0) / 1e3,
-        captureUs: p.captureUs,
-        convertUs: p.convertUs,
-        encodeUs: p.encodeUs,
-        packetizeUs: p.packetizeUs,
-        sendUs,
-        totalUs: (r.endNs - p.captureStartNs) / 1e3,
-        slackUs,
-        packets: r.packets,
-        bytes: r.bytes,
-        burstPackets: r.largestBurst,
-        idr: p.idr,
-        reencoded: p.reencoded,
-        clientFramesLost: p.clientLost,
-      })
+      row.frameIndex = r.frameId - 1
+      row.captureTimeUs = (p.captureStartNs - t0) / 1e3
+      row.captureUs = p.captureUs
+      row.convertUs = p.convertUs
+      row.encodeUs = p.encodeUs
+      row.packetizeUs = p.packetizeUs
+      row.sendUs = sendUs
+      row.totalUs = (r.endNs - p.captureStartNs) / 1e3
+      row.slackUs = slackUs
+      row.packets = r.packets
+      row.bytes = r.bytes
+      row.burstPackets = r.largestBurst
+      row.idr = p.idr
+      row.reencoded = p.reencoded
+      row.clientFramesLost = p.clientLost
+      o.perf.append(row)
     }
   }
 
@@ -220,7 +208,11 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     const p0 = now()
     const latencyNs = sendAt === 'ready' ? p0 + handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
     const rtpTimestamp = Math.round(slot * ticksPerSlot) >>> 0
-    o.packetizer.describe(frame.length, {frameIndex, frameType: frame.idr ? 2 : 1, latencyTenthMs: latencyNs / 1e5, rtpTimestamp})
+    fields.frameIndex = frameIndex
+    fields.frameType = frame.idr ? 2 : 1
+    fields.latencyTenthMs = latencyNs / 1e5
+    fields.rtpTimestamp = rtpTimestamp
+    o.packetizer.describe(frame.length, fields)
     // ready mode: the slot has passed, so the send thread sends at once
     const sent = o.pacer.submitVideo(frameIndex, Math.round(slotNs), Math.round(interval), frame.data, frame.length, o.packetizer.desc)
     const p1 = now()
@@ -234,20 +226,19 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     const late = p1 > slotNs + (sendAt === 'ready' ? interval : 0)
     if (sent > 0) {
       o.packetizer.advance(sent)
-      pending.set(frameIndex, {
-        slotNs,
-        packetizeStartNs: p0,
-        readyNs: p1,
-        late,
-        captureStartNs: frame.captureStartNs,
-        captureUs: frame.captureUs,
-        convertUs: frame.convertUs,
-        encodeUs: frame.encodeUs,
-        packetizeUs,
-        idr: frame.idr,
-        reencoded: !frame.fresh,
-        clientLost: Atomics.load(flags, Flag.clientLost),
-      })
+      const p = pending.add(frameIndex)
+      p.slotNs = slotNs
+      p.packetizeStartNs = p0
+      p.readyNs = p1
+      p.late = late
+      p.captureStartNs = frame.captureStartNs
+      p.captureUs = frame.captureUs
+      p.convertUs = frame.convertUs
+      p.encodeUs = frame.encodeUs
+      p.packetizeUs = packetizeUs
+      p.idr = frame.idr
+      p.reencoded = !frame.fresh
+      p.clientLost = Atomics.load(flags, Flag.clientLost)
       if (frame.fresh) counters[Counter.uniqueFrames]++
       else counters[Counter.reencodedFrames]++
       if (frame.idr) counters[Counter.idrFrames]++
@@ -259,18 +250,23 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
       Atomics.store(flags, Flag.idr, 1)
     }
     result.frames++
-    encodeWindow.push(frame.encodeUs + frame.convertUs)
+    if (encodeCount === encodeWindow.length) {
+      const wider = new Float64Array(encodeWindow.length * 2)
+      wider.set(encodeWindow)
+      encodeWindow = wider
+    }
+    encodeWindow[encodeCount++] = frame.encodeUs + frame.convertUs
     Atomics.store(flags, Flag.running, 1)
 
-    for (const r of o.pacer.poll()) handle(r)
+    o.pacer.pollEach(handle)
     const t = now()
     if (t - secondStart >= 1e9) {
-      encodeWindow.sort((a, b) => a - b)
-      counters[Counter.encodeP99Us] = encodeWindow.length > 0 ? encodeWindow[Math.min(encodeWindow.length - 1, Math.floor(encodeWindow.length * 0.99))] : 0
+      const w = encodeWindow.subarray(0, encodeCount).sort()
+      counters[Counter.encodeP99Us] = encodeCount > 0 ? w[Math.min(encodeCount - 1, Math.floor(encodeCount * 0.99))] : 0
       counters[Counter.fpsLastSecond] = (secFrames * 1e9) / (t - secondStart)
       counters[Counter.bytesLastSecond] = (secBytes * 1e9) / (t - secondStart)
       counters[Counter.burstLastSecond] = secBurst
-      encodeWindow.length = 0
+      encodeCount = 0
       secFrames = 0
       secBytes = 0
       secBurst = 0
@@ -283,6 +279,6 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     if (o.yieldEvery !== undefined) await o.yieldEvery()
   }
   o.pacer.drain(1000)
-  for (const r of o.pacer.poll()) handle(r)
+  o.pacer.pollEach(handle)
   return result
 }
