@@ -249,12 +249,12 @@ export class Pacer {
     this.submitVideoCall = new PreparedCall('lumen_pacer_submit_video')
     const a = this.submitVideoCall.args
     a[0] = this.handle
-    a[8] = this.err.bytes
+    this.submitVideoCall.setBuffer(8, this.err.bytes)
     a[9] = this.err.length
     this.pollCall = new PreparedCall('lumen_pacer_poll')
     const p = this.pollCall.args
     p[0] = this.handle
-    p[1] = this.pollBuf
+    this.pollCall.setBuffer(1, this.pollBuf)
     p[2] = this.pollBuf.length
   }
 
@@ -304,9 +304,9 @@ export class Pacer {
     a[1] = frameId >>> 0
     a[2] = deadlineNs
     a[3] = intervalNs
-    a[4] = frame
+    this.submitVideoCall.setBuffer(4, frame)
     a[5] = frameLength
-    a[6] = desc
+    this.submitVideoCall.setBuffer(6, desc)
     a[7] = desc.length
     this.err.clear()
     const status = this.submitVideoCall.call()
