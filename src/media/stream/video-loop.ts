@@ -96,59 +96,196 @@ export interface VideoLoopResult {
 }
 
 export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult> {
-  const interval = 1e9 / o.fps
-  const ticksPerSlot = 90000 / o.fps
-  const sendAt: SendAt = o.sendAt ?? 'ready'
-  const {flags, counters} = o
-  const max = o.maxFrames ?? Number.POSITIVE_INFINITY
-  const keep = Number.isFinite(max) ? max : 0
-  const result: VideoLoopResult = {
-    frames: 0,
-    lateFrames: 0,
-    packetizeUs: new Float64Array(keep),
-    sendUs: new Float64Array(keep),
-    wakeLateUs: new Float64Array(keep),
-    slackUs: new Float64Array(keep),
-    rtpTimestamps: new Uint32Array(keep),
-    hostUs: new Float64Array(keep),
-    packets: 0,
-    bytes: 0,
-    largestBurst: 0,
+  const loop = new FrameLoop(o)
+  while (Atomics.load(o.flags, Flag.stop) === 0 && loop.result.frames < loop.max) {
+    if (!loop.frame()) continue
+    if (o.yieldEvery !== undefined) await o.yieldEvery()
   }
-  // the loop's records are reused from frame to frame: at 240 fps every object made per frame
-  // brings the next young-generation collection closer, and one is a millisecond in a frame
-  const pending = new PendingFrames()
-  const fields = {frameIndex: 0, frameType: 0, latencyTenthMs: 0, rtpTimestamp: 0}
-  const row = emptyRecord()
-  const recent = new Float64Array(32) // processing times (ns) for the deadline mode's adaptive lead
-  let recentAt = 0
-  let encodeWindow = new Float64Array(Math.ceil(o.fps) + 8) // the last second's encode times (µs)
-  let encodeCount = 0
-  let secondStart = now()
-  let secFrames = 0
-  let secBytes = 0
-  let secBurst = 0
+  o.pacer.drain(1000)
+  o.pacer.pollEach(loop.onRecord)
+  return loop.result
+}
+
+/**
+ * One frame's work, synchronous, with the loop's state in fields: numbers that live across an
+ * await or in a closure's context are boxed on every write (a heap object each), fields and
+ * typed arrays are written in place. Every record the loop keeps is reused from frame to frame:
+ * at 240 fps each object made per frame brings the next young-generation collection closer, and
+ * one is about a millisecond in the middle of a frame.
+ */
+class FrameLoop {
+  readonly result: VideoLoopResult
+  readonly max: number
+  /** pollEach's callback, made once */
+  readonly onRecord = (r: PacerRecord): void => this.handle(r)
+  private readonly interval: number
+  private readonly ticksPerSlot: number
+  private readonly ready: boolean
+  private readonly keep: number
+  private readonly pending = new PendingFrames()
+  private readonly fields = {frameIndex: 0, frameType: 0, latencyTenthMs: 0, rtpTimestamp: 0}
+  private readonly row = emptyRecord()
+  private readonly recent = new Float64Array(32) // processing times (ns) for the deadline mode's adaptive lead
+  private recentAt = 0
+  private encodeWindow: Float64Array // the last second's encode times (µs)
+  private encodeCount = 0
+  private secondStart: number
+  private secFrames = 0
+  private secBytes = 0
+  private secBurst = 0
   // ready mode: packetize start → first datagram handed to the kernel, as the last frame measured it
-  let handOffNs = 0
+  private handOffNs = 0
+  private readonly t0: number
+  private slot = 0
+  private frameIndex = 1
+  private first = true
 
-  const t0 = sendAt === 'ready' ? now() : now() + interval
-  let slot = 0
-  let frameIndex = 1
-  let first = true
+  constructor(private readonly o: VideoLoopOptions) {
+    this.interval = 1e9 / o.fps
+    this.ticksPerSlot = 90000 / o.fps
+    this.ready = (o.sendAt ?? 'ready') === 'ready'
+    this.max = o.maxFrames ?? Number.POSITIVE_INFINITY
+    const keep = Number.isFinite(this.max) ? this.max : 0
+    this.keep = keep
+    this.result = {
+      frames: 0,
+      lateFrames: 0,
+      packetizeUs: new Float64Array(keep),
+      sendUs: new Float64Array(keep),
+      wakeLateUs: new Float64Array(keep),
+      slackUs: new Float64Array(keep),
+      rtpTimestamps: new Uint32Array(keep),
+      hostUs: new Float64Array(keep),
+      packets: 0,
+      bytes: 0,
+      largestBurst: 0,
+    }
+    this.encodeWindow = new Float64Array(Math.ceil(o.fps) + 8)
+    this.secondStart = now()
+    this.t0 = this.ready ? now() : now() + this.interval
+  }
 
-  const handle = (r: PacerRecord): void => {
-    const p = pending.take(r.frameId)
+  /** Sleeps to the next slot and sends its frame; false when the producer had none (no yield then). */
+  frame(): boolean {
+    const {o, interval, result} = this
+    const {flags, counters} = o
+    const slotNs = this.t0 + this.slot * interval
+    if (this.ready) {
+      sleepUntilNs(Math.round(slotNs))
+    } else {
+      // wake early enough to have the frame ready by its send slot
+      let lead = o.leadNs
+      if (lead === undefined) {
+        let worst = 0
+        for (let i = 0; i < this.recent.length; i++) if (this.recent[i] > worst) worst = this.recent[i]
+        lead = Math.min(interval, worst * 1.25 + 1_000_000)
+      }
+      sleepUntilNs(Math.round(slotNs - lead))
+    }
+
+    const forceIdr = this.first || Atomics.exchange(flags, Flag.idr, 0) === 1
+    const wake = now()
+    const frame = o.producer.next(forceIdr)
+    if (frame === undefined || frame.length === 0) {
+      this.slot++
+      return false
+    }
+    const p0 = now()
+    const latencyNs = this.ready ? p0 + this.handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
+    const rtpTimestamp = Math.round(this.slot * this.ticksPerSlot) >>> 0
+    const fields = this.fields
+    fields.frameIndex = this.frameIndex
+    fields.frameType = frame.idr ? 2 : 1
+    fields.latencyTenthMs = latencyNs / 1e5
+    fields.rtpTimestamp = rtpTimestamp
+    o.packetizer.describe(frame.length, fields)
+    // ready mode: the slot has passed, so the send thread sends at once
+    const sent = o.pacer.submitVideo(this.frameIndex, Math.round(slotNs), Math.round(interval), frame.data, frame.length, o.packetizer.desc)
+    const p1 = now()
+    const packetizeUs = (p1 - p0) / 1e3
+    this.recent[this.recentAt++ % this.recent.length] = p1 - wake
+    if (result.frames < this.keep) {
+      result.packetizeUs[result.frames] = packetizeUs
+      result.rtpTimestamps[result.frames] = rtpTimestamp
+    }
+    // late: ready after the moment it was due (its send slot, or in ready mode the next capture slot)
+    const late = p1 > slotNs + (this.ready ? interval : 0)
+    if (sent > 0) {
+      o.packetizer.advance(sent)
+      const p = this.pending.add(this.frameIndex)
+      p.slotNs = slotNs
+      p.packetizeStartNs = p0
+      p.readyNs = p1
+      p.late = late
+      p.captureStartNs = frame.captureStartNs
+      p.captureUs = frame.captureUs
+      p.convertUs = frame.convertUs
+      p.encodeUs = frame.encodeUs
+      p.packetizeUs = packetizeUs
+      p.idr = frame.idr
+      p.reencoded = !frame.fresh
+      p.clientLost = Atomics.load(flags, Flag.clientLost)
+      if (frame.fresh) counters[Counter.uniqueFrames]++
+      else counters[Counter.reencodedFrames]++
+      if (frame.idr) counters[Counter.idrFrames]++
+      this.frameIndex++
+      this.first = false
+    } else {
+      counters[Counter.droppedFrames]++
+      // the client will miss this frame: the next one must be an IDR
+      Atomics.store(flags, Flag.idr, 1)
+    }
+    result.frames++
+    if (this.encodeCount === this.encodeWindow.length) {
+      const wider = new Float64Array(this.encodeWindow.length * 2)
+      wider.set(this.encodeWindow)
+      this.encodeWindow = wider
+    }
+    this.encodeWindow[this.encodeCount++] = frame.encodeUs + frame.convertUs
+    Atomics.store(flags, Flag.running, 1)
+
+    o.pacer.pollEach(this.onRecord)
+    const t = now()
+    if (t - this.secondStart >= 1e9) this.publishSecond(t)
+
+    // next slot: the next grid point, or the first one after now when this frame overran it
+    this.slot++
+    if (p1 > this.t0 + this.slot * interval) this.slot = Math.ceil((p1 - this.t0) / interval)
+    return true
+  }
+
+  /** The last second's figures into the shared counters. */
+  private publishSecond(t: number): void {
+    const counters = this.o.counters
+    const n = this.encodeCount
+    const w = this.encodeWindow.subarray(0, n).sort()
+    counters[Counter.encodeP99Us] = n > 0 ? w[Math.min(n - 1, Math.floor(n * 0.99))] : 0
+    counters[Counter.fpsLastSecond] = (this.secFrames * 1e9) / (t - this.secondStart)
+    counters[Counter.bytesLastSecond] = (this.secBytes * 1e9) / (t - this.secondStart)
+    counters[Counter.burstLastSecond] = this.secBurst
+    this.encodeCount = 0
+    this.secFrames = 0
+    this.secBytes = 0
+    this.secBurst = 0
+    this.secondStart = t
+  }
+
+  /** A completion record from the send thread. */
+  private handle(r: PacerRecord): void {
+    const {o, result, interval} = this
+    const {flags, counters} = o
+    const p = this.pending.take(r.frameId)
     if (r.frameId === 1) Atomics.store(flags, Flag.firstSent, 1)
     const i = r.frameId - 1
     const sendUs = (r.endNs - r.startNs) / 1e3
-    const dueNs = sendAt === 'ready' ? r.submitNs : r.deadlineNs
-    const slackUs = p === undefined ? 0 : (sendAt === 'ready' ? p.slotNs + interval - p.readyNs : p.slotNs - p.readyNs) / 1e3
-    if (sendAt === 'ready' && p !== undefined) handOffNs = r.startNs - p.packetizeStartNs
-    if (i < keep) {
+    const dueNs = this.ready ? r.submitNs : r.deadlineNs
+    const slackUs = p === undefined ? 0 : (this.ready ? p.slotNs + interval - p.readyNs : p.slotNs - p.readyNs) / 1e3
+    if (this.ready && p !== undefined) this.handOffNs = r.startNs - p.packetizeStartNs
+    if (i < this.keep) {
       result.sendUs[i] = sendUs
       result.wakeLateUs[i] = Math.max(0, r.startNs - dueNs) / 1e3
       result.slackUs[i] = slackUs
-      if (p !== undefined) result.hostUs[i] = sendAt === 'ready' ? (r.endNs - p.packetizeStartNs) / 1e3 : p.packetizeUs + sendUs
+      if (p !== undefined) result.hostUs[i] = this.ready ? (r.endNs - p.packetizeStartNs) / 1e3 : p.packetizeUs + sendUs
     }
     result.packets += r.packets
     result.bytes += r.bytes
@@ -160,12 +297,13 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
     counters[Counter.framesSent]++
     counters[Counter.packetsSent] += r.packets
     counters[Counter.bytesSent] += r.bytes
-    secFrames++
-    secBytes += r.bytes
-    if (r.largestBurst > secBurst) secBurst = r.largestBurst
+    this.secFrames++
+    this.secBytes += r.bytes
+    if (r.largestBurst > this.secBurst) this.secBurst = r.largestBurst
     if (o.perf !== undefined && p !== undefined) {
+      const row = this.row
       row.frameIndex = r.frameId - 1
-      row.captureTimeUs = (p.captureStartNs - t0) / 1e3
+      row.captureTimeUs = (p.captureStartNs - this.t0) / 1e3
       row.captureUs = p.captureUs
       row.convertUs = p.convertUs
       row.encodeUs = p.encodeUs
@@ -182,103 +320,4 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
       o.perf.append(row)
     }
   }
-
-  while (Atomics.load(flags, Flag.stop) === 0 && result.frames < max) {
-    const slotNs = t0 + slot * interval
-    if (sendAt === 'ready') {
-      sleepUntilNs(Math.round(slotNs))
-    } else {
-      // wake early enough to have the frame ready by its send slot
-      let lead = o.leadNs
-      if (lead === undefined) {
-        let worst = 0
-        for (const v of recent) if (v > worst) worst = v
-        lead = Math.min(interval, worst * 1.25 + 1_000_000)
-      }
-      sleepUntilNs(Math.round(slotNs - lead))
-    }
-
-    const forceIdr = first || Atomics.exchange(flags, Flag.idr, 0) === 1
-    const wake = now()
-    const frame = o.producer.next(forceIdr)
-    if (frame === undefined || frame.length === 0) {
-      slot++
-      continue
-    }
-    const p0 = now()
-    const latencyNs = sendAt === 'ready' ? p0 + handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
-    const rtpTimestamp = Math.round(slot * ticksPerSlot) >>> 0
-    fields.frameIndex = frameIndex
-    fields.frameType = frame.idr ? 2 : 1
-    fields.latencyTenthMs = latencyNs / 1e5
-    fields.rtpTimestamp = rtpTimestamp
-    o.packetizer.describe(frame.length, fields)
-    // ready mode: the slot has passed, so the send thread sends at once
-    const sent = o.pacer.submitVideo(frameIndex, Math.round(slotNs), Math.round(interval), frame.data, frame.length, o.packetizer.desc)
-    const p1 = now()
-    const packetizeUs = (p1 - p0) / 1e3
-    recent[recentAt++ % recent.length] = p1 - wake
-    if (result.frames < keep) {
-      result.packetizeUs[result.frames] = packetizeUs
-      result.rtpTimestamps[result.frames] = rtpTimestamp
-    }
-    // late: ready after the moment it was due (its send slot, or in ready mode the next capture slot)
-    const late = p1 > slotNs + (sendAt === 'ready' ? interval : 0)
-    if (sent > 0) {
-      o.packetizer.advance(sent)
-      const p = pending.add(frameIndex)
-      p.slotNs = slotNs
-      p.packetizeStartNs = p0
-      p.readyNs = p1
-      p.late = late
-      p.captureStartNs = frame.captureStartNs
-      p.captureUs = frame.captureUs
-      p.convertUs = frame.convertUs
-      p.encodeUs = frame.encodeUs
-      p.packetizeUs = packetizeUs
-      p.idr = frame.idr
-      p.reencoded = !frame.fresh
-      p.clientLost = Atomics.load(flags, Flag.clientLost)
-      if (frame.fresh) counters[Counter.uniqueFrames]++
-      else counters[Counter.reencodedFrames]++
-      if (frame.idr) counters[Counter.idrFrames]++
-      frameIndex++
-      first = false
-    } else {
-      counters[Counter.droppedFrames]++
-      // the client will miss this frame: the next one must be an IDR
-      Atomics.store(flags, Flag.idr, 1)
-    }
-    result.frames++
-    if (encodeCount === encodeWindow.length) {
-      const wider = new Float64Array(encodeWindow.length * 2)
-      wider.set(encodeWindow)
-      encodeWindow = wider
-    }
-    encodeWindow[encodeCount++] = frame.encodeUs + frame.convertUs
-    Atomics.store(flags, Flag.running, 1)
-
-    o.pacer.pollEach(handle)
-    const t = now()
-    if (t - secondStart >= 1e9) {
-      const w = encodeWindow.subarray(0, encodeCount).sort()
-      counters[Counter.encodeP99Us] = encodeCount > 0 ? w[Math.min(encodeCount - 1, Math.floor(encodeCount * 0.99))] : 0
-      counters[Counter.fpsLastSecond] = (secFrames * 1e9) / (t - secondStart)
-      counters[Counter.bytesLastSecond] = (secBytes * 1e9) / (t - secondStart)
-      counters[Counter.burstLastSecond] = secBurst
-      encodeCount = 0
-      secFrames = 0
-      secBytes = 0
-      secBurst = 0
-      secondStart = t
-    }
-
-    // next slot: the next grid point, or the first one after now when this frame overran it
-    slot++
-    if (p1 > t0 + slot * interval) slot = Math.ceil((p1 - t0) / interval)
-    if (o.yieldEvery !== undefined) await o.yieldEvery()
-  }
-  o.pacer.drain(1000)
-  o.pacer.pollEach(handle)
-  return result
 }
