@@ -31,6 +31,7 @@ import {spawnSync} from 'node:child_process'
 import {loadavg} from 'node:os'
 
 import {NativeVideoPacketizer} from '../src/media/packetizer/index.js'
+import {monotonicNowNs} from '../src/media/stream/clock.js'
 import {applyRealtime, realtimePriority} from '../src/media/stream/realtime.js'
 import {SHARED_BYTES, sharedViews} from '../src/media/stream/shared.js'
 import {runVideoLoop, type FrameProducer, type ProducedFrame, type SendAt} from '../src/media/stream/video-loop.js'
@@ -81,7 +82,7 @@ class PreEncoded implements FrameProducer {
     o.data = f.data
     o.length = f.data.length
     o.idr = f.idr
-    o.captureStartNs = Number(process.hrtime.bigint())
+    o.captureStartNs = monotonicNowNs()
     return o
   }
 }

@@ -191,21 +191,18 @@ function blankRecord(): PacerRecord {
   return {frameId: 0, packets: 0, bytes: 0, largestBurst: 0, deadlineNs: 0, submitNs: 0, startNs: 0, endNs: 0, sendCalls: 0, dropped: 0, late: false}
 }
 
-/** An int64 as the nearest number, as Number(readBigInt64LE()) gives it, without making a bigint. */
-function readInt64(b: Buffer, off: number): number {
-  return b.readInt32LE(off + 4) * 0x1_0000_0000 + b.readUInt32LE(off)
-}
-
-/** Decodes the record at `off` into `into` (by default a new object). */
+/** Decodes the record at `off` into `into` (by default a new object). The int64 times come out
+ * as Number(readBigInt64LE()) gives them, without making a bigint (written out, not through a
+ * helper: a number returned from a call that is not inlined is a heap object). */
 export function decodePacerRecord(b: Buffer, off: number, into: PacerRecord = blankRecord()): PacerRecord {
   into.frameId = b.readUInt32LE(off)
   into.packets = b.readUInt32LE(off + 4)
   into.bytes = b.readUInt32LE(off + 8)
   into.largestBurst = b.readUInt32LE(off + 12)
-  into.deadlineNs = readInt64(b, off + 16)
-  into.submitNs = readInt64(b, off + 24)
-  into.startNs = readInt64(b, off + 32)
-  into.endNs = readInt64(b, off + 40)
+  into.deadlineNs = b.readInt32LE(off + 20) * 0x1_0000_0000 + b.readUInt32LE(off + 16)
+  into.submitNs = b.readInt32LE(off + 28) * 0x1_0000_0000 + b.readUInt32LE(off + 24)
+  into.startNs = b.readInt32LE(off + 36) * 0x1_0000_0000 + b.readUInt32LE(off + 32)
+  into.endNs = b.readInt32LE(off + 44) * 0x1_0000_0000 + b.readUInt32LE(off + 40)
   into.sendCalls = b.readUInt32LE(off + 48)
   into.dropped = b.readUInt32LE(off + 52)
   into.late = b.readUInt32LE(off + 56) !== 0

@@ -19,10 +19,11 @@ import {stampBits} from '../capture/stamp.js'
 import {SyntheticSource} from '../capture/synthetic.js'
 import {type EncoderName, VideoEncoder} from '../encoder.js'
 import type {CaptureSource, CpuFrame} from '../types.js'
+import {monotonicNowNs} from './clock.js'
 import {CaptureEncodeProducer, fillProduced, type ProducerOptions} from './producer.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
-const now = (): number => Number(process.hrtime.bigint())
+const now = monotonicNowNs
 
 /** Per-frame stage times of the GPU path, µs (the last frame). */
 export interface GpuStageTimes {

@@ -2,9 +2,10 @@
 import {type EncodedInPlace, type EncoderName, VideoEncoder} from '../encoder.js'
 import type {BitDepth, Chroma} from '../../native/codec.js'
 import type {CaptureSource, CpuFrame} from '../types.js'
+import {monotonicNowNs} from './clock.js'
 import type {FrameProducer, ProducedFrame} from './video-loop.js'
 
-const now = (): number => Number(process.hrtime.bigint())
+const now = monotonicNowNs
 
 export interface ProducerOptions {
   encoder: EncoderName

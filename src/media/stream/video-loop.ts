@@ -25,10 +25,11 @@ import type {NativeVideoPacketizer} from '../packetizer/index.js'
 import {Pacer, type PacerRecord, sleepUntilNs} from '../../native/net.js'
 import {emptyRecord} from '../../perf/format.js'
 import type {PerfLogWriter} from '../../perf/writer.js'
+import {monotonicNowNs} from './clock.js'
 import {PendingFrames} from './pending-frames.js'
 import {Counter, Flag} from './shared.js'
 
-const now = (): number => Number(process.hrtime.bigint())
+const now = monotonicNowNs
 
 /** One frame from whatever produces encoded frames (a capture + encoder, or pre-encoded data). */
 export interface ProducedFrame {
@@ -129,12 +130,14 @@ class FrameLoop {
   private recentAt = 0
   private encodeWindow: Float64Array // the last second's encode times (µs)
   private encodeCount = 0
-  private secondStart: number
   private secFrames = 0
   private secBytes = 0
   private secBurst = 0
-  // ready mode: packetize start → first datagram handed to the kernel, as the last frame measured it
-  private handOffNs = 0
+  // handOffNs (ready mode): packetize start → first datagram handed to the kernel, as the last
+  // frame measured it. In an object literal, not class fields: V8 writes a double into a literal's
+  // field in place, while a class field that started out undefined or an integer gets a new heap
+  // number on every write
+  private readonly times = {handOffNs: 0, secondStartNs: 0}
   private readonly t0: number
   private slot = 0
   private frameIndex = 1
@@ -161,7 +164,7 @@ class FrameLoop {
       largestBurst: 0,
     }
     this.encodeWindow = new Float64Array(Math.ceil(o.fps) + 8)
-    this.secondStart = now()
+    this.times.secondStartNs = now()
     this.t0 = this.ready ? now() : now() + this.interval
   }
 
@@ -183,7 +186,8 @@ class FrameLoop {
       sleepUntilNs(Math.round(slotNs - lead))
     }
 
-    const forceIdr = this.first || Atomics.exchange(flags, Flag.idr, 0) === 1
+    // load first: an exchange on shared memory makes a heap object, and the flag is rarely set
+    const forceIdr = this.first || (Atomics.load(flags, Flag.idr) === 1 && Atomics.exchange(flags, Flag.idr, 0) === 1)
     const wake = now()
     const frame = o.producer.next(forceIdr)
     if (frame === undefined || frame.length === 0) {
@@ -191,7 +195,7 @@ class FrameLoop {
       return false
     }
     const p0 = now()
-    const latencyNs = this.ready ? p0 + this.handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
+    const latencyNs = this.ready ? p0 + this.times.handOffNs - frame.captureStartNs : Math.max(slotNs, p0) - frame.captureStartNs
     const rtpTimestamp = Math.round(this.slot * this.ticksPerSlot) >>> 0
     const fields = this.fields
     fields.frameIndex = this.frameIndex
@@ -246,7 +250,7 @@ class FrameLoop {
 
     o.pacer.pollEach(this.onRecord)
     const t = now()
-    if (t - this.secondStart >= 1e9) this.publishSecond(t)
+    if (t - this.times.secondStartNs >= 1e9) this.publishSecond(t)
 
     // next slot: the next grid point, or the first one after now when this frame overran it
     this.slot++
@@ -260,14 +264,14 @@ class FrameLoop {
     const n = this.encodeCount
     const w = this.encodeWindow.subarray(0, n).sort()
     counters[Counter.encodeP99Us] = n > 0 ? w[Math.min(n - 1, Math.floor(n * 0.99))] : 0
-    counters[Counter.fpsLastSecond] = (this.secFrames * 1e9) / (t - this.secondStart)
-    counters[Counter.bytesLastSecond] = (this.secBytes * 1e9) / (t - this.secondStart)
+    counters[Counter.fpsLastSecond] = (this.secFrames * 1e9) / (t - this.times.secondStartNs)
+    counters[Counter.bytesLastSecond] = (this.secBytes * 1e9) / (t - this.times.secondStartNs)
     counters[Counter.burstLastSecond] = this.secBurst
     this.encodeCount = 0
     this.secFrames = 0
     this.secBytes = 0
     this.secBurst = 0
-    this.secondStart = t
+    this.times.secondStartNs = t
   }
 
   /** A completion record from the send thread. */
@@ -280,7 +284,7 @@ class FrameLoop {
     const sendUs = (r.endNs - r.startNs) / 1e3
     const dueNs = this.ready ? r.submitNs : r.deadlineNs
     const slackUs = p === undefined ? 0 : (this.ready ? p.slotNs + interval - p.readyNs : p.slotNs - p.readyNs) / 1e3
-    if (this.ready && p !== undefined) this.handOffNs = r.startNs - p.packetizeStartNs
+    if (this.ready && p !== undefined) this.times.handOffNs = r.startNs - p.packetizeStartNs
     if (i < this.keep) {
       result.sendUs[i] = sendUs
       result.wakeLateUs[i] = Math.max(0, r.startNs - dueNs) / 1e3
