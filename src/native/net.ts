@@ -191,21 +191,31 @@ function blankRecord(): PacerRecord {
   return {frameId: 0, packets: 0, bytes: 0, largestBurst: 0, deadlineNs: 0, submitNs: 0, startNs: 0, endNs: 0, sendCalls: 0, dropped: 0, late: false}
 }
 
-/** Decodes the record at `off` into `into` (by default a new object). The int64 times come out
- * as Number(readBigInt64LE()) gives them, without making a bigint (written out, not through a
- * helper: a number returned from a call that is not inlined is a heap object). */
+/** Decodes the record at `off` into `into` (by default a new object). */
 export function decodePacerRecord(b: Buffer, off: number, into: PacerRecord = blankRecord()): PacerRecord {
-  into.frameId = b.readUInt32LE(off)
-  into.packets = b.readUInt32LE(off + 4)
-  into.bytes = b.readUInt32LE(off + 8)
-  into.largestBurst = b.readUInt32LE(off + 12)
-  into.deadlineNs = b.readInt32LE(off + 20) * 0x1_0000_0000 + b.readUInt32LE(off + 16)
-  into.submitNs = b.readInt32LE(off + 28) * 0x1_0000_0000 + b.readUInt32LE(off + 24)
-  into.startNs = b.readInt32LE(off + 36) * 0x1_0000_0000 + b.readUInt32LE(off + 32)
-  into.endNs = b.readInt32LE(off + 44) * 0x1_0000_0000 + b.readUInt32LE(off + 40)
-  into.sendCalls = b.readUInt32LE(off + 48)
-  into.dropped = b.readUInt32LE(off + 52)
-  into.late = b.readUInt32LE(off + 56) !== 0
+  const words = new Uint32Array(Uint8Array.prototype.slice.call(b, off, off + PACER_RECORD_LEN).buffer)
+  return readPacerRecord(words, 0, into)
+}
+
+/**
+ * The record at word `w` of `words` into `into`. Typed-array loads, not Buffer's read methods:
+ * those return a heap number for a value past 2^31 whenever the call is not inlined (most of a
+ * timestamp's low words), ~180 bytes of garbage a record. Typed arrays read in the host's byte
+ * order, which is the records' little-endian on every target (x86-64, arm64). The int64 times
+ * come out as Number(readBigInt64LE()) gives them, without making a bigint.
+ */
+function readPacerRecord(words: Uint32Array, w: number, into: PacerRecord): PacerRecord {
+  into.frameId = words[w]
+  into.packets = words[w + 1]
+  into.bytes = words[w + 2]
+  into.largestBurst = words[w + 3]
+  into.deadlineNs = (words[w + 5] | 0) * 0x1_0000_0000 + words[w + 4]
+  into.submitNs = (words[w + 7] | 0) * 0x1_0000_0000 + words[w + 6]
+  into.startNs = (words[w + 9] | 0) * 0x1_0000_0000 + words[w + 8]
+  into.endNs = (words[w + 11] | 0) * 0x1_0000_0000 + words[w + 10]
+  into.sendCalls = words[w + 12]
+  into.dropped = words[w + 13]
+  into.late = words[w + 14] !== 0
   return into
 }
 
@@ -228,6 +238,7 @@ export const DEFAULT_SPIN_US = 100
 export class Pacer {
   private readonly err = new ErrorBuffer()
   private readonly pollBuf = Buffer.alloc(PACER_RECORD_LEN * 64)
+  private readonly pollWords = new Uint32Array(this.pollBuf.buffer, this.pollBuf.byteOffset, this.pollBuf.length / 4)
   private closed = false
   readonly handle: number
   // prepared (./prepared.ts) because the frame loop makes them every frame
@@ -325,7 +336,7 @@ export class Pacer {
     let total = 0
     for (;;) {
       const n = this.pollCall.call()
-      for (let i = 0; i < n; i++) onRecord(decodePacerRecord(this.pollBuf, i * PACER_RECORD_LEN, this.record))
+      for (let i = 0; i < n; i++) onRecord(readPacerRecord(this.pollWords, (i * PACER_RECORD_LEN) / 4, this.record))
       total += n
       if (n < 64) return total
     }
