@@ -231,8 +231,10 @@ void gcm_prefer_openssl(int on) {
   prefer_openssl = on != 0;
 }
 
+static int best_engine(void) { return prefer_openssl ? GCM_OPENSSL : cpu_fast() ? GCM_FAST : GCM_OPENSSL; }
+
 VideoGcm *video_gcm_new(const uint8_t *key, int engine) {
-  if (engine == GCM_BEST) engine = prefer_openssl ? GCM_OPENSSL : cpu_fast() ? GCM_FAST : GCM_OPENSSL;
+  if (engine == GCM_BEST) engine = best_engine();
   if (engine == GCM_FAST && !cpu_fast()) return NULL;
   VideoGcm *g = aligned_alloc(64, (sizeof(VideoGcm) + 63) / 64 * 64);
   if (!g) return NULL;
@@ -256,7 +258,7 @@ void video_gcm_free(VideoGcm *g) {
   free(g);
 }
 
-const char *video_gcm_engine(const VideoGcm *g) { return g->evp ? "openssl" : "vaes-avx512"; }
+const char *video_gcm_best_engine(void) { return best_engine() == GCM_FAST ? "vaes-avx512" : "openssl"; }
 
 static void le32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v;

@@ -19,8 +19,8 @@ void gcm_prefer_openssl(int on);
 /* A context keyed with a 16-byte key, or NULL. */
 VideoGcm *video_gcm_new(const uint8_t *key, int engine);
 void video_gcm_free(VideoGcm *g);
-/* "vaes-avx512" or "openssl" */
-const char *video_gcm_engine(const VideoGcm *g);
+/* What GCM_BEST gives a key set now: "vaes-avx512" or "openssl" */
+const char *video_gcm_best_engine(void);
 /* Seals one slot in place: plaintext at slot + 32 (shard bytes) becomes ciphertext, slot[0..32)
  * gets the IV (counter), frame_index and the tag. 0 on success. */
 int video_gcm_seal(VideoGcm *g, uint64_t counter, uint32_t frame_index, uint8_t *slot, int32_t shard);

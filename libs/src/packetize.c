@@ -220,10 +220,7 @@ LUMEN_API int32_t lumen_video_gcm_select(int32_t engine) {
 }
 
 LUMEN_API int32_t lumen_video_gcm_engine(char *out, int32_t out_len) {
-  static const uint8_t probe[16];
-  VideoGcm *g = video_gcm_new(probe, GCM_BEST);
-  const char *name = g ? video_gcm_engine(g) : "none";
-  video_gcm_free(g);
+  const char *name = video_gcm_best_engine();
   if (out && out_len > 0) snprintf(out, (size_t)out_len, "%s", name);
   return (int32_t)strlen(name);
 }
