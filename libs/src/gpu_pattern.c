@@ -11,20 +11,24 @@
 #include "internal.h"
 #include "pattern.h"
 
+/* the shader's uniform locations (explicit, so a frame sets them without looking any up) */
+enum { U_SIZE, U_FRAME, U_RAW, U_LEN1, U_LEN2, U_STAMPED, U_STAMP_VALUE, U_STAMP_CHECK, U_LINE1 = 8, U_LINE2 = 40, U_GLYPHS = 72 };
+_Static_assert(U_LINE2 == U_LINE1 + PATTERN_LINE && U_GLYPHS == U_LINE2 + PATTERN_LINE, "the shader's arrays hold PATTERN_LINE glyphs");
+
 static const char *const PATTERN_CS =
     "layout(local_size_x = 16, local_size_y = 16) in;\n"
     "layout(rgba8, binding = 0) writeonly uniform highp image2D dst;\n"
-    "uniform ivec2 size;\n"
-    "uniform uint frame;\n"
-    "uniform bool raw;\n"
-    "uniform uint glyphs[105];\n"
-    "uniform int line1[32];\n"
-    "uniform int line2[32];\n"
-    "uniform int len1;\n"
-    "uniform int len2;\n"
-    "uniform bool stamped;\n"
-    "uniform uint stampValue;\n"
-    "uniform uint stampCheck;\n"
+    "layout(location = 0) uniform ivec2 size;\n"
+    "layout(location = 1) uniform uint frame;\n"
+    "layout(location = 2) uniform bool raw;\n"
+    "layout(location = 3) uniform int len1;\n"
+    "layout(location = 4) uniform int len2;\n"
+    "layout(location = 5) uniform bool stamped;\n"
+    "layout(location = 6) uniform uint stampValue;\n"
+    "layout(location = 7) uniform uint stampCheck;\n"
+    "layout(location = 8) uniform int line1[32];\n"
+    "layout(location = 40) uniform int line2[32];\n"
+    "layout(location = 72) uniform uint glyphs[105];\n"
     "uint hash32(uint x) {\n"
     "  x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;\n"
     "  return x;\n"
@@ -98,7 +102,7 @@ GLuint gl_pattern_program(char *err, int32_t err_len) {
   glUseProgram(p);
   GLuint g[PATTERN_GLYPHS * 7];
   for (int i = 0; i < PATTERN_GLYPHS * 7; i++) g[i] = pattern_glyphs[i / 7][i % 7];
-  glUniform1uiv(glGetUniformLocation(p, "glyphs"), PATTERN_GLYPHS * 7, g);
+  glUniform1uiv(U_GLYPHS, PATTERN_GLYPHS * 7, g);
   return p;
 }
 
@@ -115,16 +119,16 @@ void gl_pattern_draw(GLuint prog, GLuint tex, int w, int h, bool raw, uint32_t f
   GLint l1[PATTERN_LINE] = {0}, l2[PATTERN_LINE] = {0};
   int n1 = line_glyphs(text1, l1), n2 = line_glyphs(text2, l2);
   glUseProgram(prog);
-  glUniform2i(glGetUniformLocation(prog, "size"), w, h);
-  glUniform1ui(glGetUniformLocation(prog, "frame"), frame);
-  glUniform1i(glGetUniformLocation(prog, "raw"), raw);
-  glUniform1iv(glGetUniformLocation(prog, "line1"), PATTERN_LINE, l1);
-  glUniform1iv(glGetUniformLocation(prog, "line2"), PATTERN_LINE, l2);
-  glUniform1i(glGetUniformLocation(prog, "len1"), n1);
-  glUniform1i(glGetUniformLocation(prog, "len2"), n2);
-  glUniform1i(glGetUniformLocation(prog, "stamped"), stamped);
-  glUniform1ui(glGetUniformLocation(prog, "stampValue"), stamp);
-  glUniform1ui(glGetUniformLocation(prog, "stampCheck"), check);
+  glUniform2i(U_SIZE, w, h);
+  glUniform1ui(U_FRAME, frame);
+  glUniform1i(U_RAW, raw);
+  glUniform1iv(U_LINE1, PATTERN_LINE, l1);
+  glUniform1iv(U_LINE2, PATTERN_LINE, l2);
+  glUniform1i(U_LEN1, n1);
+  glUniform1i(U_LEN2, n2);
+  glUniform1i(U_STAMPED, stamped);
+  glUniform1ui(U_STAMP_VALUE, stamp);
+  glUniform1ui(U_STAMP_CHECK, check);
   glBindImageTexture(0, tex, 0, GL_FALSE, 0, GL_WRITE_ONLY, GL_RGBA8);
   glDispatchCompute((GLuint)(w + 15) / 16, (GLuint)(h + 15) / 16, 1);
   /* the next reader samples it (the GL pass) or CUDA maps it (the copy): both after the writes */

@@ -191,10 +191,10 @@ function blankRecord(): PacerRecord {
   return {frameId: 0, packets: 0, bytes: 0, largestBurst: 0, deadlineNs: 0, submitNs: 0, startNs: 0, endNs: 0, sendCalls: 0, dropped: 0, late: false}
 }
 
-/** Decodes the record at `off` into `into` (by default a new object). */
-export function decodePacerRecord(b: Buffer, off: number, into: PacerRecord = blankRecord()): PacerRecord {
+/** Decodes the record at byte `off` of `b`. */
+export function decodePacerRecord(b: Buffer, off: number): PacerRecord {
   const words = new Uint32Array(Uint8Array.prototype.slice.call(b, off, off + PACER_RECORD_LEN).buffer)
-  return readPacerRecord(words, 0, into)
+  return readPacerRecord(words, 0, blankRecord())
 }
 
 /**
