@@ -19,6 +19,7 @@
  *   npm run bench -- pipeline [--json] [--seconds 60] [--fps 240] [--bitrate 200000]
  *                             [--width 5120 --height 1440] [--no-encrypt] [--pacing line|burst]
  *                             [--core N] [--send-at ready|deadline] [--lead-us 2000] [--warmup-s 1]
+ *                             [--alloc-sites]
  *
  * --send-at ready (the stream's default): each frame is sent the moment it is packetized, and
  * late means ready after the next frame's slot; deadline: the send thread holds each frame to
@@ -39,7 +40,8 @@ import {drawPattern} from '../src/native/capture.js'
 import {NativeEncoder} from '../src/native/codec.js'
 import {Pacer, UdpSocket} from '../src/native/net.js'
 import {videoGcmEngine} from '../src/native/packetize.js'
-import {GcWatch} from '../src/perf/gc.js'
+import {type GcEvent, GcWatch} from '../src/perf/gc.js'
+import {type AllocSite, AllocSampler} from './alloc-sites.js'
 
 export const summary = 'stream hot path at 5120x1440 240 fps, encoder excluded: host time per frame, deadline slack, late frames'
 
@@ -59,10 +61,24 @@ function stats(values: Float64Array): {p50: number; p99: number; max: number} {
   return {p50: r(pct(values, 50)), p99: r(pct(values, 99)), max: r(pct(values, 100))}
 }
 
-/** Which frames were late and by how much (µs after the deadline they were ready), at most 20. */
-function lateDetail(r: {slackUs: Float64Array; frames: number}): Array<{frame: number; lateUs: number}> {
-  const out: Array<{frame: number; lateUs: number}> = []
-  for (let i = 0; i < r.frames && out.length < 20; i++) if (r.slackUs[i] < 0) out.push({frame: i, lateUs: Math.round(-r.slackUs[i])})
+interface LateFrame {
+  frame: number
+  lateUs: number
+  /** how late the loop woke for it (µs) */
+  wokeLateUs: number
+  /** a collection that ran within the frame's interval before it was ready: its kind and pause */
+  gc?: string
+}
+
+/** Which frames were late, by how much (µs after the deadline they were ready) and beside which collection, at most 20. */
+function lateDetail(r: {slackUs: Float64Array; readyNs: Float64Array; loopWakeLateUs: Float64Array; frames: number}, events: GcEvent[], intervalNs: number): LateFrame[] {
+  const out: LateFrame[] = []
+  for (let i = 0; i < r.frames && out.length < 20; i++) {
+    if (r.slackUs[i] >= 0) continue
+    const ready = r.readyNs[i]
+    const near = events.find((e) => e.startNs <= ready && e.startNs + e.ms * 1e6 >= ready - 2 * intervalNs)
+    out.push({frame: i, lateUs: Math.round(-r.slackUs[i]), wokeLateUs: Math.round(r.loopWakeLateUs[i]), ...(near === undefined ? {} : {gc: `${near.kind} ${near.ms} ms`})})
+  }
   return out
 }
 
@@ -150,6 +166,7 @@ export async function run(args: string[]): Promise<void> {
     pacer.poll()
   }
   const udp0 = sock.stats()
+  const sampler = args.includes('--alloc-sites') ? await AllocSampler.start() : undefined
   const gc = new GcWatch()
   const r = await runVideoLoop({
     fps,
@@ -167,6 +184,7 @@ export async function run(args: string[]): Promise<void> {
     },
   })
   const gcs = gc.stop()
+  const allocSites: AllocSite[] | undefined = sampler === undefined ? undefined : await sampler.stop(r.frames)
   const load1 = loadavg()
   pacer.close()
   const udp = sock.stats()
@@ -184,6 +202,7 @@ export async function run(args: string[]): Promise<void> {
     packetizeUs: stats(r.packetizeUs),
     sendUs: stats(r.sendUs),
     readyUs: stats(r.slackUs),
+    loopWakeUs: stats(r.loopWakeLateUs),
     packetsPerFrame: Math.round((r.packets / Math.max(1, r.frames)) * 10) / 10,
     mbps: Math.round(((r.bytes * 8) / seconds / 1e6) * 10) / 10,
     largestBurst: r.largestBurst,
@@ -200,8 +219,9 @@ export async function run(args: string[]): Promise<void> {
     sendAt,
     pinnedCore: pinned ? core : null,
     realtime: realtime.granted ? realtime.detail : `not granted: ${realtime.detail}`,
-    lateDetail: lateDetail(r),
-    gc: gcs,
+    lateDetail: lateDetail(r, gcs.events, 1e9 / fps),
+    gc: {...gcs, events: gcs.events.length},
+    ...(allocSites === undefined ? {} : {allocSites}),
     loadavg1: {before: Math.round(load0[0] * 100) / 100, after: Math.round(load1[0] * 100) / 100},
     goals: {lateFrames: 0, hostUsP99: 150, slackUsP99: 100},
   }
@@ -219,8 +239,10 @@ export async function run(args: string[]): Promise<void> {
       row('  send µs', result.sendUs),
       row('deadline slack µs', result.slackUs, '(goal p99 ≤ 100)'),
       row('ready before deadline µs', result.readyUs),
+      row('frame loop woke late µs', result.loopWakeUs),
       `  GC ${gcs.scavenges} scavenges (longest ${gcs.scavengeMaxMs} ms), ${gcs.fullGcs} full (longest ${gcs.fullGcMaxMs} ms); heap +${gcs.heapBytesPerFrame ?? '?'} B/frame between them`,
-      `  late frames ${result.lateFrames} (goal 0)${result.lateDetail.length > 0 ? ` at ${result.lateDetail.map((l) => `#${l.frame} +${l.lateUs} µs`).join(', ')}` : ''}; ${result.realtime}; send calls ${result.sendCalls}, GSO messages ${result.gsoMessages}; ${warmupFrames} warm-up frames before (not counted); load average ${result.loadavg1.before} → ${result.loadavg1.after}`,
+      `  late frames ${result.lateFrames} (goal 0)${result.lateDetail.length > 0 ? ` at ${result.lateDetail.map((l) => `#${l.frame} +${l.lateUs} µs (woke +${l.wokeLateUs} µs${l.gc === undefined ? '' : `, ${l.gc}`})`).join(', ')}` : ''}; ${result.realtime}; send calls ${result.sendCalls}, GSO messages ${result.gsoMessages}; ${warmupFrames} warm-up frames before (not counted); load average ${result.loadavg1.before} → ${result.loadavg1.after}`,
+      ...(allocSites === undefined ? [] : ['  allocation sites (bytes/frame, the profiler running: figures above are not the bench\'s):', ...allocSites.map((a) => `    ${String(a.bytesPerFrame).padStart(8)}  ${a.site}  ← ${a.caller}`)]),
       '',
     ].join('\n'),
   )

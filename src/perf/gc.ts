@@ -9,6 +9,8 @@
 import {constants, PerformanceObserver, type PerformanceEntry} from 'node:perf_hooks'
 import {getHeapStatistics} from 'node:v8'
 
+import {monotonicNowNs} from '../media/stream/clock.js'
+
 export interface GcSummary {
   scavenges: number
   scavengeMaxMs: number
@@ -17,6 +19,14 @@ export interface GcSummary {
   fullGcMaxMs: number
   /** median heap growth per frame over the windows with no collection in them; undefined if none */
   heapBytesPerFrame?: number
+  /** every collection: start on the monotonic clock (ns, as the frame loop's), pause (ms), kind */
+  events: GcEvent[]
+}
+
+export interface GcEvent {
+  startNs: number
+  ms: number
+  kind: 'scavenge' | 'full' | 'other'
 }
 
 export class GcWatch {
@@ -26,6 +36,7 @@ export class GcWatch {
   private fullGcs = 0
   private fullGcMaxMs = 0
   private readonly growth: number[] = []
+  private readonly events: GcEvent[] = []
   private windowStart = -1
   private windowFrames = 0
 
@@ -58,6 +69,7 @@ export class GcWatch {
       fullGcs: this.fullGcs,
       fullGcMaxMs: round(this.fullGcMaxMs),
       heapBytesPerFrame: g.length > 0 ? Math.round(g[Math.floor(g.length / 2)]) : undefined,
+      events: this.events,
     }
   }
 
@@ -65,6 +77,9 @@ export class GcWatch {
     for (const e of entries) {
       // Node's gc entries carry {kind, flags} in detail, which its types leave out
       const kind = (e as PerformanceEntry & {detail?: {kind?: number}}).detail?.kind
+      const startNs = monotonicNowNs() - (performance.now() - e.startTime) * 1e6
+      const ms = Math.round(e.duration * 1000) / 1000
+      this.events.push({startNs, ms, kind: kind === constants.NODE_PERFORMANCE_GC_MINOR ? 'scavenge' : kind === constants.NODE_PERFORMANCE_GC_MAJOR ? 'full' : 'other'})
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
         this.scavenges++
         this.scavengeMaxMs = Math.max(this.scavengeMaxMs, e.duration)

@@ -88,6 +88,12 @@ export interface VideoLoopResult {
   slackUs: Float64Array
   /** per frame: the RTP timestamp it carried */
   rtpTimestamps: Uint32Array
+  /** per frame: when it was ready (monotonic ns), to match a late frame with what else ran then */
+  readyNs: Float64Array
+  /** per frame: how late the loop woke for it (µs after the moment it slept to): a late frame
+   * that woke late lost its time before the loop ran (the previous frame, the event loop, the
+   * scheduler), one that woke on time lost it in capture, encode or packetize */
+  loopWakeLateUs: Float64Array
   /** per frame: the host's own time on it after the encoder (µs): packetize + FEC + encrypt +
    * hand-off + send, not counting the wait for its slot in deadline mode */
   hostUs: Float64Array
@@ -158,6 +164,8 @@ class FrameLoop {
       wakeLateUs: new Float64Array(keep),
       slackUs: new Float64Array(keep),
       rtpTimestamps: new Uint32Array(keep),
+      readyNs: new Float64Array(keep),
+      loopWakeLateUs: new Float64Array(keep),
       hostUs: new Float64Array(keep),
       packets: 0,
       bytes: 0,
@@ -173,6 +181,7 @@ class FrameLoop {
     const {o, interval, result} = this
     const {flags, counters} = o
     const slotNs = this.t0 + this.slot * interval
+    let wakeAt = slotNs
     if (this.ready) {
       sleepUntilNs(Math.round(slotNs))
     } else {
@@ -183,7 +192,8 @@ class FrameLoop {
         for (let i = 0; i < this.recent.length; i++) if (this.recent[i] > worst) worst = this.recent[i]
         lead = Math.min(interval, worst * 1.25 + 1_000_000)
       }
-      sleepUntilNs(Math.round(slotNs - lead))
+      wakeAt = slotNs - lead
+      sleepUntilNs(Math.round(wakeAt))
     }
 
     // load first: an exchange on shared memory makes a heap object, and the flag is rarely set
@@ -211,6 +221,8 @@ class FrameLoop {
     if (result.frames < this.keep) {
       result.packetizeUs[result.frames] = packetizeUs
       result.rtpTimestamps[result.frames] = rtpTimestamp
+      result.readyNs[result.frames] = p1
+      result.loopWakeLateUs[result.frames] = (wake - wakeAt) / 1e3
     }
     // late: ready after the moment it was due (its send slot, or in ready mode the next capture slot)
     const late = p1 > slotNs + (this.ready ? interval : 0)
