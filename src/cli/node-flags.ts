@@ -9,5 +9,10 @@
  * of resident memory that never comes back. 2 MB semi-spaces keep the host's memory flat across
  * floods (`npm run bench -- flood`) for scavenges that stay well under a millisecond; the media
  * loops run in worker threads and C, where this does not reach.
+ *
+ * --no-memory-reducer: a few seconds after start-up's major GC V8's memory reducer runs two more
+ * full collections to shrink a heap it believes idle; one lands in the middle of a stream and
+ * stops the video worker for ~8 ms, a late frame at 240 fps (`npm run bench -- pipeline` shows
+ * the GC beside each late frame). The old generation still collects when it grows.
  */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2']
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--no-memory-reducer']

@@ -37,7 +37,7 @@ describe('lumen service', () => {
     expect(r.status, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({action: 'install', unit, installed: true})
     const text = readFileSync(unit, 'utf8')
-    expect(text).toContain(`\nExecStart=${process.execPath} --max-semi-space-size=2 ${join(root, 'bin/run.js')} serve --source synthetic --name "living room"\n`)
+    expect(text).toContain(`\nExecStart=${process.execPath} --max-semi-space-size=2 --no-memory-reducer ${join(root, 'bin/run.js')} serve --source synthetic --name "living room"\n`)
     expect(text).toMatch(/\nRestart=on-failure\n/)
     const passed = /\nPassEnvironment=(.*)\n/.exec(text)?.[1].split(' ')
     expect(passed).toEqual(expect.arrayContaining(['WAYLAND_DISPLAY', 'DISPLAY', 'XDG_RUNTIME_DIR']))
