@@ -33,6 +33,10 @@
 #include "lumen_core.h"
 
 #define LUMEN_UDP_REUSEADDR 1 /* lumen_udp_open flag: SO_REUSEADDR */
+/* lumen_udp_open flag: UDP_GRO, the socket takes a GSO send from loopback whole instead of as
+ * one datagram each; for a sink nobody reads datagram by datagram (lumen_udp_recv_batch would
+ * get the coalesced ones) */
+#define LUMEN_UDP_GRO 2
 
 #define LUMEN_PACING_LINE 0
 #define LUMEN_PACING_BURST 1

@@ -21,6 +21,9 @@
 #include "lumen_net.h"
 #include "packetize.h"
 
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -148,6 +151,11 @@ LUMEN_API int32_t lumen_udp_open(const char *bind_addr, int32_t port, int32_t fl
   if (fd < 0) return lumen_fail(err, err_len, LUMEN_E_FAILED, "cannot create a UDP socket: %s", strerror(errno));
   int on = 1;
   if (flags & LUMEN_UDP_REUSEADDR) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if ((flags & LUMEN_UDP_GRO) && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) != 0) {
+    int e = errno;
+    close(fd);
+    return lumen_fail(err, err_len, LUMEN_E_UNAVAILABLE, "this kernel has no UDP_GRO (Linux 5.0 added it): %s", strerror(e));
+  }
   if (family == AF_INET6) {
     int off = 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);

@@ -8,6 +8,8 @@ import {shim} from './library.js'
 import {PreparedCall} from './prepared.js'
 
 export const UDP_REUSEADDR = 1
+/** UdpSocket.open flag: loopback GSO sends arrive whole (a sink nobody reads datagram by datagram) */
+export const UDP_GRO = 2
 export type PacingMode = 'line' | 'burst'
 export const PACER_RECORD_LEN = 64
 const STATS_LEN = 80
