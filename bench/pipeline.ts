@@ -1,9 +1,14 @@
 /**
  * The stream's hot path without the encoder: synthetic 5120x1440 frames, encoded ONCE up front
  * (libx264, the first an IDR, then P-frames, looped), go through the real frame loop at 240 fps
- * for 60 s — absolute deadline per frame, packetize + FEC + AES-GCM encrypt, the send thread
- * sending at the deadline to a loopback sink — with the frame loop and the send thread pinned to
- * one core.
+ * for 60 s — one absolute grid, packetize + FEC + AES-GCM in one shim call, the datagrams out to
+ * a loopback sink — with the frame loop and the send thread pinned to one core.
+ *
+ * The sink takes each GSO send whole (UDP_GRO, --sink gro, the default): on loopback the kernel
+ * runs the receiver's side inside the sender's sendmmsg, and a sink that wants one datagram each
+ * has them segmented and queued one by one there, ~20 µs a frame on a 2-core VM that a host
+ * sending through a NIC does not pay (it pays the segmentation at most, where the NIC has no UDP
+ * segmentation offload). --sink segmenting keeps the receiver's side in: an upper bound.
  *
  * Figures, per frame:
  *   hostUs   packetize + FEC + encrypt + hand-off to the send thread (frame loop) plus the send
@@ -19,7 +24,7 @@
  *   npm run bench -- pipeline [--json] [--seconds 60] [--fps 240] [--bitrate 200000]
  *                             [--width 5120 --height 1440] [--no-encrypt] [--pacing line|burst]
  *                             [--core N] [--send-at ready|deadline] [--lead-us 2000] [--warmup-s 1]
- *                             [--alloc-sites]
+ *                             [--sink gro|segmenting] [--alloc-sites]
  *
  * --send-at ready (the stream's default): each frame is sent the moment it is packetized, and
  * late means ready after the next frame's slot; deadline: the send thread holds each frame to
@@ -38,7 +43,7 @@ import {SHARED_BYTES, sharedViews} from '../src/media/stream/shared.js'
 import {runVideoLoop, type FrameProducer, type ProducedFrame, type SendAt} from '../src/media/stream/video-loop.js'
 import {drawPattern} from '../src/native/capture.js'
 import {NativeEncoder} from '../src/native/codec.js'
-import {Pacer, UdpSocket} from '../src/native/net.js'
+import {Pacer, UDP_GRO, UdpSocket} from '../src/native/net.js'
 import {videoGcmEngine} from '../src/native/packetize.js'
 import {type GcEvent, GcWatch} from '../src/perf/gc.js'
 import {type AllocSite, AllocSampler} from './alloc-sites.js'
@@ -118,6 +123,8 @@ export async function run(args: string[]): Promise<void> {
   const pacing = pacingArg >= 0 && args[pacingArg + 1] === 'burst' ? 'burst' : 'line'
   const sendAtArg = args.indexOf('--send-at')
   const sendAt: SendAt = sendAtArg >= 0 && args[sendAtArg + 1] === 'deadline' ? 'deadline' : 'ready'
+  const sinkArg = args.indexOf('--sink')
+  const sink: 'gro' | 'segmenting' = sinkArg >= 0 && args[sinkArg + 1] === 'segmenting' ? 'segmenting' : 'gro'
   const log = (m: string): void => {
     if (!json) process.stderr.write(`${m}\n`)
   }
@@ -143,9 +150,9 @@ export async function run(args: string[]): Promise<void> {
   const sizes = frames.slice(1).map((f) => f.data.length)
   log(`IDR ${frames[0].data.length} B, P-frames ${Math.min(...sizes)}–${Math.max(...sizes)} B`)
 
-  const sink = UdpSocket.open('127.0.0.1', 0)
+  const sinkSocket = UdpSocket.open('127.0.0.1', 0, sink === 'gro' ? UDP_GRO : 0)
   const sock = UdpSocket.open('127.0.0.1', 0)
-  sock.setPeer('127.0.0.1', sink.port)
+  sock.setPeer('127.0.0.1', sinkSocket.port)
   const pacer = new Pacer(sock, {mode: pacing, burstPackets: 32, spread: 0.5})
   // as the stream worker does: packetize + FEC + AES-GCM in one shim call into the send thread's ring
   const packetizer = new NativeVideoPacketizer({packetSize: encrypt ? 1360 : 1392, fecPercentage: 20, minParity: 2, encrypt})
@@ -162,7 +169,7 @@ export async function run(args: string[]): Promise<void> {
   const warmupFrames = Math.round(warmupS * fps)
   if (warmupFrames > 0) {
     const {flags: wf, counters: wc} = sharedViews(new SharedArrayBuffer(SHARED_BYTES))
-    await runVideoLoop({fps, producer: new PreEncoded(frames), packetizer, pacer, sendAt, flags: wf, counters: wc, maxFrames: warmupFrames, leadNs: leadUs * 1000, yieldEvery: () => new Promise((resolve) => setImmediate(resolve))})
+    await runVideoLoop({fps, producer: new PreEncoded(frames), packetizer, pacer, sendAt, flags: wf, counters: wc, maxFrames: warmupFrames, leadNs: leadUs * 1000, yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve))})
     pacer.poll()
   }
   const udp0 = sock.stats()
@@ -178,8 +185,8 @@ export async function run(args: string[]): Promise<void> {
     maxFrames: total,
     sendAt,
     leadNs: leadUs * 1000,
-    yieldEvery: () => {
-      gc.frame(fps)
+    yieldToEventLoop: (done) => {
+      gc.sample(done)
       return new Promise((resolve) => setImmediate(resolve))
     },
   })
@@ -189,7 +196,7 @@ export async function run(args: string[]): Promise<void> {
   pacer.close()
   const udp = sock.stats()
   sock.close()
-  sink.close()
+  sinkSocket.close()
 
   // packetize + FEC + encrypt + hand-off + send (in ready mode the send thread may run inside the
   // hand-off on a shared core: the loop measures from packetize start to the last datagram)
@@ -217,6 +224,7 @@ export async function run(args: string[]): Promise<void> {
     gcm: encrypt ? videoGcmEngine() : null,
     pacing,
     sendAt,
+    sink,
     pinnedCore: pinned ? core : null,
     realtime: realtime.granted ? realtime.detail : `not granted: ${realtime.detail}`,
     lateDetail: lateDetail(r, gcs.events, 1e9 / fps),
@@ -233,7 +241,7 @@ export async function run(args: string[]): Promise<void> {
     `  ${name.padEnd(24)} p50 ${String(s.p50).padStart(8)}  p99 ${String(s.p99).padStart(8)}  max ${String(s.max).padStart(9)} ${goal}`
   process.stdout.write(
     [
-      `pipeline: ${width}x${height} ${fps} fps for ${seconds} s, ${result.frames} frames, ${result.packetsPerFrame} packets/frame, ${result.mbps} Mbit/s, ${pacing} pacing, send at ${sendAt}${result.gcm === null ? '' : `, AES-GCM ${result.gcm}`}`,
+      `pipeline: ${width}x${height} ${fps} fps for ${seconds} s, ${result.frames} frames, ${result.packetsPerFrame} packets/frame, ${result.mbps} Mbit/s, ${pacing} pacing, send at ${sendAt}, ${sink} sink${result.gcm === null ? '' : `, AES-GCM ${result.gcm}`}`,
       row('host µs (pkt+FEC+enc+send)', result.hostUs, '(goal p99 ≤ 150)'),
       row('  packetize+FEC+enc µs', result.packetizeUs),
       row('  send µs', result.sendUs),

@@ -38,7 +38,7 @@ export class GcWatch {
   private readonly growth: number[] = []
   private readonly events: GcEvent[] = []
   private windowStart = -1
-  private windowFrames = 0
+  private windowFrom = 0
 
   constructor() {
     this.observer = new PerformanceObserver((list) => this.count(list.getEntries()))
@@ -46,16 +46,16 @@ export class GcWatch {
   }
 
   /**
-   * Call once per frame; every `every` frames it compares the heap's used size with the last
-   * sample (the sample itself allocates a few hundred bytes, shared by the window's frames). A
+   * Call now and then with the frames done so far; at most once a `minFrames` window it compares
+   * the heap's used size with the last sample (a sample allocates a few hundred bytes itself). A
    * collection frees far more than a window allocates, so a window whose heap shrank had one.
    */
-  frame(every = 240): void {
-    if (++this.windowFrames < every && this.windowStart >= 0) return
+  sample(frames: number, minFrames = 240): void {
+    if (this.windowStart >= 0 && frames - this.windowFrom < minFrames) return
     const used = getHeapStatistics().used_heap_size
-    if (this.windowStart >= 0 && used >= this.windowStart) this.growth.push((used - this.windowStart) / this.windowFrames)
+    if (this.windowStart >= 0 && used >= this.windowStart) this.growth.push((used - this.windowStart) / (frames - this.windowFrom))
     this.windowStart = used
-    this.windowFrames = 0
+    this.windowFrom = frames
   }
 
   stop(): GcSummary {

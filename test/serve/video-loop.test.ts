@@ -54,7 +54,7 @@ async function loop(fps: number, producer: FrameProducer, frames: number, flags 
     flags: flags.flags,
     counters: flags.counters,
     maxFrames: frames,
-    yieldEvery: () => new Promise((r) => setImmediate(r)),
+    yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
   })
   pacer.close()
   tx.close()

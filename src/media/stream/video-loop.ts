@@ -67,8 +67,13 @@ export interface VideoLoopOptions {
   perf?: PerfLogWriter
   /** stop after this many frames (bench/tests); default: until the stop flag */
   maxFrames?: number
-  /** called after every frame (the worker yields to its event loop here) */
-  yieldEvery?: () => Promise<void>
+  /** lets the thread's event loop run; called after a frame once `yieldEveryMs` have passed since
+   * the last call, with the frames done so far */
+  yieldToEventLoop?: (frames: number) => Promise<void>
+  /** how often the loop yields (default 50 ms): the loop's thread needs its event loop only for
+   * rare work (a worker's error events, a finalizer), and each yield is a promise and an
+   * immediate, a few hundred bytes of garbage: every frame at 240 fps it was the loop's largest */
+  yieldEveryMs?: number
   /** deadline mode: fixed lead (ns) instead of the adaptive one (bench) */
   leadNs?: number
 }
@@ -106,7 +111,7 @@ export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult
   const loop = new FrameLoop(o)
   while (Atomics.load(o.flags, Flag.stop) === 0 && loop.result.frames < loop.max) {
     if (!loop.frame()) continue
-    if (o.yieldEvery !== undefined) await o.yieldEvery()
+    if (o.yieldToEventLoop !== undefined && loop.dueForYield()) await o.yieldToEventLoop(loop.result.frames)
   }
   o.pacer.drain(1000)
   o.pacer.pollEach(loop.onRecord)
@@ -143,7 +148,8 @@ class FrameLoop {
   // frame measured it. In an object literal, not class fields: V8 writes a double into a literal's
   // field in place, while a class field that started out undefined or an integer gets a new heap
   // number on every write
-  private readonly times = {handOffNs: 0, secondStartNs: 0}
+  private readonly times = {handOffNs: 0, secondStartNs: 0, yieldNs: 0}
+  private readonly yieldEveryNs: number
   private readonly t0: number
   private slot = 0
   private frameIndex = 1
@@ -173,6 +179,8 @@ class FrameLoop {
     }
     this.encodeWindow = new Float64Array(Math.ceil(o.fps) + 8)
     this.times.secondStartNs = now()
+    this.times.yieldNs = this.times.secondStartNs
+    this.yieldEveryNs = (o.yieldEveryMs ?? 50) * 1e6
     this.t0 = this.ready ? now() : now() + this.interval
   }
 
@@ -267,6 +275,14 @@ class FrameLoop {
     // next slot: the next grid point, or the first one after now when this frame overran it
     this.slot++
     if (p1 > this.t0 + this.slot * interval) this.slot = Math.ceil((p1 - this.t0) / interval)
+    return true
+  }
+
+  /** true once `yieldEveryMs` have passed since it last was */
+  dueForYield(): boolean {
+    const t = now()
+    if (t - this.times.yieldNs < this.yieldEveryNs) return false
+    this.times.yieldNs = t
     return true
   }
 
