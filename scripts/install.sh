@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\033[1minstall:\033[0m %s\n' "$*" >&2; }
+# bold only on a terminal: a CI log or a file gets the plain text
+if [ -t 2 ]; then log() { printf '\033[1minstall:\033[0m %s\n' "$*" >&2; }; else log() { printf 'install: %s\n' "$*" >&2; }; fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { echo "install: run as root, or install sudo" >&2; exit 1; }
