@@ -112,7 +112,7 @@ async function one(width: number, height: number, fps: number, codec: 'h264' | '
   const {flags, counters} = sharedViews(new SharedArrayBuffer(SHARED_BYTES))
   const packetizer = new NativeVideoPacketizer({packetSize, fecPercentage: 20, minParity: 2})
   const load0 = loadavg()[0]
-  const r = await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, maxFrames: Math.round(seconds * fps), sendAt, yieldToEventLoop: () => new Promise((res) => setImmediate(res))})
+  const r = await runVideoLoop({fps, producer, packetizer, pacer, flags, counters, maxFrames: Math.round(seconds * fps), sendAt})
   pacer.close()
   sock.close()
   ;(producer as unknown as {inner: CaptureEncodeProducer}).inner.close()

@@ -55,6 +55,12 @@ function arg(args: string[], name: string, def: number): number {
   return i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : def
 }
 
+/** `--name other` picks `other`; anything else the default */
+function choice<D extends string, O extends string>(args: string[], name: string, def: D, other: O): D | O {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 && args[i + 1] === other ? other : def
+}
+
 function pct(values: Float64Array, p: number): number {
   const s = Float64Array.from(values).sort()
   if (s.length === 0) return 0
@@ -119,12 +125,9 @@ export async function run(args: string[]): Promise<void> {
   const leadUs = arg(args, 'lead-us', 2000)
   const warmupS = arg(args, 'warmup-s', 1)
   const encrypt = !args.includes('--no-encrypt')
-  const pacingArg = args.indexOf('--pacing')
-  const pacing = pacingArg >= 0 && args[pacingArg + 1] === 'burst' ? 'burst' : 'line'
-  const sendAtArg = args.indexOf('--send-at')
-  const sendAt: SendAt = sendAtArg >= 0 && args[sendAtArg + 1] === 'deadline' ? 'deadline' : 'ready'
-  const sinkArg = args.indexOf('--sink')
-  const sink: 'gro' | 'segmenting' = sinkArg >= 0 && args[sinkArg + 1] === 'segmenting' ? 'segmenting' : 'gro'
+  const pacing = choice(args, 'pacing', 'line', 'burst')
+  const sendAt: SendAt = choice(args, 'send-at', 'ready', 'deadline')
+  const sink = choice(args, 'sink', 'gro', 'segmenting')
   const log = (m: string): void => {
     if (!json) process.stderr.write(`${m}\n`)
   }
@@ -169,7 +172,7 @@ export async function run(args: string[]): Promise<void> {
   const warmupFrames = Math.round(warmupS * fps)
   if (warmupFrames > 0) {
     const {flags: wf, counters: wc} = sharedViews(new SharedArrayBuffer(SHARED_BYTES))
-    await runVideoLoop({fps, producer: new PreEncoded(frames), packetizer, pacer, sendAt, flags: wf, counters: wc, maxFrames: warmupFrames, leadNs: leadUs * 1000, yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve))})
+    await runVideoLoop({fps, producer: new PreEncoded(frames), packetizer, pacer, sendAt, flags: wf, counters: wc, maxFrames: warmupFrames, leadNs: leadUs * 1000})
     pacer.poll()
   }
   const udp0 = sock.stats()
@@ -185,10 +188,7 @@ export async function run(args: string[]): Promise<void> {
     maxFrames: total,
     sendAt,
     leadNs: leadUs * 1000,
-    yieldToEventLoop: (done) => {
-      gc.sample(done)
-      return new Promise((resolve) => setImmediate(resolve))
-    },
+    onYield: (done) => gc.sample(done),
   })
   const gcs = gc.stop()
   const allocSites: AllocSite[] | undefined = sampler === undefined ? undefined : await sampler.stop(r.frames)

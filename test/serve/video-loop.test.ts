@@ -54,7 +54,6 @@ async function loop(fps: number, producer: FrameProducer, frames: number, flags 
     flags: flags.flags,
     counters: flags.counters,
     maxFrames: frames,
-    yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
   })
   pacer.close()
   tx.close()

@@ -67,13 +67,12 @@ export interface VideoLoopOptions {
   perf?: PerfLogWriter
   /** stop after this many frames (bench/tests); default: until the stop flag */
   maxFrames?: number
-  /** lets the thread's event loop run; called after a frame once `yieldEveryMs` have passed since
-   * the last call, with the frames done so far */
-  yieldToEventLoop?: (frames: number) => Promise<void>
-  /** how often the loop yields (default 50 ms): the loop's thread needs its event loop only for
-   * rare work (a worker's error events, a finalizer), and each yield is a promise and an
+  /** how often the loop yields to its thread's event loop (default 50 ms): the thread needs it only
+   * for rare work (a worker's error events, a finalizer), and each yield is a promise and an
    * immediate, a few hundred bytes of garbage: every frame at 240 fps it was the loop's largest */
   yieldEveryMs?: number
+  /** called at each yield with the frames done so far (bench: GC sampling off the frame path) */
+  onYield?: (frames: number) => void
   /** deadline mode: fixed lead (ns) instead of the adaptive one (bench) */
   leadNs?: number
 }
@@ -107,11 +106,15 @@ export interface VideoLoopResult {
   largestBurst: number
 }
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
 export async function runVideoLoop(o: VideoLoopOptions): Promise<VideoLoopResult> {
   const loop = new FrameLoop(o)
   while (Atomics.load(o.flags, Flag.stop) === 0 && loop.result.frames < loop.max) {
     if (!loop.frame()) continue
-    if (o.yieldToEventLoop !== undefined && loop.dueForYield()) await o.yieldToEventLoop(loop.result.frames)
+    if (!loop.dueForYield()) continue
+    o.onYield?.(loop.result.frames)
+    await nextTurn()
   }
   o.pacer.drain(1000)
   o.pacer.pollEach(loop.onRecord)

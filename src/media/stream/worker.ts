@@ -116,7 +116,7 @@ try {
     capturePath,
   })
   const recording = new RecordingProducer(producer, producer instanceof GpuCaptureProducer ? producer : undefined)
-  await runVideoLoop({fps, sendAt: opts.sendAt, producer: recording, packetizer, pacer, flags, counters, perf, yieldToEventLoop: () => new Promise((r) => setImmediate(r))})
+  await runVideoLoop({fps, sendAt: opts.sendAt, producer: recording, packetizer, pacer, flags, counters, perf})
   if (perf !== undefined) await perf.close()
   post({type: 'stopped', kind: 'video', udp: socket.stats(), perf: perf?.stats(), frames: recording.stats()})
 } catch (error) {
